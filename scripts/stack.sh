@@ -1,0 +1,340 @@
+#!/usr/bin/env bash
+# Local stack without a Docker engine: real servers as local processes.
+#
+#   scripts/stack.sh up | down | status | logs [service] | install
+#
+# Services (ports overridable by env, see README):
+#   kafka      Apache Kafka 3.9.1, KRaft single node     127.0.0.1:9092 (controller 9093)
+#   registry   Apicurio Registry 2.4.2 (Confluent API)   127.0.0.1:8081/apis/ccompat/v7
+#   dynamodb   DynamoDB Local 2.6.1 with Streams         127.0.0.1:8000
+#   postgres   PostgreSQL 15 (Debian)                    127.0.0.1:5432
+#   prometheus Prometheus 2.42 (Debian)                  127.0.0.1:9090
+#
+# `up` is idempotent: it installs what is missing (Maven Central, Debian
+# packages), starts what is not running, and returns only when every server
+# answers a real request. `down` stops exactly the processes it started (pid
+# files under the state folder); a PostgreSQL that was already running before
+# the stack is used, never stopped.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STACK_DIR="${STACK_DIR:-$ROOT/.stack}"
+MVN_SETTINGS="$ROOT/scripts/stack/maven-settings.xml"
+
+KAFKA_PORT="${STACK_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${STACK_KAFKA_CONTROLLER_PORT:-9093}"
+REGISTRY_PORT="${STACK_REGISTRY_PORT:-8081}"
+DYNAMODB_PORT="${STACK_DYNAMODB_PORT:-8000}"
+PG_PORT="${STACK_PG_PORT:-5432}"
+PROMETHEUS_PORT="${STACK_PROMETHEUS_PORT:-9090}"
+PG_PASSWORD="${STACK_PG_PASSWORD:-postgres}"
+PG_DATABASE="${STACK_PG_DATABASE:-pipeline}"
+UP_TIMEOUT="${STACK_UP_TIMEOUT:-180}"
+
+SERVICES=(kafka registry dynamodb postgres prometheus)
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+pidfile() { echo "$STACK_DIR/$1/pid"; }
+
+is_running() {
+  local pf; pf="$(pidfile "$1")"
+  [[ -f "$pf" ]] && kill -0 "$(cat "$pf")" 2>/dev/null
+}
+
+# Starts a command detached from this shell (own session, output to a log
+# file) so that it survives the caller and holds no pipe of the caller open.
+spawn() {
+  local svc="$1"; shift
+  mkdir -p "$STACK_DIR/$svc"
+  local logf="$STACK_DIR/$svc/$svc.log"
+  : >"$logf"
+  setsid "$@" >>"$logf" 2>&1 < /dev/null &
+  echo $! >"$(pidfile "$svc")"
+}
+
+# ---------------------------------------------------------------- installs --
+
+need_node_modules() {
+  if [[ ! -d "$ROOT/node_modules" || "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]]; then
+    log "installing npm dependencies (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+apt_install() {
+  # Debian packages: installed once; `apt-get update` only when a package is missing.
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  ((${#missing[@]} == 0)) && return 0
+  [[ $(id -u) == 0 ]] || die "missing Debian packages: ${missing[*]} (run as root or install them)"
+  log "installing Debian packages: ${missing[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The Debian prometheus package may start its own daemon on 9090; the stack runs its own.
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    service prometheus stop >/dev/null 2>&1 || true
+    pkill -x prometheus >/dev/null 2>&1 || true
+  fi
+}
+
+need_java_maven() {
+  command -v java >/dev/null && command -v mvn >/dev/null && return 0
+  apt_install openjdk-17-jre-headless maven
+}
+
+# Resolves a pom's runtime dependencies into a folder once; a stamp with the
+# pom's hash makes re-runs instant and a changed pom re-resolve.
+mvn_libs() {
+  local pom_dir="$1" out="$2"
+  local stamp="$out/.pom.sha" sha
+  sha="$(sha256sum "$pom_dir/pom.xml" | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$sha" ]]; then return 0; fi
+  need_java_maven
+  log "resolving $(basename "$pom_dir") from Maven Central"
+  rm -rf "$out"; mkdir -p "$out"
+  (cd "$pom_dir" && mvn -B -q -Dstyle.color=never -s "$MVN_SETTINGS" dependency:copy-dependencies -DoutputDirectory="$out" -Dmdep.useRepositoryLayout=false)
+  echo "$sha" >"$stamp"
+}
+
+install_all() {
+  local want=" ${*:-${SERVICES[*]}} "
+  need_node_modules
+  need_java_maven
+  apt_install prometheus postgresql curl
+  if [[ $want == *" kafka "* ]]; then mvn_libs "$ROOT/scripts/stack/kafka" "$STACK_DIR/kafka/libs"; fi
+  if [[ $want == *" dynamodb "* ]]; then
+    mvn_libs "$ROOT/scripts/stack/dynamodb" "$STACK_DIR/dynamodb/libs"
+    mkdir -p "$STACK_DIR/dynamodb/native"
+    cp -f "$STACK_DIR"/dynamodb/libs/libsqlite4java-linux-amd64-*.so "$STACK_DIR/dynamodb/native/libsqlite4java-linux-amd64.so"
+  fi
+  if [[ $want == *" registry "* ]]; then bash "$ROOT/scripts/stack/apicurio/build.sh" "$STACK_DIR/apicurio"; fi
+}
+
+# ---------------------------------------------------------------- services --
+
+start_kafka() {
+  local d="$STACK_DIR/kafka"
+  mkdir -p "$d/data"
+  cat >"$d/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${KAFKA_CONTROLLER_PORT}
+listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
+advertised.listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=${d}/data
+# Single node: internal topics cannot have more replicas than brokers, and
+# transactions need the transaction log's min ISR to be reachable.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=10
+# Topics are created by the pipeline with explicit partition counts, as on Redpanda.
+auto.create.topics.enable=false
+num.partitions=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=168
+log.segment.bytes=104857600
+EOF
+  cat >"$d/log4j.properties" <<'EOF'
+log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.kafka.log.LogCleaner=WARN
+log4j.logger.state.change.logger=WARN
+log4j.logger.org.apache.kafka.storage=WARN
+EOF
+  if [[ ! -f "$d/data/meta.properties" ]]; then
+    local cid; cid="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    java -Dlog4j.configuration="file:$d/log4j.properties" -cp "$d/libs/*" kafka.tools.StorageTool \
+      format -t "$cid" -c "$d/server.properties" >"$d/format.log" 2>&1 || { cat "$d/format.log" >&2; die "kafka storage format failed"; }
+  fi
+  spawn kafka java -Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$d/log4j.properties" -cp "$d/libs/*" kafka.Kafka "$d/server.properties"
+}
+
+start_dynamodb() {
+  local d="$STACK_DIR/dynamodb"
+  mkdir -p "$d/data"
+  # -sharedDb: one database whatever region/credentials a client uses.
+  (cd "$d" && spawn dynamodb java -Xms128m -Xmx768m -Djava.library.path="$d/native" -cp "$d/libs/*" \
+    com.amazonaws.services.dynamodbv2.local.main.ServerRunner -port "$DYNAMODB_PORT" -dbPath "$d/data" -sharedDb -disableTelemetry)
+}
+
+start_registry() {
+  local d="$STACK_DIR/apicurio"
+  mkdir -p "$d/data"
+  # shellcheck disable=SC2046
+  spawn registry $(bash "$ROOT/scripts/stack/apicurio/run-args.sh" "$d" "$REGISTRY_PORT")
+}
+
+pg_answers() {
+  PGPASSWORD="$PG_PASSWORD" psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1
+}
+
+start_postgres() {
+  local d="$STACK_DIR/postgres"
+  if pg_answers && ! is_running postgres; then
+    log "postgres: using the server already answering on 127.0.0.1:$PG_PORT"
+    return 0
+  fi
+  local bin; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+  mkdir -p "$d"
+  local owner=""
+  # initdb refuses to run as root: the cluster belongs to the postgres system user then.
+  if [[ $(id -u) == 0 ]]; then owner=postgres; chown postgres "$d"; fi
+  run_pg() { if [[ -n "$owner" ]]; then su -s /bin/bash "$owner" -c "$*"; else bash -c "$*"; fi; }
+  if [[ ! -f "$d/data/PG_VERSION" ]]; then
+    local pw="$d/.pw"; echo "$PG_PASSWORD" >"$pw"; [[ -n "$owner" ]] && chown "$owner" "$pw"
+    run_pg "'$bin/initdb' -D '$d/data' -U postgres --pwfile='$pw' --auth=scram-sha-256 -E UTF8 --locale=C.UTF-8" >"$d/initdb.log" 2>&1 \
+      || { cat "$d/initdb.log" >&2; die "initdb failed"; }
+    rm -f "$pw"
+    cat >>"$d/data/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = ${PG_PORT}
+unix_socket_directories = '${d}'
+max_connections = 200
+shared_buffers = 256MB
+# A local stack: durability across a crash of this machine is not the point,
+# but fsync stays on so that a PostgreSQL restart test means what it says.
+synchronous_commit = on
+wal_level = replica
+max_wal_size = 2GB
+EOF
+  fi
+  : >"$d/postgres.log"; [[ -n "$owner" ]] && chown "$owner" "$d/postgres.log"
+  run_pg "'$bin/pg_ctl' -D '$d/data' -l '$d/postgres.log' -w -t 60 start" >/dev/null \
+    || { tail -n 30 "$d/postgres.log" >&2; die "postgres did not start"; }
+  head -1 "$d/data/postmaster.pid" >"$(pidfile postgres)"
+}
+
+ensure_pg_database() {
+  PGPASSWORD="$PG_PASSWORD" psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc \
+    "select 1 from pg_database where datname = '$PG_DATABASE'" | grep -q 1 \
+    || PGPASSWORD="$PG_PASSWORD" psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -qc "create database \"$PG_DATABASE\"" >/dev/null
+}
+
+start_prometheus() {
+  local d="$STACK_DIR/prometheus"
+  mkdir -p "$d/data" "$d/targets"
+  # Pipeline processes (and tests) announce their /metrics endpoints by writing
+  # file_sd target files into targets/; see src/monitor/prometheus-target.ts.
+  local rules="$ROOT/dashboards/prometheus/alerts.yml"
+  {
+    cat <<EOF
+global:
+  scrape_interval: 2s
+  evaluation_interval: 2s
+scrape_configs:
+  - job_name: pipeline
+    file_sd_configs:
+      - files: ['${d}/targets/*.json']
+        refresh_interval: 2s
+  - job_name: prometheus
+    static_configs:
+      - targets: ['127.0.0.1:${PROMETHEUS_PORT}']
+EOF
+    if [[ -f "$rules" ]]; then printf 'rule_files:\n  - %s\n' "$rules"; fi
+  } >"$d/prometheus.yml"
+  spawn prometheus prometheus --config.file="$d/prometheus.yml" --storage.tsdb.path="$d/data" \
+    --web.listen-address="127.0.0.1:${PROMETHEUS_PORT}" --web.enable-lifecycle --storage.tsdb.retention.time=2d
+}
+
+# --------------------------------------------------------------- commands --
+
+probe() {
+  (cd "$ROOT" && node --import tsx scripts/stack-probe.ts "$@")
+}
+
+cmd_up() {
+  local t0=$SECONDS
+  local svcs=("${@:-${SERVICES[@]}}")
+  mkdir -p "$STACK_DIR"
+  install_all "${svcs[@]}"
+  for svc in "${svcs[@]}"; do
+    if [[ $svc == postgres ]]; then start_postgres; continue; fi
+    if is_running "$svc"; then log "$svc: already running (pid $(cat "$(pidfile "$svc")"))"; continue; fi
+    log "$svc: starting"
+    "start_$svc"
+  done
+  local failed
+  if ! failed="$(probe --timeout "$UP_TIMEOUT" "${svcs[@]}")"; then
+    for svc in $failed; do
+      log "$svc did not answer; last lines of its log:"
+      tail -n 40 "$STACK_DIR/$svc/$svc.log" >&2 2>/dev/null || true
+    done
+    die "stack not ready: $failed"
+  fi
+  [[ " ${svcs[*]} " == *" postgres "* ]] && ensure_pg_database
+  cat <<EOF
+[stack] ready in $((SECONDS - t0)) s
+  kafka       127.0.0.1:${KAFKA_PORT}
+  registry    http://127.0.0.1:${REGISTRY_PORT}/apis/ccompat/v7
+  dynamodb    http://127.0.0.1:${DYNAMODB_PORT}
+  postgres    postgres://postgres:***@127.0.0.1:${PG_PORT}/${PG_DATABASE}
+  prometheus  http://127.0.0.1:${PROMETHEUS_PORT}
+  state+logs  ${STACK_DIR}
+EOF
+}
+
+stop_pid() {
+  local svc="$1" pid="$2"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
+  log "$svc did not stop within 30 s, killing"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+cmd_down() {
+  for svc in prometheus registry dynamodb kafka postgres; do
+    local pf; pf="$(pidfile "$svc")"
+    [[ -f "$pf" ]] || continue
+    local pid; pid="$(cat "$pf")"
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$svc: stopping (pid $pid)"
+      if [[ $svc == postgres ]]; then
+        local bin; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+        su -s /bin/bash postgres -c "'$bin/pg_ctl' -D '$STACK_DIR/postgres/data' -m fast -w stop" >/dev/null 2>&1 \
+          || stop_pid "$svc" "$pid"
+      else
+        # setsid made the service its own process group: stop the whole group.
+        stop_pid "$svc" "-$pid" || true
+        stop_pid "$svc" "$pid"
+      fi
+    fi
+    rm -f "$pf"
+  done
+}
+
+cmd_status() {
+  local rc=0
+  for svc in "${SERVICES[@]}"; do
+    if is_running "$svc"; then printf '%-11s running  pid %s\n' "$svc" "$(cat "$(pidfile "$svc")")"
+    elif [[ $svc == postgres ]] && pg_answers; then printf '%-11s external (answers on %s)\n' "$svc" "$PG_PORT"
+    else printf '%-11s stopped\n' "$svc"; rc=1; fi
+  done
+  return $rc
+}
+
+cmd_logs() {
+  local svcs=("${@:-${SERVICES[@]}}")
+  for svc in "${svcs[@]}"; do
+    echo "==> $svc"; tail -n "${LINES:-50}" "$STACK_DIR/$svc/$svc.log" 2>/dev/null || echo "(no log)"
+  done
+}
+
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  logs) shift; cmd_logs "$@" ;;
+  install) install_all ;;
+  *) echo "usage: $0 up [service...] | down | status | logs [service...] | install" >&2; exit 2 ;;
+esac

@@ -1,0 +1,194 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema of the pipeline. Every key has its environment
+ * variable, a default that works against the local stack (`npm run stack -- up`)
+ * and a line of documentation; the README's configuration table is generated
+ * from this list (`npm run cli -- config --markdown`), so the two cannot drift.
+ *
+ * Only entry points (src/main) call {@link loadConfig}; everything else
+ * receives the parts it needs as arguments.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const url = z.string().url();
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
+  .pipe(z.array(z.string()).min(1));
+
+interface Entry<T extends z.ZodTypeAny> {
+  env: string;
+  schema: T;
+  default: string | undefined;
+  doc: string;
+  secret?: boolean;
+}
+
+function entry<T extends z.ZodTypeAny>(
+  env: string,
+  schema: T,
+  def: string | undefined,
+  doc: string,
+  secret = false,
+): Entry<T> {
+  return { env, schema, default: def, doc, secret };
+}
+
+export const configEntries = {
+  // --- Kafka / Redpanda
+  kafkaBrokers: entry('KAFKA_BROKERS', csv, '127.0.0.1:9092', 'Comma-separated bootstrap brokers.'),
+  kafkaClientId: entry('KAFKA_CLIENT_ID', z.string().min(1), 'ddb-cdc-pipeline', 'Kafka client id prefix.'),
+  kafkaSsl: entry('KAFKA_SSL', bool, 'false', 'Use TLS to the brokers (hosted Redpanda / MSK).'),
+  kafkaSaslMechanism: entry(
+    'KAFKA_SASL_MECHANISM',
+    z.enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512']),
+    'none',
+    'SASL mechanism for the brokers.',
+  ),
+  kafkaSaslUsername: entry('KAFKA_SASL_USERNAME', z.string(), '', 'SASL user name.'),
+  kafkaSaslPassword: entry('KAFKA_SASL_PASSWORD', z.string(), '', 'SASL password (never logged).', true),
+  topicPartitions: entry('TOPIC_PARTITIONS', int(1, 1024), '6', 'Partitions of event topics created by the pipeline.'),
+  topicReplicationFactor: entry(
+    'TOPIC_REPLICATION_FACTOR',
+    int(1, 10),
+    '1',
+    'Replication factor of topics created by the pipeline (3 in production).',
+  ),
+
+  // --- Schema registry
+  schemaRegistryUrl: entry(
+    'SCHEMA_REGISTRY_URL',
+    url,
+    'http://127.0.0.1:8081/apis/ccompat/v7',
+    'Confluent-API schema registry base URL (Redpanda: http://localhost:8081).',
+  ),
+  schemaRegistryUsername: entry('SCHEMA_REGISTRY_USERNAME', z.string(), '', 'Registry basic-auth user.'),
+  schemaRegistryPassword: entry(
+    'SCHEMA_REGISTRY_PASSWORD',
+    z.string(),
+    '',
+    'Registry basic-auth password (never logged).',
+    true,
+  ),
+
+  // --- DynamoDB
+  dynamodbEndpoint: entry(
+    'DYNAMODB_ENDPOINT',
+    z.string(),
+    'http://127.0.0.1:8000',
+    'DynamoDB endpoint; empty string = the AWS regional endpoint.',
+  ),
+  awsRegion: entry('AWS_REGION', z.string().min(1), 'us-east-1', 'AWS region.'),
+  awsAccessKeyId: entry('AWS_ACCESS_KEY_ID', z.string(), 'local', 'AWS access key id (DynamoDB Local accepts any).'),
+  awsSecretAccessKey: entry(
+    'AWS_SECRET_ACCESS_KEY',
+    z.string(),
+    'local',
+    'AWS secret access key (never logged).',
+    true,
+  ),
+  journalTable: entry('JOURNAL_TABLE', z.string().min(3), 'journal', 'DynamoDB journal table name.'),
+
+  // --- PostgreSQL
+  databaseUrl: entry(
+    'DATABASE_URL',
+    url,
+    'postgres://postgres:postgres@127.0.0.1:5432/pipeline',
+    'PostgreSQL URL for writers (projectors, aggregators, migrations).',
+    true,
+  ),
+  apiDatabaseUrl: entry(
+    'API_DATABASE_URL',
+    url,
+    'postgres://pipeline_reader:pipeline_reader@127.0.0.1:5432/pipeline',
+    'PostgreSQL URL of the read-only role the API uses.',
+    true,
+  ),
+  pgPoolMax: entry('PG_POOL_MAX', int(1, 200), '10', 'Connections per pool.'),
+
+  // --- Observability
+  prometheusUrl: entry('PROMETHEUS_URL', url, 'http://127.0.0.1:9090', 'Prometheus base URL (dashboard checks).'),
+  prometheusTargetsDir: entry(
+    'PROMETHEUS_TARGETS_DIR',
+    z.string(),
+    '.stack/prometheus/targets',
+    'Folder of Prometheus file_sd target files; each process announces its /metrics endpoint there (empty = do not announce).',
+  ),
+  metricsPort: entry('METRICS_PORT', int(0, 65535), '9464', 'Port of the /metrics endpoint of a pipeline process (0 = random).'),
+  logLevel: entry(
+    'LOG_LEVEL',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    'info',
+    'pino log level.',
+  ),
+
+  // --- API
+  apiPort: entry('API_PORT', int(0, 65535), '3000', 'HTTP port of the API.'),
+};
+
+type Entries = typeof configEntries;
+export type Config = { [K in keyof Entries]: z.output<Entries[K]['schema']> };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates the environment once. Throws {@link ConfigError} naming every bad
+ * variable and what it expected; secret values are never echoed.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, e] of Object.entries(configEntries) as [string, Entry<z.ZodTypeAny>][]) {
+    const raw = env[e.env] ?? e.default;
+    if (raw === undefined) {
+      problems.push(`${e.env}: required (${e.doc})`);
+      continue;
+    }
+    const parsed = e.schema.safeParse(raw);
+    if (parsed.success) out[key] = parsed.data;
+    else {
+      const shown = e.secret ? '<redacted>' : JSON.stringify(raw);
+      problems.push(`${e.env}=${shown}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as Config;
+}
+
+/** The configuration with secrets masked, for the start-up log line. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, e] of Object.entries(configEntries) as [keyof Config, Entry<z.ZodTypeAny>][]) {
+    const v = config[key];
+    out[key] = e.secret ? redactSecret(v) : v;
+  }
+  return out;
+}
+
+function redactSecret(v: unknown): unknown {
+  if (typeof v !== 'string' || v === '') return v;
+  try {
+    const u = new URL(v);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '***';
+  }
+}
+
+/** Markdown table of every setting, for the README. */
+export function configMarkdown(): string {
+  const rows = Object.values(configEntries).map(
+    (e) => `| \`${e.env}\` | ${e.default === undefined ? '(required)' : `\`${e.default}\``} | ${e.doc} |`,
+  );
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { createKafka } from '../../src/log/kafka.js';
+import { createDynamo, createDynamoStreams } from '../../src/source/dynamodb.js';
+import { createRegistry } from '../../src/events/registry.js';
+import { silentLogger, type Logger } from '../../src/shared/logger.js';
+import { createPool, type Pool } from '../../src/views/db.js';
+
+/** Configuration of the local stack, as the pipeline itself would load it. */
+export const config: Config = loadConfig();
+
+/** A name nobody else uses: tests run repeatedly against the same stack. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export const testLogger: Logger = silentLogger();
+
+export function kafka(suffix = 'test') {
+  return createKafka(
+    {
+      brokers: config.kafkaBrokers,
+      clientId: config.kafkaClientId,
+      ssl: config.kafkaSsl,
+      saslMechanism: config.kafkaSaslMechanism,
+      saslUsername: config.kafkaSaslUsername,
+      saslPassword: config.kafkaSaslPassword,
+    },
+    testLogger,
+    suffix,
+  );
+}
+
+export function dynamoSettings() {
+  return {
+    endpoint: config.dynamodbEndpoint,
+    region: config.awsRegion,
+    accessKeyId: config.awsAccessKeyId,
+    secretAccessKey: config.awsSecretAccessKey,
+  };
+}
+export const dynamo = () => createDynamo(dynamoSettings());
+export const dynamoStreams = () => createDynamoStreams(dynamoSettings());
+
+export const registry = () =>
+  createRegistry({
+    url: config.schemaRegistryUrl,
+    username: config.schemaRegistryUsername,
+    password: config.schemaRegistryPassword,
+  });
+
+export interface TestDatabase {
+  url: string;
+  pool: Pool;
+  drop(): Promise<void>;
+}
+
+/** A fresh PostgreSQL database per test file, dropped afterwards. */
+export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
+  const name = uniqueName(prefix).replaceAll('-', '_');
+  const admin = new URL(config.databaseUrl);
+  admin.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: admin.toString() });
+  await c.connect();
+  await c.query(`create database "${name}"`);
+  await c.end();
+  const url = new URL(config.databaseUrl);
+  url.pathname = `/${name}`;
+  const pool = createPool(url.toString(), { max: 5 });
+  return {
+    url: url.toString(),
+    pool,
+    async drop() {
+      await pool.end();
+      const d = new pg.Client({ connectionString: admin.toString() });
+      await d.connect();
+      await d.query(`drop database if exists "${name}" with (force)`);
+      await d.end();
+    },
+  };
+}
+
+/** Polls `fn` until it returns a value that is not undefined, or throws after `timeoutMs`. */
+export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${lastErr ? `: ${String(lastErr)}` : ''}`);
+}
