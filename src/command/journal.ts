@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DescribeTableCommand,
+  PutItemCommand,
+  QueryCommand,
+  ResourceNotFoundException,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  waitUntilTableExists,
+  type AttributeValue,
+  type DynamoDBClient,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
+import type { EventCatalog } from '../events/catalog.js';
+import type { EventMetadata } from '../events/generated/inventory.js';
+import { ConcurrencyError, PipelineError } from '../shared/errors.js';
+
+/**
+ * The event journal in DynamoDB, Pekko-journal layout: partition key `pkey`
+ * (persistence id), sort key `sequence_nr`, the event as Avro binary at the
+ * version it was written (`payload` + `event_type` + `schema_version`), and
+ * `written_at`, `event_id`, `correlation_id`, `causation_id`.
+ *
+ * Appends are optimistic: every item is put on condition that its key does
+ * not exist yet, so two writers deciding from the same state cannot both
+ * append sequence_nr N+1 — the loser gets a ConcurrencyError and nothing of
+ * its batch is written (several events go in one TransactWriteItems).
+ */
+export interface JournalEvent {
+  type: string;
+  /** Schema version to write at; defaults to the latest. */
+  version?: number;
+  /** Payload without `metadata` (the journal fills it in). */
+  data: Record<string, unknown>;
+}
+
+export interface AppendRequest {
+  persistenceId: string;
+  /** The sequence number the caller's decision was based on (0 for a new aggregate). */
+  expectedSequenceNr: number;
+  events: JournalEvent[];
+  correlationId?: string;
+  causationId?: string | null;
+  /** Event time; defaults to now. */
+  occurredAt?: number;
+}
+
+export interface JournalRecord {
+  persistenceId: string;
+  sequenceNr: number;
+  eventType: string;
+  schemaVersion: number;
+  payload: Buffer;
+  writtenAt: number;
+  eventId: string;
+  correlationId: string;
+  causationId: string | null;
+}
+
+export interface Journal {
+  readonly table: string;
+  /** Creates the table with a NEW_IMAGE stream if it does not exist; returns the stream ARN. */
+  ensureTable(): Promise<string>;
+  /** Appends to one aggregate. Throws ConcurrencyError if the position was taken. */
+  append(request: AppendRequest): Promise<JournalRecord[]>;
+  /** Appends to several aggregates atomically (e.g. both sides of a zone transfer); ≤ 100 events. */
+  appendAll(requests: AppendRequest[]): Promise<JournalRecord[]>;
+  /** Events of one aggregate in sequence order, strongly consistent, paginated. */
+  load(persistenceId: string, range?: { from?: number; to?: number }): Promise<JournalRecord[]>;
+  /** Highest sequence number of an aggregate (0 if none). */
+  highestSequenceNr(persistenceId: string): Promise<number>;
+}
+
+export function createJournal(options: { ddb: DynamoDBClient; table: string; catalog: EventCatalog }): Journal {
+  const { ddb, table, catalog } = options;
+
+  function toItems(req: AppendRequest): { records: JournalRecord[]; items: Record<string, AttributeValue>[] } {
+    const correlationId = req.correlationId ?? randomUUID();
+    const causationId = req.causationId ?? null;
+    const occurredAt = req.occurredAt ?? Date.now();
+    const writtenAt = Date.now();
+    const records: JournalRecord[] = [];
+    const items = req.events.map((e, i) => {
+      const sequenceNr = req.expectedSequenceNr + 1 + i;
+      const sv = e.version ? catalog.get(e.type, e.version) : catalog.latest(e.type);
+      const eventId = randomUUID();
+      const metadata: EventMetadata = {
+        eventId,
+        persistenceId: req.persistenceId,
+        sequenceNr,
+        occurredAt,
+        correlationId,
+        causationId,
+      };
+      const full = { metadata, ...e.data };
+      const errors: string[] = [];
+      if (!sv.type.isValid(full, { errorHook: (p) => errors.push(p.join('.')) })) {
+        throw new PipelineError('SCHEMA_VALIDATION', `${e.type} v${sv.version} invalid at ${errors.join(', ')}`);
+      }
+      const payload = sv.type.toBuffer(full);
+      records.push({
+        persistenceId: req.persistenceId,
+        sequenceNr,
+        eventType: e.type,
+        schemaVersion: sv.version,
+        payload,
+        writtenAt,
+        eventId,
+        correlationId,
+        causationId,
+      });
+      const item: Record<string, AttributeValue> = {
+        pkey: { S: req.persistenceId },
+        sequence_nr: { N: String(sequenceNr) },
+        event_type: { S: e.type },
+        schema_version: { N: String(sv.version) },
+        payload: { B: payload },
+        written_at: { N: String(writtenAt) },
+        event_id: { S: eventId },
+        correlation_id: { S: correlationId },
+      };
+      if (causationId) item.causation_id = { S: causationId };
+      return item;
+    });
+    return { records, items };
+  }
+
+  async function appendAll(requests: AppendRequest[]): Promise<JournalRecord[]> {
+    const built = requests.map(toItems);
+    const items = built.flatMap((b) => b.items);
+    if (items.length === 0) return [];
+    if (items.length > 100) throw new PipelineError('APPEND_TOO_LARGE', `at most 100 events per append, got ${items.length}`);
+    try {
+      if (items.length === 1) {
+        await ddb.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: items[0],
+            ConditionExpression: 'attribute_not_exists(pkey)',
+          }),
+        );
+      } else {
+        const tx: TransactWriteItem[] = items.map((Item) => ({
+          Put: { TableName: table, Item, ConditionExpression: 'attribute_not_exists(pkey)' },
+        }));
+        await ddb.send(new TransactWriteItemsCommand({ TransactItems: tx }));
+      }
+    } catch (err) {
+      const first = requests[0]!;
+      if (err instanceof ConditionalCheckFailedException) {
+        throw new ConcurrencyError(first.persistenceId, first.expectedSequenceNr + 1, { cause: err });
+      }
+      if (err instanceof TransactionCanceledException) {
+        const reasons = err.CancellationReasons ?? [];
+        const idx = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+        if (idx >= 0) {
+          const item = items[idx]!;
+          throw new ConcurrencyError(item.pkey!.S!, Number(item.sequence_nr!.N), { cause: err });
+        }
+        // TransactionConflict: another transaction touched the same items; retriable.
+        throw new PipelineError('APPEND_CONFLICT', `journal transaction cancelled: ${reasons.map((r) => r.Code).join(',')}`, {
+          retriable: true,
+          cause: err,
+        });
+      }
+      throw err;
+    }
+    return built.flatMap((b) => b.records);
+  }
+
+  async function load(persistenceId: string, range: { from?: number; to?: number } = {}): Promise<JournalRecord[]> {
+    const from = range.from ?? 1;
+    const to = range.to ?? Number.MAX_SAFE_INTEGER;
+    const out: JournalRecord[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await ddb.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pkey = :p AND sequence_nr BETWEEN :a AND :b',
+          ExpressionAttributeValues: { ':p': { S: persistenceId }, ':a': { N: String(from) }, ':b': { N: String(to) } },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) out.push(recordOf(item));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  return {
+    table,
+    async ensureTable() {
+      try {
+        const d = await ddb.send(new DescribeTableCommand({ TableName: table }));
+        const arn = d.Table?.LatestStreamArn;
+        if (!arn || d.Table?.StreamSpecification?.StreamViewType === 'KEYS_ONLY') {
+          throw new PipelineError('JOURNAL_NO_STREAM', `table ${table} exists without a NEW_IMAGE stream`);
+        }
+        return arn;
+      } catch (err) {
+        if (!(err instanceof ResourceNotFoundException)) throw err;
+      }
+      const created = await ddb.send(
+        new CreateTableCommand({
+          TableName: table,
+          AttributeDefinitions: [
+            { AttributeName: 'pkey', AttributeType: 'S' },
+            { AttributeName: 'sequence_nr', AttributeType: 'N' },
+          ],
+          KeySchema: [
+            { AttributeName: 'pkey', KeyType: 'HASH' },
+            { AttributeName: 'sequence_nr', KeyType: 'RANGE' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+          StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+        }),
+      );
+      await waitUntilTableExists({ client: ddb, maxWaitTime: 60 }, { TableName: table });
+      return created.TableDescription!.LatestStreamArn!;
+    },
+    append: (request) => appendAll([request]),
+    appendAll,
+    load,
+    async highestSequenceNr(persistenceId) {
+      const page = await ddb.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pkey = :p',
+          ExpressionAttributeValues: { ':p': { S: persistenceId } },
+          ScanIndexForward: false,
+          Limit: 1,
+          ConsistentRead: true,
+          ProjectionExpression: 'sequence_nr',
+        }),
+      );
+      const n = page.Items?.[0]?.sequence_nr?.N;
+      return n ? Number(n) : 0;
+    },
+  };
+}
+
+/** Reads one journal item of the reference layout. */
+export function recordOf(item: Record<string, AttributeValue>): JournalRecord {
+  return {
+    persistenceId: item.pkey!.S!,
+    sequenceNr: Number(item.sequence_nr!.N),
+    eventType: item.event_type!.S!,
+    schemaVersion: Number(item.schema_version!.N),
+    payload: Buffer.from(item.payload!.B!),
+    writtenAt: Number(item.written_at!.N),
+    eventId: item.event_id?.S ?? '',
+    correlationId: item.correlation_id?.S ?? '',
+    causationId: item.causation_id?.S ?? null,
+  };
+}

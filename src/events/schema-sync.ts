@@ -1,0 +1,56 @@
+import avro from 'avsc';
+import { PipelineError } from '../shared/errors.js';
+import { fingerprintOf, type EventCatalog } from './catalog.js';
+import type { SchemaStore } from './schema-store.js';
+import { subjectFor } from './serde.js';
+
+export interface SyncReport {
+  subject: string;
+  version: number;
+  id: number;
+  action: 'registered' | 'present';
+}
+
+/**
+ * Registers every version of every event type under
+ * `<topic>-<record full name>`, in version order, with the subject's
+ * compatibility set to BACKWARD (Apicurio's default is NONE, Confluent's is
+ * BACKWARD: set it explicitly). Idempotent. The registry, not this code,
+ * decides whether a version is compatible; a refused version stops the sync
+ * with the registry's message. Fails if the registry's subject version does
+ * not equal the file's version, because the bridge looks ids up by version.
+ */
+export async function syncSchemas(store: SchemaStore, catalog: EventCatalog, topic: string): Promise<SyncReport[]> {
+  const report: SyncReport[] = [];
+  for (const eventType of catalog.eventTypes()) {
+    const subject = subjectFor(topic, catalog.fullName(eventType));
+    let existing = await store.versions(subject).catch(() => [] as number[]);
+    for (const sv of catalog.versions(eventType)) {
+      if (existing.includes(sv.version)) {
+        const registered = await store.schemaOf(subject, sv.version);
+        const registeredType = avro.Type.forSchema(JSON.parse(registered.schema) as avro.Schema);
+        if (fingerprintOf(registeredType) !== sv.fingerprint) {
+          throw new PipelineError(
+            'SCHEMA_DRIFT',
+            `${subject} v${sv.version} in the registry differs from schemas/${eventType}.v${sv.version}.avsc`,
+          );
+        }
+        report.push({ subject, version: sv.version, id: registered.id, action: 'present' });
+        continue;
+      }
+      if (existing.length > 0) await store.setCompatibility(subject, 'BACKWARD');
+      const id = await store.register(subject, sv.schema);
+      existing = await store.versions(subject);
+      if (existing.at(-1) !== sv.version) {
+        throw new PipelineError(
+          'SCHEMA_VERSION_MISMATCH',
+          `${subject}: registering v${sv.version} became subject version ${existing.at(-1)}; the subject has versions the files do not`,
+        );
+      }
+      if (existing.length === 1) await store.setCompatibility(subject, 'BACKWARD');
+      report.push({ subject, version: sv.version, id, action: 'registered' });
+    }
+  }
+  return report;
+}
+
