@@ -16,6 +16,8 @@
 # files under the state folder); a PostgreSQL that was already running before
 # the stack is used, never stopped.
 set -euo pipefail
+# The AWS SDK is pinned (see package.json); its Node 22 notice is known.
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK_DIR="${STACK_DIR:-$ROOT/.stack}"
@@ -171,8 +173,7 @@ start_dynamodb() {
 start_registry() {
   local d="$STACK_DIR/apicurio"
   mkdir -p "$d/data"
-  # shellcheck disable=SC2046
-  spawn registry $(bash "$ROOT/scripts/stack/apicurio/run-args.sh" "$d" "$REGISTRY_PORT")
+  APICURIO_HOST=127.0.0.1 APICURIO_PORT="$REGISTRY_PORT" spawn registry bash "$ROOT/scripts/stack/apicurio/run.sh" "$d" "$d/data"
 }
 
 pg_answers() {
@@ -181,7 +182,8 @@ pg_answers() {
 
 start_postgres() {
   local d="$STACK_DIR/postgres"
-  if pg_answers && ! is_running postgres; then
+  if is_running postgres; then log "postgres: already running (pid $(cat "$(pidfile postgres)"))"; return 0; fi
+  if pg_answers; then
     log "postgres: using the server already answering on 127.0.0.1:$PG_PORT"
     return 0
   fi
@@ -272,7 +274,12 @@ cmd_up() {
     done
     die "stack not ready: $failed"
   fi
-  [[ " ${svcs[*]} " == *" postgres "* ]] && ensure_pg_database
+  if [[ " ${svcs[*]} " == *" postgres "* ]]; then ensure_pg_database; fi
+  if [[ " ${svcs[*]} " == *" registry "* ]]; then
+    # Apicurio's global default is NONE; Confluent's and Redpanda's is BACKWARD.
+    curl -fsS -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' --data '{"compatibility":"BACKWARD"}' \
+      "http://127.0.0.1:${REGISTRY_PORT}/apis/ccompat/v7/config" >/dev/null
+  fi
   cat <<EOF
 [stack] ready in $((SECONDS - t0)) s
   kafka       127.0.0.1:${KAFKA_PORT}

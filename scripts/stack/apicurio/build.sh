@@ -38,7 +38,9 @@ rm -rf "$build" "$out/pom.sha256"
 mkdir -p "$build"
 cp "$here/pom.xml" "$build/pom.xml"
 
-mvn=(mvn -B -q -s "$settings" -f "$build/pom.xml")
+mvn=(mvn -B -q -Dstyle.color=never -s "$settings" -f "$build/pom.xml")
+# Debian's Maven 3.8 prints stray ESC[0m colour resets even in batch mode; drop them.
+run_mvn() { "${mvn[@]}" "$@" 2>&1 | sed 's/\x1b\[0m//g'; }
 
 # --- io.apicurio:apicurio-common-app-components-config-index-deployment:0.1.18.Final
 # is required by the Quarkus build but was never published to Central. Install the
@@ -52,19 +54,19 @@ else
   echo "apicurio: installing $ga:0.1.10.Final as 0.1.18.Final into the local Maven repository"
   patch="$build/config-index-deployment"
   for type in jar pom; do
-    "${mvn[@]}" org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
+    run_mvn org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
       -Dartifact="$ga:0.1.10.Final:$type" -DoutputDirectory="$patch" -Dmdep.stripVersion=true
   done
   sed 's#<version>0\.1\.10\.Final</version>#<version>0.1.18.Final</version>#' \
     "$patch/apicurio-common-app-components-config-index-deployment.pom" > "$patch/pom-0.1.18.xml"
   grep -q '<version>0.1.18.Final</version>' "$patch/pom-0.1.18.xml"
-  "${mvn[@]}" org.apache.maven.plugins:maven-install-plugin:3.1.1:install-file \
+  run_mvn org.apache.maven.plugins:maven-install-plugin:3.1.1:install-file \
     -Dfile="$patch/apicurio-common-app-components-config-index-deployment.jar" \
     -DpomFile="$patch/pom-0.1.18.xml"
 fi
 
 echo "apicurio: building (mvn package in $build) ..."
-"${mvn[@]}" package
+run_mvn package
 
 target="$build/target"
 [[ -f "$target/$jar" && -d "$target/lib" ]] || { echo "apicurio: build produced no $jar" >&2; exit 1; }

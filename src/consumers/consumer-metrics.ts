@@ -1,0 +1,70 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** Metrics every consumer group of the pipeline exports; one set per registry. */
+export interface ConsumerMetrics {
+  events: Counter<'group' | 'outcome'>;
+  batchSize: Histogram<'group'>;
+  batchDuration: Histogram<'group'>;
+  txDuration: Histogram<'group'>;
+  errors: Counter<'group' | 'code'>;
+  parkedIds: Gauge<'group'>;
+  e2eLatency: Histogram<'view'>;
+}
+
+const cache = new WeakMap<Registry, ConsumerMetrics>();
+
+export function consumerMetrics(registry: Registry): ConsumerMetrics {
+  const existing = cache.get(registry);
+  if (existing) return existing;
+  const registers = [registry];
+  const m: ConsumerMetrics = {
+    events: new Counter({
+      name: 'consumer_events_total',
+      help: 'Events seen by a consumer group, by outcome (applied, duplicate, gap_repaired, parked, dead_lettered, skipped).',
+      labelNames: ['group', 'outcome'],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'consumer_batch_size',
+      help: 'Records per applied batch.',
+      labelNames: ['group'],
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000],
+      registers,
+    }),
+    batchDuration: new Histogram({
+      name: 'consumer_batch_duration_seconds',
+      help: 'Wall time to decode, apply and commit one batch.',
+      labelNames: ['group'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    txDuration: new Histogram({
+      name: 'consumer_transaction_duration_seconds',
+      help: 'Time one PostgreSQL transaction of a batch was open.',
+      labelNames: ['group'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    errors: new Counter({
+      name: 'consumer_errors_total',
+      help: 'Failed batch attempts, by error code.',
+      labelNames: ['group', 'code'],
+      registers,
+    }),
+    parkedIds: new Gauge({
+      name: 'consumer_parked_ids',
+      help: 'Persistence ids waiting for a gap in their sequence to be filled from the journal.',
+      labelNames: ['group'],
+      registers,
+    }),
+    e2eLatency: new Histogram({
+      name: 'pipeline_e2e_latency_seconds',
+      help: 'Journal written_at → view commit, per view.',
+      labelNames: ['view'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
+    }),
+  };
+  cache.set(registry, m);
+  return m;
+}

@@ -1,0 +1,62 @@
+import type { PoolClient } from '../views/db.js';
+
+/** One decoded, upcast record as a handler sees it. */
+export interface ConsumedEvent<E> {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  event: E;
+  eventType: string;
+  /** Schema version the bytes were written at (before upcasting). */
+  writerVersion: number | undefined;
+  /** Journal `written_at` carried by the bridge (header), for freshness. */
+  sourceWrittenAt: number | undefined;
+  /** Kafka record timestamp (ms). */
+  timestamp: number;
+  headers: Record<string, string>;
+  /** The record's value as it was consumed, for the DLQ. */
+  raw: Buffer | null;
+}
+
+/** An event the handler refuses on purpose (e.g. it breaks an invariant): it goes to the DLQ. */
+export interface Rejection<E> {
+  event: ConsumedEvent<E>;
+  code: string;
+  message: string;
+}
+
+export interface HandlerOutcome<E> {
+  applied: number;
+  duplicates: number;
+  gapsRepaired: number;
+  parked: number;
+  rejected: Rejection<E>[];
+  /** Newest journal written_at applied (ms), for view freshness. */
+  newestSourceTime?: number;
+  newestEventTime?: number;
+}
+
+/**
+ * A batch handler of a consumer group (a projector or an aggregator).
+ * `applyBatch` runs inside the runner's PostgreSQL transaction, after the
+ * runner has dropped records below the stored offsets: it must only write
+ * through `tx`, so that its rows and the consumed offsets commit together.
+ * Events arrive in partition offset order; ordering per persistence id by
+ * sequence number is the handler's job.
+ */
+export interface ConsumerHandler<E> {
+  /** Views (tables) this handler maintains, for freshness bookkeeping. */
+  readonly views: readonly string[];
+  applyBatch(events: ConsumedEvent<E>[], tx: PoolClient): Promise<HandlerOutcome<E>>;
+  /** Periodic work outside batches (e.g. unparking ids whose gap the journal can now fill). */
+  maintain?(): Promise<void>;
+}
+
+export const emptyOutcome = <E>(): HandlerOutcome<E> => ({
+  applied: 0,
+  duplicates: 0,
+  gapsRepaired: 0,
+  parked: 0,
+  rejected: [],
+});

@@ -1,0 +1,183 @@
+import type { InventoryEvent } from '../../events/generated/inventory.js';
+import { stockDelta } from '../../command/inventory.js';
+
+/**
+ * The pure core of the inventory projector: from the current read-model rows
+ * and the ready (contiguous, in-order) events of each inventory, compute the
+ * new rows and the audit-log movements. No I/O — unit-tested without a
+ * database. An event that would break an invariant (negative stock,
+ * reserved > on hand, stock on an inventory never created) is rejected and
+ * stops its inventory's run: what follows it waits for the journal's truth.
+ */
+export interface InventoryRow {
+  persistenceId: string;
+  inventoryId: string;
+  productId: string;
+  warehouseId: string;
+  zoneId: string;
+  productStorageCondition: string;
+  zoneType: string;
+  onHand: number;
+  reserved: number;
+  violations: number;
+  lastSequenceNr: number;
+  lastEventAt: number;
+  lastSourceWrittenAt: number | null;
+}
+
+export interface MovementRow {
+  persistenceId: string;
+  sequenceNr: number;
+  eventId: string;
+  eventType: string;
+  movementType: string;
+  quantity: number;
+  onHandBefore: number;
+  onHandAfter: number;
+  reservedBefore: number;
+  reservedAfter: number;
+  warehouseId: string;
+  zoneId: string;
+  eventTime: number;
+  correlationId: string;
+  causationId: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface PlannedEvent {
+  event: InventoryEvent;
+  sourceWrittenAt: number | undefined;
+}
+
+export interface InventoryPlan<T> {
+  rows: Map<string, InventoryRow>;
+  movements: MovementRow[];
+  applied: T[];
+  rejected: { item: T; code: string; message: string }[];
+  /** Items after a rejection, per id: they wait (parked) for the journal's version. */
+  held: T[];
+}
+
+const MOVEMENT: Record<InventoryEvent['type'], string> = {
+  InventoryCreated: 'CREATED',
+  StockReceived: 'RECEIPT',
+  StockReserved: 'RESERVATION',
+  StockReleased: 'RELEASE',
+  StockShipped: 'SHIPMENT',
+  StockAdjusted: 'ADJUSTMENT',
+  ZoneTransferred: 'TRANSFER',
+  StorageConditionViolated: 'VIOLATION',
+};
+
+function quantityOf(e: InventoryEvent): number {
+  switch (e.type) {
+    case 'InventoryCreated':
+      return 0;
+    case 'StockAdjusted':
+      return e.data.quantityDelta;
+    case 'StorageConditionViolated':
+      return e.data.attemptedQuantity;
+    default:
+      return e.data.quantity;
+  }
+}
+
+function detailOf(e: InventoryEvent): Record<string, unknown> {
+  const { metadata: _m, ...rest } = e.data;
+  return rest;
+}
+
+export function planInventory<T extends PlannedEvent>(
+  current: ReadonlyMap<string, InventoryRow>,
+  ready: ReadonlyMap<string, T[]>,
+): InventoryPlan<T> {
+  const rows = new Map<string, InventoryRow>();
+  const movements: MovementRow[] = [];
+  const applied: T[] = [];
+  const rejected: InventoryPlan<T>['rejected'] = [];
+  const held: T[] = [];
+
+  for (const [pid, items] of ready) {
+    let row = current.get(pid);
+    let changed = false;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      const e = item.event;
+      const md = e.data.metadata;
+      const reject = (code: string, message: string) => {
+        rejected.push({ item, code, message });
+        held.push(...items.slice(i + 1));
+      };
+      if (e.type === 'InventoryCreated') {
+        if (row) {
+          reject('INVARIANT_ALREADY_CREATED', `${pid} already exists`);
+          break;
+        }
+        row = {
+          persistenceId: pid,
+          inventoryId: e.data.inventoryId,
+          productId: e.data.productId,
+          warehouseId: e.data.warehouseId,
+          zoneId: e.data.zoneId,
+          productStorageCondition: e.data.productStorageCondition,
+          zoneType: e.data.zoneType,
+          onHand: 0,
+          reserved: 0,
+          violations: 0,
+          lastSequenceNr: 0,
+          lastEventAt: md.occurredAt,
+          lastSourceWrittenAt: null,
+        };
+      } else if (!row) {
+        reject('INVARIANT_NOT_CREATED', `${e.type} for ${pid}, which was never created`);
+        break;
+      }
+      const d = stockDelta(e);
+      const onHand = row.onHand + d.onHand;
+      const reserved = row.reserved + d.reserved;
+      if (onHand < 0 || reserved < 0 || reserved > onHand) {
+        reject(
+          'INVARIANT_VIOLATION',
+          `${e.type} seq ${md.sequenceNr} would make on hand ${onHand}, reserved ${reserved} for ${pid}`,
+        );
+        break;
+      }
+      const movementType =
+        e.type === 'ZoneTransferred' ? `TRANSFER_${e.data.direction}` : MOVEMENT[e.type];
+      movements.push({
+        persistenceId: pid,
+        sequenceNr: md.sequenceNr,
+        eventId: md.eventId,
+        eventType: e.type,
+        movementType,
+        quantity: quantityOf(e),
+        onHandBefore: row.onHand,
+        onHandAfter: onHand,
+        reservedBefore: row.reserved,
+        reservedAfter: reserved,
+        warehouseId: row.warehouseId,
+        zoneId: row.zoneId,
+        eventTime: md.occurredAt,
+        correlationId: md.correlationId,
+        causationId: md.causationId,
+        detail: detailOf(e),
+      });
+      row = {
+        ...row,
+        onHand,
+        reserved,
+        violations: row.violations + (e.type === 'StorageConditionViolated' ? 1 : 0),
+        lastSequenceNr: md.sequenceNr,
+        lastEventAt: Math.max(row.lastEventAt, md.occurredAt),
+        lastSourceWrittenAt:
+          item.sourceWrittenAt === undefined
+            ? row.lastSourceWrittenAt
+            : Math.max(row.lastSourceWrittenAt ?? 0, item.sourceWrittenAt),
+      };
+      changed = true;
+      applied.push(item);
+    }
+    if (changed && row) rows.set(pid, row);
+  }
+  return { rows, movements, applied, rejected, held };
+}

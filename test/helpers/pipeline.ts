@@ -1,0 +1,119 @@
+import type { Producer } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { decide, evolve, fold, initialState, persistenceIdOf, type InventoryCommand, type InventoryState } from '../../src/command/inventory.js';
+import { createJournal, type Journal, type JournalRecord } from '../../src/command/journal.js';
+import { defaultSchemasDir, loadCatalog } from '../../src/events/catalog.js';
+import type { InventoryEvent } from '../../src/events/generated/inventory.js';
+import { createSchemaStore } from '../../src/events/schema-store.js';
+import { syncSchemas } from '../../src/events/schema-sync.js';
+import { createEventSerde, type EventSerde } from '../../src/events/serde.js';
+import { inventoryUpcasters } from '../../src/events/upcasters/index.js';
+import { config, dynamo } from './stack.js';
+
+export const catalog = loadCatalog(defaultSchemasDir('inventory'));
+export const schemaStore = () =>
+  createSchemaStore({ url: config.schemaRegistryUrl, username: config.schemaRegistryUsername, password: config.schemaRegistryPassword });
+
+/** A serde for `topic`, with every schema version registered under the topic's subjects. */
+export async function serdeFor(topic: string): Promise<EventSerde<InventoryEvent>> {
+  const store = schemaStore();
+  await syncSchemas(store, catalog, topic);
+  return createEventSerde<InventoryEvent>({ topic, catalog, store, upcasters: inventoryUpcasters });
+}
+
+export async function journalFor(table: string): Promise<Journal> {
+  const journal = createJournal({ ddb: dynamo(), table, catalog });
+  await journal.ensureTable();
+  return journal;
+}
+
+/**
+ * Writes a small, deterministic history for `count` inventories through the
+ * real aggregate (decide) and journal writer: creation, receipts, reservations,
+ * shipments, adjustments, some at older schema versions.
+ */
+export async function writeHistory(journal: Journal, count: number, eventsPerInventory = 6, prefix = 'T'): Promise<JournalRecord[]> {
+  const out: JournalRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const inventoryId = `${prefix}-${String(i).padStart(5, '0')}`;
+    const pid = persistenceIdOf(inventoryId);
+    let state: InventoryState = initialState(pid);
+    const commands: InventoryCommand[] = [
+      { kind: 'create', inventoryId, productId: `P-${i}`, warehouseId: 'WH-TYO', zoneId: 'WH-TYO-AMBIENT', productStorageCondition: 'AMBIENT', zoneType: 'AMBIENT' },
+      { kind: 'receive', quantity: 120, lotNumber: `L${i}`, supplierId: null, expiryDate: null },
+    ];
+    for (let k = 2; k < eventsPerInventory; k++) {
+      commands.push(
+        k % 4 === 2
+          ? { kind: 'reserve', quantity: 24, orderId: `O-${i}-${k}`, customerId: 'C-0001' }
+          : k % 4 === 3
+            ? { kind: 'ship', quantity: 24, orderId: `O-${i}-${k - 1}` }
+            : k % 4 === 0
+              ? { kind: 'adjust', delta: -1, reason: 'DAMAGE', note: null }
+              : { kind: 'receive', quantity: 12, lotNumber: `L${i}-${k}`, supplierId: 'S-1', expiryDate: null },
+      );
+    }
+    for (const cmd of commands) {
+      const events = decide(state, cmd);
+      // Every third inventory writes shipments and adjustments at v1, so upcasters run downstream.
+      const legacy = i % 3 === 0;
+      const recs = await journal.append({
+        persistenceId: pid,
+        expectedSequenceNr: state.sequenceNr,
+        events: events.map((e) => toJournalEvent(e, legacy)),
+      });
+      for (const e of events) state = evolve(state, e);
+      out.push(...recs);
+    }
+  }
+  return out;
+}
+
+function toJournalEvent(e: ReturnType<typeof decide>[number], legacy: boolean) {
+  if (legacy && e.type === 'StockShipped' && e.data.quantity % 12 === 0) {
+    return { type: e.type, version: 1, data: { quantityCases: e.data.quantity / 12, unitsPerCase: 12, orderId: e.data.orderId } };
+  }
+  if (legacy && e.type === 'StockAdjusted') {
+    const codes = { COUNT_CORRECTION: 1, DAMAGE: 2, LOSS: 3, FOUND: 4, EXPIRY: 5, UNKNOWN: 0 } as const;
+    return { type: e.type, version: 1, data: { amount: e.data.quantityDelta, reasonCode: codes[e.data.reason] } };
+  }
+  return { type: e.type, data: e.data as Record<string, unknown> };
+}
+
+/** The bridge's mapping of a journal record to a Kafka message (used where a test feeds the topic itself). */
+export async function toMessage(serde: EventSerde<InventoryEvent>, r: JournalRecord) {
+  return {
+    key: r.persistenceId,
+    value: await serde.wrap(r.eventType, r.schemaVersion, r.payload),
+    headers: {
+      event_type: r.eventType,
+      schema_version: String(r.schemaVersion),
+      persistence_id: r.persistenceId,
+      sequence_nr: String(r.sequenceNr),
+      source_written_at: String(r.writtenAt),
+      cdc_relayed_at: String(Date.now()),
+      correlation_id: r.correlationId,
+    },
+  };
+}
+
+export async function produceRecords(producer: Producer, serde: EventSerde<InventoryEvent>, topic: string, records: JournalRecord[]) {
+  const messages = await Promise.all(records.map((r) => toMessage(serde, r)));
+  for (let i = 0; i < messages.length; i += 500) {
+    await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
+  }
+}
+
+/** Per persistence id, the fold of its journal records decoded and upcast like a consumer would. */
+export function foldJournal(serde: EventSerde<InventoryEvent>, records: JournalRecord[]): Map<string, InventoryState> {
+  const byId = new Map<string, JournalRecord[]>();
+  for (const r of records) byId.set(r.persistenceId, [...(byId.get(r.persistenceId) ?? []), r]);
+  const out = new Map<string, InventoryState>();
+  for (const [pid, rs] of byId) {
+    rs.sort((a, b) => a.sequenceNr - b.sequenceNr);
+    out.set(pid, fold(pid, rs.map((r) => serde.decodeRaw(r.eventType, r.schemaVersion, r.payload))));
+  }
+  return out;
+}
+
+export const freshRegistry = () => new Registry();
