@@ -31,8 +31,13 @@
 #    (BACKWARD != NONE)" for subjects it did not create itself; subjects it creates
 #    get a subject-level BACKWARD via its own PUT /config/{subject}.
 #  - Error bodies: 409 has "error_code":0; compatibility checks return "reason":null.
-#  - With use-canonical-hash the stored/returned schema text is the canonical form
-#    (JSON keys sorted: {"fields":[...],"name":"T","type":"record"}).
+#  - use-canonical-hash stays OFF: with it on, Apicurio stores and serves the
+#    schema with JSON keys sorted *including the order of record fields*, which
+#    changes the Avro binary layout — a Java or librdkafka consumer decoding with
+#    the writer schema from the registry would misread every record. Without it,
+#    re-registering the same schema with other whitespace makes a new version;
+#    the pipeline always registers one serialisation and checks before it
+#    registers (src/events/schema-sync.ts).
 #  - /mode is not implemented (404 "Operation not supported.").
 set -euo pipefail
 
@@ -78,7 +83,7 @@ args=(
   -Dregistry.ccompat.legacy-id-mode.enabled=false
   # Re-registering a schema that differs only in formatting returns the existing
   # id/version instead of creating a new version (Confluent normalises too).
-  -Dregistry.ccompat.use-canonical-hash=true
+  -Dregistry.ccompat.use-canonical-hash=false
   # GET /subjects is capped at this many subjects (default 1000).
   -Dregistry.ccompat.max-subjects=10000
   # Only gates deletes on the native /apis/registry/v2 API (ccompat DELETE

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { PipelineError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+
+/**
+ * Shard checkpoints of the CDC bridge live in a compacted Kafka topic, keyed
+ * `<table>/<shardId>`, so that in exactly-once mode a checkpoint commits in
+ * the same Kafka transaction as the records it covers: after a crash the
+ * last committed checkpoint is exactly the last relayed record.
+ */
+export interface Checkpoint {
+  /** Last relayed stream sequence number of the shard (null: none yet). */
+  sequenceNumber: string | null;
+  shardEnded: boolean;
+  updatedAt: number;
+  /** Lease counter of the writer when it wrote this (0 without leases). */
+  leaseEpoch: number;
+  /** Set on the `<table>/$backfill` record once a snapshot has been relayed. */
+  backfillCompletedAt?: number;
+}
+
+export const BACKFILL_KEY = '$backfill';
+
+export function checkpointKey(table: string, shardId: string): string {
+  return `${table}/${shardId}`;
+}
+
+export function encodeCheckpoint(c: Checkpoint): Buffer {
+  return Buffer.from(JSON.stringify(c));
+}
+
+export function decodeCheckpoint(value: Buffer): Checkpoint {
+  const raw = JSON.parse(value.toString('utf8')) as Partial<Checkpoint>;
+  if (typeof raw.shardEnded !== 'boolean' || typeof raw.updatedAt !== 'number') {
+    throw new PipelineError('BAD_CHECKPOINT', `checkpoint record is malformed: ${value.toString('utf8').slice(0, 200)}`);
+  }
+  return {
+    sequenceNumber: typeof raw.sequenceNumber === 'string' ? raw.sequenceNumber : null,
+    shardEnded: raw.shardEnded,
+    updatedAt: raw.updatedAt,
+    leaseEpoch: typeof raw.leaseEpoch === 'number' ? raw.leaseEpoch : 0,
+    ...(typeof raw.backfillCompletedAt === 'number' ? { backfillCompletedAt: raw.backfillCompletedAt } : {}),
+  };
+}
+
+export interface CheckpointReader {
+  /**
+   * Every committed checkpoint of `table` (by shard id), read with
+   * read_committed up to the end offsets taken when the read starts. A read
+   * requested while another runs waits for a fresh one, so the result always
+   * reflects transactions completed before the call (callers fence their
+   * transactional producer first, which completes its predecessor's open
+   * transaction).
+   */
+  read(table: string): Promise<Map<string, Checkpoint>>;
+}
+
+export function createCheckpointReader(options: { kafka: Kafka; topic: string; logger: Logger; timeoutMs?: number }): CheckpointReader {
+  const { kafka, topic, logger, timeoutMs = 120_000 } = options;
+  let running: Promise<Map<string, Checkpoint>> | undefined;
+  let queued: Promise<Map<string, Checkpoint>> | undefined;
+
+  async function readAll(): Promise<Map<string, Checkpoint>> {
+    const admin = kafka.admin();
+    await admin.connect();
+    let targets: Map<number, bigint>;
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      targets = new Map(
+        offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high) - 1n] as const),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    const out = new Map<string, Checkpoint>();
+    if (targets.size === 0) return out;
+
+    const groupId = `_cdc-bridge-checkpoint-reader-${randomUUID()}`;
+    const consumer = kafka.consumer({ groupId, readUncommitted: false, sessionTimeout: 10_000, maxWaitTimeInMs: 200 });
+    const reached = new Set<number>();
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    const progress = (partition: number, lastOffset: string) => {
+      const target = targets.get(partition);
+      if (target !== undefined && BigInt(lastOffset) >= target) reached.add(partition);
+      if (reached.size === targets.size) resolveDone();
+    };
+    // END_BATCH_PROCESS also fires for fetches that held only transaction
+    // markers, which is how the end of a transactional partition shows.
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => progress(e.payload.partition, e.payload.lastOffset));
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ message }) => {
+          const key = message.key?.toString('utf8');
+          if (!key || !message.value) {
+            // A tombstone drops the key (compaction deletes it later).
+            if (key) out.delete(key);
+            return;
+          }
+          try {
+            out.set(key, decodeCheckpoint(message.value));
+          } catch (err) {
+            logger.warn({ err, key }, 'skipping malformed checkpoint record');
+          }
+        },
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new PipelineError('CHECKPOINT_READ_TIMEOUT', `checkpoint topic ${topic} not read to its end within ${timeoutMs} ms`, { retriable: true })),
+          timeoutMs,
+        );
+      });
+      try {
+        await Promise.race([done, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    } finally {
+      await consumer.disconnect().catch((err: unknown) => logger.warn({ err }, 'checkpoint reader disconnect failed'));
+    }
+    return out;
+  }
+
+  function fresh(): Promise<Map<string, Checkpoint>> {
+    if (!running) {
+      running = readAll().finally(() => (running = undefined));
+      return running;
+    }
+    // A read in progress may have taken its end offsets before the caller's
+    // fencing: queue one more that starts after it.
+    if (!queued) {
+      queued = running
+        .catch(() => undefined)
+        .then(() => {
+          queued = undefined;
+          return fresh();
+        });
+    }
+    return queued;
+  }
+
+  return {
+    async read(table) {
+      const all = await fresh();
+      const prefix = `${table}/`;
+      const mine = new Map<string, Checkpoint>();
+      for (const [k, v] of all) if (k.startsWith(prefix)) mine.set(k.slice(prefix.length), v);
+      return mine;
+    },
+  };
+}

@@ -1,0 +1,215 @@
+import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { PipelineError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { encodeCheckpoint, type Checkpoint } from './checkpoints.js';
+
+/**
+ * The bridge's only contact with the Kafka producer API. Everything kafkajs
+ * specific — transactions, idempotence, the partitioner, the error codes of
+ * its known transaction bugs — stays in this file, so that a KafkaJS
+ * compatible client (@confluentinc/kafka-javascript) can replace it here.
+ */
+
+export interface OutgoingMessage {
+  topic: string;
+  key: string;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+export interface CheckpointWrite {
+  topic: string;
+  key: string;
+  checkpoint: Checkpoint;
+}
+
+export interface ShardSink {
+  readonly transactionalId: string | undefined;
+  /**
+   * exactly-once: the messages and the checkpoint in one transaction — both
+   * visible to read_committed consumers, or neither.
+   * at-least-once: the messages, acknowledged by all in-sync replicas, then
+   * the checkpoint; a crash between the two re-relays the batch.
+   * Throws {@link ProducerFencedError} when another producer took the
+   * transactional id, {@link SinkFailedError} for anything else; after
+   * either the sink must be {@link ShardSink.reset} before it is used again.
+   */
+  commit(messages: OutgoingMessage[], checkpoint: CheckpointWrite): Promise<void>;
+  /** Tears the client down and builds a fresh one (same transactional id: re-initialising fences every earlier incarnation). */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class ProducerFencedError extends PipelineError {
+  constructor(transactionalId: string, cause: unknown) {
+    super('PRODUCER_FENCED', `transactional id ${transactionalId} was taken over by a newer producer (or its transaction timed out)`, {
+      retriable: false,
+      cause,
+    });
+  }
+}
+
+export class SinkFailedError extends PipelineError {
+  constructor(kafkaType: string, cause: unknown) {
+    super('SINK_FAILED', `relay to Kafka failed (${kafkaType}); the producer is re-created and the batch re-read from the checkpoint`, {
+      retriable: true,
+      cause,
+    });
+  }
+}
+
+export interface SinkHooks {
+  onCommitted?: (messages: number, durationMs: number) => void;
+  onAborted?: (reason: string) => void;
+  onReset?: (reason: string) => void;
+}
+
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+
+/** The kafkajs error type (e.g. CONCURRENT_TRANSACTIONS) anywhere in the cause chain. */
+export function kafkaErrorType(err: unknown): string {
+  for (let e: unknown = err, depth = 0; e && depth < 6; depth++) {
+    const x = e as { type?: unknown; name?: unknown; originalError?: unknown; cause?: unknown; message?: unknown };
+    if (typeof x.type === 'string' && x.type !== 'UNKNOWN') return x.type;
+    if (typeof x.message === 'string' && /fenced/i.test(x.message)) return 'PRODUCER_FENCED';
+    e = x.originalError ?? x.cause;
+  }
+  return (err as { name?: string } | undefined)?.name ?? 'UNKNOWN';
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new PipelineError('KAFKA_TIMEOUT', `${what} did not finish within ${ms} ms`, { retriable: true })), ms);
+    }),
+  ]);
+}
+
+function toTopicMessages(messages: OutgoingMessage[], checkpoint: CheckpointWrite | undefined): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>();
+  const push = (topic: string, m: Message) => {
+    let list = byTopic.get(topic);
+    if (!list) byTopic.set(topic, (list = []));
+    list.push(m);
+  };
+  for (const m of messages) push(m.topic, { key: m.key, value: m.value, headers: m.headers });
+  if (checkpoint) push(checkpoint.topic, { key: checkpoint.key, value: encodeCheckpoint(checkpoint.checkpoint) });
+  return [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs }));
+}
+
+/**
+ * A transactional producer for one shard. The transactional id is derived
+ * from table and shard by the caller, so whichever process reads the shard
+ * next — a restarted worker or the lease's new owner — fences this one.
+ * Connecting (InitProducerId) also completes a predecessor's open
+ * transaction, which is why checkpoints are read only after {@link connect}.
+ */
+export async function createTransactionalSink(options: {
+  kafka: Kafka;
+  transactionalId: string;
+  logger: Logger;
+  hooks?: SinkHooks;
+  transactionTimeoutMs?: number;
+  operationTimeoutMs?: number;
+}): Promise<ShardSink> {
+  const { kafka, transactionalId, logger, hooks = {}, transactionTimeoutMs = 30_000, operationTimeoutMs = 30_000 } = options;
+  const build = () =>
+    kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: transactionTimeoutMs,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
+    });
+  let producer: Producer = build();
+  await withTimeout(producer.connect(), operationTimeoutMs, `initialising ${transactionalId}`);
+
+  async function teardown(p: Producer) {
+    await withTimeout(p.disconnect(), 10_000, 'producer disconnect').catch((err: unknown) =>
+      logger.warn({ err, transactionalId }, 'producer disconnect failed; dropping it'),
+    );
+  }
+
+  return {
+    transactionalId,
+    async commit(messages, checkpoint) {
+      const started = performance.now();
+      let tx: Awaited<ReturnType<Producer['transaction']>> | undefined;
+      try {
+        tx = await withTimeout(producer.transaction(), operationTimeoutMs, 'begin transaction');
+        await withTimeout(tx.sendBatch({ topicMessages: toTopicMessages(messages, checkpoint), acks: -1 }), operationTimeoutMs, 'transactional send');
+        await withTimeout(tx.commit(), operationTimeoutMs, 'commit');
+        hooks.onCommitted?.(messages.length, performance.now() - started);
+      } catch (err) {
+        const type = kafkaErrorType(err);
+        hooks.onAborted?.(type);
+        // Best effort: a stuck ABORTING/COMMITTING state (kafkajs #1282) makes
+        // abort fail too; the reset that follows fences it either way.
+        if (tx?.isActive()) await withTimeout(tx.abort(), 5_000, 'abort').catch(() => undefined);
+        if (FENCED.has(type)) throw new ProducerFencedError(transactionalId, err);
+        throw new SinkFailedError(type, err);
+      }
+    },
+    async reset() {
+      hooks.onReset?.('reset');
+      const old = producer;
+      await teardown(old);
+      producer = build();
+      await withTimeout(producer.connect(), operationTimeoutMs, `re-initialising ${transactionalId}`);
+    },
+    async close() {
+      await teardown(producer);
+    },
+  };
+}
+
+/**
+ * At-least-once sink: an idempotent producer, one in-flight request (kafkajs
+ * #598: out-of-order sequence numbers with more), checkpoint written only
+ * after the records are acknowledged.
+ */
+export async function createAtLeastOnceSink(options: {
+  kafka: Kafka;
+  logger: Logger;
+  hooks?: SinkHooks;
+  operationTimeoutMs?: number;
+}): Promise<ShardSink> {
+  const { kafka, logger, hooks = {}, operationTimeoutMs = 30_000 } = options;
+  const build = () =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
+    });
+  let producer = build();
+  await withTimeout(producer.connect(), operationTimeoutMs, 'producer connect');
+  return {
+    transactionalId: undefined,
+    async commit(messages, checkpoint) {
+      const started = performance.now();
+      try {
+        if (messages.length > 0) {
+          await withTimeout(producer.sendBatch({ topicMessages: toTopicMessages(messages, undefined), acks: -1 }), operationTimeoutMs, 'send');
+        }
+        await withTimeout(producer.sendBatch({ topicMessages: toTopicMessages([], checkpoint), acks: -1 }), operationTimeoutMs, 'checkpoint');
+        hooks.onCommitted?.(messages.length, performance.now() - started);
+      } catch (err) {
+        hooks.onAborted?.(kafkaErrorType(err));
+        throw new SinkFailedError(kafkaErrorType(err), err);
+      }
+    },
+    async reset() {
+      hooks.onReset?.('reset');
+      await withTimeout(producer.disconnect(), 10_000, 'disconnect').catch((err: unknown) => logger.warn({ err }, 'producer disconnect failed'));
+      producer = build();
+      await withTimeout(producer.connect(), operationTimeoutMs, 'producer connect');
+    },
+    async close() {
+      await withTimeout(producer.disconnect(), 10_000, 'disconnect').catch((err: unknown) => logger.warn({ err }, 'producer disconnect failed'));
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { STATUS_CODE } from './burrow.js';
+import type { LagSnapshot, StatusJson } from './lag-snapshot.js';
+
+/**
+ * The lag monitor's Prometheus metrics. The kafka_* names and labels are
+ * kafka-lag-exporter's, so SREs' existing dashboards and alerts work
+ * unchanged (member labels are left out: they multiply series on every
+ * rebalance). pipeline_* are ours. Every gauge is rebuilt from the snapshot
+ * after each poll, so partitions and groups that disappear stop being
+ * exported instead of freezing at their last value.
+ */
+export interface LagMetrics {
+  publish(snapshot: LagSnapshot): void;
+  pollFailed(): void;
+}
+
+export function createLagMetrics(registry: Registry): LagMetrics {
+  const gauge = (name: string, help: string, labelNames: string[]) =>
+    new Gauge({ name, help, labelNames, registers: [registry] });
+  const partitionLabels = ['cluster_name', 'group', 'topic', 'partition'];
+  const groupLabels = ['cluster_name', 'group', 'is_simple_consumer'];
+
+  const m = {
+    offset: gauge('kafka_consumergroup_group_offset', 'Last committed offset of the group for the partition.', partitionLabels),
+    lag: gauge('kafka_consumergroup_group_lag', 'Records between the committed offset and the log end (transaction markers not counted).', partitionLabels),
+    lagSeconds: gauge('kafka_consumergroup_group_lag_seconds', 'Age of the first unconsumed record, in seconds (exact or interpolated).', partitionLabels),
+    maxLag: gauge('kafka_consumergroup_group_max_lag', 'Highest partition lag of the group, in records.', groupLabels),
+    maxLagSeconds: gauge('kafka_consumergroup_group_max_lag_seconds', 'Highest partition lag of the group, in seconds.', groupLabels),
+    sumLag: gauge('kafka_consumergroup_group_sum_lag', 'Sum of the partition lags of the group.', ['cluster_name', 'group']),
+    topicSumLag: gauge('kafka_consumergroup_group_topic_sum_lag', 'Sum of the partition lags of the group in one topic.', ['cluster_name', 'group', 'topic']),
+    latest: gauge('kafka_partition_latest_offset', 'Log-end offset (high watermark) of the partition.', ['cluster_name', 'topic', 'partition']),
+    earliest: gauge('kafka_partition_earliest_offset', 'Log-start offset of the partition.', ['cluster_name', 'topic', 'partition']),
+    pollTime: gauge('kafka_consumergroup_poll_time_ms', 'Time the last poll of all groups took, in ms.', ['cluster_name']),
+    members: gauge('pipeline_consumer_group_members', 'Members of the consumer group.', ['cluster_name', 'group', 'state']),
+    status: gauge(
+      'pipeline_consumer_status',
+      'Burrow-style status of the group (1 for the current status/reason). source=kafka from Kafka-committed offsets, postgres from offsets stored with the views.',
+      ['cluster_name', 'group', 'source', 'status', 'reason'],
+    ),
+    statusCode: gauge(
+      'pipeline_consumer_status_code',
+      "Burrow's status constant of the group: 1 OK, 2 WARN, 3 ERR, 4 STOP, 5 STALL, 6 REWIND.",
+      ['cluster_name', 'group', 'source'],
+    ),
+    storedOffset: gauge('pipeline_consumer_stored_offset', 'Next offset to consume as stored in PostgreSQL by the group.', partitionLabels),
+    storedLag: gauge('pipeline_consumer_stored_lag', 'Lag in records computed from the offset stored in PostgreSQL.', partitionLabels),
+    storedLagSeconds: gauge('pipeline_consumer_stored_lag_seconds', 'Lag in seconds computed from the offset stored in PostgreSQL.', partitionLabels),
+    disagree: gauge(
+      'pipeline_consumer_offsets_disagree',
+      '1 when the offset stored in PostgreSQL and the Kafka-committed offset have differed for longer than the grace period.',
+      partitionLabels,
+    ),
+    freshness: gauge('pipeline_view_freshness_seconds', 'now − newest source (journal) time applied to the view.', ['view']),
+    commitAge: gauge('pipeline_view_commit_age_seconds', 'now − last commit time of the view.', ['view']),
+    lastPoll: gauge('pipeline_lag_monitor_last_poll_timestamp_seconds', 'Time of the last successful poll.', ['cluster_name']),
+  };
+  const pollErrors = new Counter({
+    name: 'pipeline_lag_monitor_poll_errors_total',
+    help: 'Polls that failed as a whole.',
+    registers: [registry],
+  });
+  const gauges = Object.values(m);
+
+  const setStatus = (cluster: string, group: string, source: string, s: StatusJson | null) => {
+    if (!s) return;
+    m.status.set({ cluster_name: cluster, group, source, status: s.status, reason: s.reason }, 1);
+    m.statusCode.set({ cluster_name: cluster, group, source }, STATUS_CODE[s.status]);
+  };
+
+  return {
+    publish(snap) {
+      const c = snap.clusterName;
+      for (const g of gauges) g.reset();
+      m.pollTime.set({ cluster_name: c }, snap.pollDurationMs);
+      if (snap.polledAt) m.lastPoll.set({ cluster_name: c }, Date.parse(snap.polledAt) / 1000);
+      for (const t of snap.topics) {
+        for (const p of t.partitions) {
+          const labels = { cluster_name: c, topic: t.topic, partition: String(p.partition) };
+          m.latest.set(labels, p.latest);
+          m.earliest.set(labels, p.earliest);
+        }
+      }
+      for (const g of snap.groups) {
+        const simple = String(g.isSimpleConsumer);
+        m.members.set({ cluster_name: c, group: g.group, state: g.state }, g.members);
+        setStatus(c, g.group, 'kafka', g.status);
+        setStatus(c, g.group, 'postgres', g.storedStatus);
+        let hasKafkaOffsets = false;
+        for (const t of g.topics) {
+          let topicSum = 0;
+          let topicHasOffsets = false;
+          for (const p of t.partitions) {
+            const labels = { cluster_name: c, group: g.group, topic: t.topic, partition: String(p.partition) };
+            if (p.committedOffset !== null && p.lag !== null && p.lagSeconds !== null) {
+              hasKafkaOffsets = topicHasOffsets = true;
+              m.offset.set(labels, p.committedOffset);
+              m.lag.set(labels, p.lag);
+              m.lagSeconds.set(labels, p.lagSeconds);
+              topicSum += p.lag;
+            }
+            if (p.stored) {
+              m.storedOffset.set(labels, p.stored.offset);
+              m.storedLag.set(labels, p.stored.lag);
+              m.storedLagSeconds.set(labels, p.stored.lagSeconds);
+              m.disagree.set(labels, p.stored.disagree ? 1 : 0);
+            }
+          }
+          if (topicHasOffsets) m.topicSumLag.set({ cluster_name: c, group: g.group, topic: t.topic }, topicSum);
+        }
+        if (hasKafkaOffsets) {
+          m.maxLag.set({ cluster_name: c, group: g.group, is_simple_consumer: simple }, g.maxLag);
+          m.maxLagSeconds.set({ cluster_name: c, group: g.group, is_simple_consumer: simple }, g.maxLagSeconds);
+          m.sumLag.set({ cluster_name: c, group: g.group }, g.sumLag);
+        }
+      }
+      for (const v of snap.views) {
+        if (v.freshnessSeconds !== null) m.freshness.set({ view: v.view }, v.freshnessSeconds);
+        if (v.lastCommitTime !== null && snap.polledAt) {
+          m.commitAge.set({ view: v.view }, Math.max(0, (Date.parse(snap.polledAt) - Date.parse(v.lastCommitTime)) / 1000));
+        }
+      }
+    },
+    pollFailed() {
+      pollErrors.inc();
+    },
+  };
+}

@@ -1,0 +1,203 @@
+import type { Admin, Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { PipelineError, errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { Pool } from '../views/db.js';
+import type { BurrowSettings } from './burrow.js';
+import type { PartitionEnds, ProbeResult } from './lag-calc.js';
+import { createLagMetrics } from './lag-metrics.js';
+import { createLagModel, type GroupReading, type PollReadings } from './lag-model.js';
+import { emptySnapshot, type LagSnapshot } from './lag-snapshot.js';
+import { createRecordProbe, type RecordProbe } from './record-probe.js';
+import { readStoredOffsets, readViewFreshness, type StoredOffset, type ViewFreshnessRow } from './stored-offsets.js';
+
+export type { LagSnapshot } from './lag-snapshot.js';
+
+export interface LagMonitorOptions {
+  kafka: Kafka;
+  /** PostgreSQL with `consumer_offsets` and `view_freshness`; without it only Kafka is read. */
+  pool?: Pool;
+  /** Groups to watch; 'all' = every group the cluster lists plus every group with offsets in PostgreSQL. */
+  groups: string[] | 'all';
+  /** With groups 'all': groups to leave out (e.g. other teams' tooling). */
+  excludeGroups?: RegExp;
+  registry: Registry;
+  logger: Logger;
+  pollIntervalMs: number;
+  /** `cluster_name` label (kafka-lag-exporter). */
+  clusterName?: string;
+  /** Read the first unconsumed record of lagging partitions: exact seconds-lag and transaction-marker detection. */
+  exactLagSeconds?: boolean;
+  burrow?: Partial<BurrowSettings>;
+  disagreementGraceMs?: number;
+  now?: () => number;
+}
+
+export interface LagMonitor {
+  /** Polls now and then every `pollIntervalMs` until {@link LagMonitor.stop}. Poll failures are logged and counted, never thrown. */
+  start(): void;
+  /** Stops polling, waits for a poll in flight, disconnects. */
+  stop(): Promise<void>;
+  /** One poll; concurrent callers share the poll in flight. Rejects when the cluster cannot be read at all. */
+  pollOnce(): Promise<LagSnapshot>;
+  /** The last successful poll's snapshot (empty before the first). */
+  snapshot(): LagSnapshot;
+}
+
+/**
+ * Consumer-lag monitor: reads log-start / log-end offsets, Kafka-committed
+ * offsets of the groups and the offsets our groups store in PostgreSQL, and
+ * publishes kafka-lag-exporter-compatible metrics, Burrow-style statuses and
+ * view freshness to `registry`, plus a JSON snapshot. It only reads: no
+ * group membership, no commits, so it can never disturb the groups it watches.
+ */
+export function createLagMonitor({
+  kafka,
+  pool,
+  groups,
+  excludeGroups,
+  registry,
+  logger,
+  pollIntervalMs,
+  clusterName = 'default',
+  exactLagSeconds = true,
+  burrow,
+  disagreementGraceMs,
+  now = Date.now,
+}: LagMonitorOptions): LagMonitor {
+  if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 100) {
+    throw new PipelineError('LAG_MONITOR_CONFIG', `pollIntervalMs must be >= 100, got ${pollIntervalMs}`);
+  }
+  if (Array.isArray(groups) && groups.length === 0) {
+    throw new PipelineError('LAG_MONITOR_CONFIG', "groups must name at least one group, or be 'all'");
+  }
+  const metrics = createLagMetrics(registry);
+  const model = createLagModel({ clusterName, burrow, disagreementGraceMs });
+  const probe: RecordProbe | undefined = exactLagSeconds ? createRecordProbe({ kafka, logger }) : undefined;
+  if (exactLagSeconds && !probe) logger.warn('Kafka client offers no record probe: seconds-lag falls back to interpolation');
+  let admin: Promise<Admin> | undefined;
+  let current = emptySnapshot(clusterName);
+  let inFlight: Promise<LagSnapshot> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+
+  const getAdmin = (): Promise<Admin> => {
+    admin ??= (async () => {
+      const a = kafka.admin();
+      await a.connect();
+      return a;
+    })().catch((err: unknown) => {
+      admin = undefined;
+      throw new PipelineError('LAG_MONITOR_KAFKA', `cannot connect to Kafka: ${errorMessage(err)}`, { retriable: true, cause: err });
+    });
+    return admin;
+  };
+
+  async function read(): Promise<PollReadings> {
+    const a = await getAdmin();
+    const errors: string[] = [];
+    const [stored, views, listed] = await Promise.all([
+      pool ? readStoredOffsets(pool) : Promise.resolve<StoredOffset[]>([]),
+      pool ? readViewFreshness(pool) : Promise.resolve<ViewFreshnessRow[]>([]),
+      groups === 'all' ? a.listGroups().then((r) => r.groups.map((g) => g.groupId)) : Promise.resolve(groups),
+    ]);
+    let names = [...new Set(groups === 'all' ? [...listed, ...stored.map((s) => s.group)] : listed)];
+    if (groups === 'all' && excludeGroups) names = names.filter((g) => !excludeGroups.test(g));
+    const wantedGroups = new Set(names);
+    const storedWanted = stored.filter((s) => wantedGroups.has(s.group));
+
+    const described = names.length > 0 ? (await a.describeGroups(names)).groups : [];
+    const readings: GroupReading[] = await Promise.all(
+      names.map(async (group) => {
+        const d = described.find((x) => x.groupId === group);
+        const base = {
+          group,
+          state: d?.state ?? 'Unknown',
+          members: d?.members.length ?? 0,
+          isSimpleConsumer: (d?.protocolType ?? '') === '',
+        };
+        try {
+          const offsets = await a.fetchOffsets({ groupId: group });
+          const committed = offsets.flatMap((t) =>
+            t.partitions
+              .map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) }))
+              .filter((p) => p.offset >= 0),
+          );
+          return { ...base, committed };
+        } catch (err) {
+          errors.push(`group ${group}: ${errorMessage(err)}`);
+          return { ...base, committed: [] };
+        }
+      }),
+    );
+
+    const topics = [...new Set([...readings.flatMap((g) => g.committed.map((c) => c.topic)), ...storedWanted.map((s) => s.topic)])];
+    const ends = new Map<string, Map<number, PartitionEnds>>();
+    await Promise.all(
+      topics.map(async (topic) => {
+        try {
+          const parts = await a.fetchTopicOffsets(topic);
+          ends.set(topic, new Map(parts.map((p) => [p.partition, { earliest: Number(p.low), latest: Number(p.high) }])));
+        } catch (err) {
+          errors.push(`topic ${topic}: ${errorMessage(err)}`);
+        }
+      }),
+    );
+    return { groups: readings, stored: storedWanted, ends, views, errors };
+  }
+
+  async function poll(): Promise<LagSnapshot> {
+    const started = performance.now();
+    const readings = await read();
+    let probes: Map<string, ProbeResult> = new Map();
+    if (probe) {
+      try {
+        probes = await probe.probe(model.probeRequests(readings));
+      } catch (err) {
+        readings.errors.push(`record probe: ${errorMessage(err)}`);
+      }
+    }
+    const snap = model.update(readings, now(), probes, Math.round((performance.now() - started) * 10) / 10);
+    metrics.publish(snap);
+    current = snap;
+    return snap;
+  }
+
+  function pollOnce(): Promise<LagSnapshot> {
+    inFlight ??= poll().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  }
+
+  function schedule(delayMs: number): void {
+    if (!running) return;
+    timer = setTimeout(() => {
+      pollOnce()
+        .catch((err: unknown) => {
+          metrics.pollFailed();
+          logger.warn({ err: errorMessage(err) }, 'lag monitor poll failed');
+        })
+        .finally(() => schedule(pollIntervalMs));
+    }, delayMs);
+    timer.unref();
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      schedule(0);
+    },
+    async stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+      await inFlight?.catch(() => undefined);
+      await probe?.close();
+      if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
+      admin = undefined;
+    },
+    pollOnce,
+    snapshot: () => current,
+  };
+}

@@ -1,0 +1,179 @@
+import type { EventCatalog } from '../events/catalog.js';
+import type { EventSerde } from '../events/serde.js';
+import { errorCode, errorMessage, PipelineError, ValidationError } from '../shared/errors.js';
+import {
+  binaryAttr,
+  derivedEventId,
+  integerAttr,
+  itemToJson,
+  jsonAttr,
+  optionalString,
+  stringAttr,
+  timestampAttr,
+  UnmappableRecordError,
+  type Item,
+} from './attributes.js';
+import type { ConnectorConfig } from './connector.js';
+
+/** A Kafka message the bridge writes, independent of the client library. */
+export interface OutMessage {
+  topic: string;
+  key: string;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+/** Where a record came from: a stream shard position, or a backfill scan. */
+export interface RecordOrigin {
+  table: string;
+  shardId: string;
+  sequenceNumber: string;
+  eventName: string;
+  /** ApproximateCreationDateTime of the stream record (ms), if any. */
+  approximateCreatedAt?: number;
+}
+
+export type MapResult =
+  | { kind: 'relay'; message: OutMessage; persistenceId: string; sequenceNr: number; writtenAt: number | undefined }
+  | { kind: 'filtered'; reason: string }
+  | { kind: 'dead-letter'; message: OutMessage; code: string; reason: string };
+
+export interface RecordMapper {
+  /** Maps one item image. Retriable failures (registry down) are thrown; unmappable input is dead-lettered. */
+  map(image: Item | undefined, origin: RecordOrigin): Promise<MapResult>;
+}
+
+/** Errors that mean "this record can never be mapped", as opposed to "try again later". */
+function isPermanent(err: unknown): boolean {
+  return err instanceof ValidationError || (err instanceof PipelineError && !err.retriable && err.code !== 'REGISTRY');
+}
+
+/**
+ * Stream record → Kafka message. Key = persistence id (UTF-8); value =
+ * Confluent wire format (an Avro payload is passed through after checking it
+ * decodes with its version's schema; a JSON payload is validated against the
+ * event's Avro schema, its metadata filled from the mapped attributes, and
+ * encoded); headers carry the envelope as strings. MODIFY / REMOVE follow the
+ * connector's policy.
+ */
+export function createRecordMapper(options: {
+  connector: ConnectorConfig;
+  serde: EventSerde;
+  catalog: EventCatalog;
+  now?: () => number;
+}): RecordMapper {
+  const { connector, serde, catalog, now = Date.now } = options;
+  const m = connector.mapping;
+  const strip = m.persistenceId.stripPattern ? new RegExp(m.persistenceId.stripPattern) : undefined;
+
+  function persistenceIdOf(item: Item): string {
+    const id = m.persistenceId.attributes
+      .map((a) => {
+        const s = stringAttr(item, a);
+        return strip ? s.replace(strip, '') : s;
+      })
+      .join(m.persistenceId.separator);
+    if (id.length === 0) throw new UnmappableRecordError('EMPTY_PERSISTENCE_ID', 'persistence id is empty');
+    return id;
+  }
+
+  async function relay(item: Item, origin: RecordOrigin): Promise<MapResult> {
+    const persistenceId = persistenceIdOf(item);
+    const sequenceNr = integerAttr(item, m.sequenceNr);
+    const eventType = stringAttr(item, m.eventType);
+    const writtenAt = timestampAttr(item, m.writtenAt);
+    const correlationId = optionalString(item, m.correlationId);
+    const causationId = optionalString(item, m.causationId);
+    let version: number;
+    let value: Buffer;
+    if (m.payloadCodec === 'avro') {
+      version = integerAttr(item, m.schemaVersion!);
+      value = await serde.wrap(eventType, version, binaryAttr(item, m.payload));
+    } else {
+      version = m.schemaVersion ? integerAttr(item, m.schemaVersion) : catalog.latest(eventType).version;
+      const data = jsonAttr(item, m.payload);
+      const eventId = optionalString(item, m.eventId) ?? derivedEventId(persistenceId, sequenceNr);
+      const metadata = {
+        eventId,
+        persistenceId,
+        sequenceNr,
+        occurredAt: timestampAttr(item, m.occurredAt) ?? writtenAt ?? origin.approximateCreatedAt ?? 0,
+        correlationId: correlationId ?? eventId,
+        causationId: causationId ?? null,
+      };
+      value = await serde.encode(eventType, version, { ...data, metadata });
+    }
+    const headers: Record<string, string> = {
+      event_type: eventType,
+      schema_version: String(version),
+      persistence_id: persistenceId,
+      sequence_nr: String(sequenceNr),
+      source_written_at: writtenAt === undefined ? '' : String(writtenAt),
+      cdc_relayed_at: String(now()),
+      correlation_id: correlationId ?? '',
+      causation_id: causationId ?? '',
+      shard_id: origin.shardId,
+      stream_sequence_number: origin.sequenceNumber,
+    };
+    return {
+      kind: 'relay',
+      message: { topic: connector.topic, key: persistenceId, value, headers },
+      persistenceId,
+      sequenceNr,
+      writtenAt,
+    };
+  }
+
+  function deadLetter(image: Item | undefined, origin: RecordOrigin, code: string, reason: string): MapResult {
+    let key = origin.sequenceNumber;
+    try {
+      if (image) key = persistenceIdOf(image);
+    } catch {
+      // keep the stream position as key: the id itself is what is broken
+    }
+    return {
+      kind: 'dead-letter',
+      code,
+      reason,
+      message: {
+        topic: connector.dlqTopic,
+        key,
+        value: Buffer.from(itemToJson(image)),
+        headers: {
+          error_code: code,
+          // Header values are bounded: a huge validation message must not make the record too large.
+          error_message: reason.slice(0, 2000),
+          table: origin.table,
+          shard_id: origin.shardId,
+          stream_sequence_number: origin.sequenceNumber,
+          event_name: origin.eventName,
+          dead_lettered_at: String(now()),
+        },
+      },
+    };
+  }
+
+  return {
+    async map(image, origin) {
+      const policy =
+        origin.eventName === 'INSERT'
+          ? 'relay'
+          : origin.eventName === 'MODIFY'
+            ? connector.modifyRemovePolicy.modify
+            : origin.eventName === 'REMOVE'
+              ? connector.modifyRemovePolicy.remove
+              : 'dead-letter';
+      if (policy === 'ignore') return { kind: 'filtered', reason: origin.eventName };
+      if (policy === 'dead-letter') {
+        return deadLetter(image, origin, `UNEXPECTED_${origin.eventName || 'EVENT'}`, `${origin.eventName} records are dead-lettered by policy`);
+      }
+      if (!image) return deadLetter(image, origin, 'NO_NEW_IMAGE', 'stream record has no NewImage (is the view type NEW_IMAGE?)');
+      try {
+        return await relay(image, origin);
+      } catch (err) {
+        if (!isPermanent(err)) throw err;
+        return deadLetter(image, origin, errorCode(err), errorMessage(err));
+      }
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { defaultSchemasDir, loadCatalog } from '../../src/events/catalog.js';
+import { createSchemaStore } from '../../src/events/schema-store.js';
+import { syncSchemas } from '../../src/events/schema-sync.js';
+import { createEventSerde, type EventSerde } from '../../src/events/serde.js';
+import { inventoryUpcasters } from '../../src/events/upcasters/index.js';
+import { createBridge, ensureTopics, type Bridge } from '../../src/source/bridge.js';
+import { loadConnector, parseConnector, type ConnectorConfig } from '../../src/source/connector.js';
+import { config, dynamo, dynamoStreams, kafka, testLogger, uniqueName } from '../helpers/stack.js';
+
+/** Test environment of the CDC bridge: unique table, topics and registry subjects per call. */
+export const catalog = loadCatalog(defaultSchemasDir());
+export const connectorsDir = path.resolve(import.meta.dirname, '../../connectors');
+
+export function schemaStore() {
+  return createSchemaStore({ url: config.schemaRegistryUrl, username: config.schemaRegistryUsername, password: config.schemaRegistryPassword });
+}
+
+/** A shipped connector file with unique names (table, topic, checkpoint topic) and test-friendly timings. */
+export function testConnector(file: string, overrides: Record<string, unknown> = {}): ConnectorConfig {
+  const base = loadConnector(path.join(connectorsDir, file));
+  const id = uniqueName('cdc');
+  return parseConnector({
+    name: base.name,
+    table: `${id}-t`,
+    topic: `${id}.events`,
+    partitions: 3,
+    aggregate: base.aggregate,
+    mapping: { ...base.mapping, persistenceId: base.mapping.persistenceId },
+    delivery: base.delivery,
+    modifyRemovePolicy: base.modifyRemovePolicy,
+    batch: { maxRecords: 1000, pollIntervalMs: 50, idlePollIntervalMs: 200 },
+    shards: { rediscoveryIntervalMs: 2000 },
+    checkpointTopic: `${id}.checkpoints`,
+    leases: { enabled: true, durationMs: 4000, renewIntervalMs: 1000 },
+    backfill: { onFirstStart: true, segments: 2, pageSize: 100 },
+    ...overrides,
+  });
+}
+
+export async function prepareTopics(connector: ConnectorConfig): Promise<EventSerde> {
+  const admin = kafka('cdc-admin').admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, connector);
+  } finally {
+    await admin.disconnect();
+  }
+  const store = schemaStore();
+  await syncSchemas(store, catalog, connector.topic);
+  return createEventSerde({ topic: connector.topic, catalog, store, upcasters: inventoryUpcasters });
+}
+
+export function bridgeFor(connector: ConnectorConfig, serde: EventSerde, extra: { workerId?: string; metrics?: Registry } = {}): Bridge {
+  return createBridge({
+    connector,
+    kafka: kafka('cdc-bridge'),
+    ddb: dynamo(),
+    streams: dynamoStreams(),
+    serde,
+    logger: testLogger,
+    metrics: extra.metrics ?? new Registry(),
+    catalog,
+    ...(extra.workerId ? { workerId: extra.workerId } : {}),
+  });
+}
+
+export interface ReadMessage {
+  key: string;
+  partition: number;
+  offset: string;
+  headers: Record<string, string>;
+  value: Buffer;
+}
+
+/**
+ * Reads a topic with read_committed from the beginning until `done(messages)`
+ * holds and no new message arrived for `settleMs` (so late duplicates show).
+ */
+export async function readTopic(
+  topic: string,
+  done: (messages: ReadMessage[]) => boolean,
+  options: { settleMs?: number; timeoutMs?: number } = {},
+): Promise<ReadMessage[]> {
+  const { settleMs = 1500, timeoutMs = 90_000 } = options;
+  const consumer = kafka('cdc-reader').consumer({ groupId: uniqueName('cdc-read'), readUncommitted: false, maxWaitTimeInMs: 200 });
+  const out: ReadMessage[] = [];
+  let lastAt = Date.now();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+        out.push({ key: message.key?.toString('utf8') ?? '', partition, offset: message.offset, headers, value: message.value ?? Buffer.alloc(0) });
+        lastAt = Date.now();
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (!(done(out) && Date.now() - lastAt >= settleMs)) {
+      if (Date.now() > deadline) throw new Error(`readTopic(${topic}): condition not met within ${timeoutMs} ms (${out.length} messages)`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+/** Journal positions seen per persistence id, in topic order. */
+export function positions(messages: ReadMessage[]): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (const msg of messages) {
+    const list = m.get(msg.key) ?? [];
+    list.push(Number(msg.headers.sequence_nr));
+    m.set(msg.key, list);
+  }
+  return m;
+}

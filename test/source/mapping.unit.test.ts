@@ -1,0 +1,184 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultSchemasDir, loadCatalog } from '../../src/events/catalog.js';
+import { RegistryError, type SchemaStore } from '../../src/events/schema-store.js';
+import { createEventSerde } from '../../src/events/serde.js';
+import { inventoryUpcasters } from '../../src/events/upcasters/index.js';
+import type { Item } from '../../src/source/attributes.js';
+import { loadConnector } from '../../src/source/connector.js';
+import { createRecordMapper, type MapResult, type RecordOrigin } from '../../src/source/mapping.js';
+
+const catalog = loadCatalog(defaultSchemasDir());
+const dir = path.resolve(import.meta.dirname, '../../connectors');
+
+/** An in-memory registry: ids by subject and version (the serde's contract, no HTTP). */
+function memoryStore(options: { failing?: boolean } = {}): SchemaStore {
+  const ids = new Map<string, number>();
+  const types = new Map<number, ReturnType<typeof catalog.latest>['type']>();
+  const idOf = async (subject: string, version: number) => {
+    if (options.failing) throw new RegistryError('registry unavailable', { status: 503 });
+    const key = `${subject}@${version}`;
+    if (!ids.has(key)) {
+      const id = ids.size + 100;
+      ids.set(key, id);
+      const eventType = catalog.eventTypeOf(subject.slice(subject.indexOf('-') + 1))!;
+      types.set(id, catalog.get(eventType, version).type);
+    }
+    return ids.get(key)!;
+  };
+  return {
+    idOf,
+    schemaById: async (id) => types.get(id)!,
+    register: async () => 0,
+    setCompatibility: async () => undefined,
+    isCompatible: async () => ({ compatible: true, messages: [] }),
+    subjects: async () => [],
+    versions: async () => [],
+    schemaOf: async () => ({ id: 0, schema: '' }),
+  };
+}
+
+const origin = (eventName = 'INSERT'): RecordOrigin => ({
+  table: 'journal',
+  shardId: 'shardId-1',
+  sequenceNumber: '4200000000000000001',
+  eventName,
+  approximateCreatedAt: 1_700_000_000_000,
+});
+
+function mapperFor(file: string, store = memoryStore()) {
+  const connector = loadConnector(path.join(dir, file));
+  const serde = createEventSerde({ topic: connector.topic, catalog, store, upcasters: inventoryUpcasters });
+  return { mapper: createRecordMapper({ connector, serde, catalog, now: () => 1_800_000_000_000 }), serde, connector };
+}
+
+const received = { quantity: 5, lotNumber: 'LOT-1', supplierId: 'SUP-9', expiryDate: null };
+function journalItem(payload: Buffer, extra: Item = {}): Item {
+  return {
+    pkey: { S: 'inventory-INV-1' },
+    sequence_nr: { N: '7' },
+    event_type: { S: 'StockReceived' },
+    schema_version: { N: '2' },
+    payload: { B: payload },
+    written_at: { N: '1700000000123' },
+    event_id: { S: 'e-1' },
+    correlation_id: { S: 'c-1' },
+    ...extra,
+  };
+}
+const metadata = { eventId: 'e-1', persistenceId: 'inventory-INV-1', sequenceNr: 7, occurredAt: 1_700_000_000_000, correlationId: 'c-1', causationId: null };
+
+function relayed(r: MapResult) {
+  if (r.kind !== 'relay') throw new Error(`expected relay, got ${JSON.stringify(r)}`);
+  return r;
+}
+
+describe('stream record → Kafka message', () => {
+  it('passes an Avro payload through in Confluent wire format, keyed by persistence id, with the envelope headers', async () => {
+    const { mapper, serde } = mapperFor('journal.json');
+    const payload = catalog.get('StockReceived', 2).type.toBuffer({ metadata, ...received });
+    const r = relayed(await mapper.map(journalItem(payload), origin()));
+    expect(r.message.topic).toBe('inventory.events');
+    expect(r.message.key).toBe('inventory-INV-1');
+    expect(r.message.value[0]).toBe(0);
+    expect(r.message.value.subarray(5)).toEqual(payload);
+    expect(r.message.headers).toEqual({
+      event_type: 'StockReceived',
+      schema_version: '2',
+      persistence_id: 'inventory-INV-1',
+      sequence_nr: '7',
+      source_written_at: '1700000000123',
+      cdc_relayed_at: '1800000000000',
+      correlation_id: 'c-1',
+      causation_id: '',
+      shard_id: 'shardId-1',
+      stream_sequence_number: '4200000000000000001',
+    });
+    expect((await serde.decode(r.message.value)).event).toEqual({ type: 'StockReceived', data: { metadata, ...received } });
+  });
+
+  it('dead-letters a corrupt Avro payload with the reason and position in headers', async () => {
+    const { mapper } = mapperFor('journal.json');
+    const r = await mapper.map(journalItem(Buffer.from([1, 2, 3])), origin());
+    expect(r.kind).toBe('dead-letter');
+    if (r.kind !== 'dead-letter') return;
+    expect(r.message.topic).toBe('inventory.events.dlq.cdc-bridge');
+    expect(r.message.key).toBe('inventory-INV-1');
+    expect(r.message.headers).toMatchObject({ error_code: 'CORRUPT_PAYLOAD', table: 'journal', shard_id: 'shardId-1', stream_sequence_number: '4200000000000000001' });
+    expect(JSON.parse(r.message.value.toString()).pkey).toEqual({ S: 'inventory-INV-1' });
+  });
+
+  it('dead-letters missing attributes and unknown event types', async () => {
+    const { mapper } = mapperFor('journal.json');
+    const payload = catalog.get('StockReceived', 2).type.toBuffer({ metadata, ...received });
+    const noSeq = journalItem(payload);
+    delete noSeq.sequence_nr;
+    expect(await mapper.map(noSeq, origin())).toMatchObject({ kind: 'dead-letter', code: 'BAD_NUMBER' });
+    expect(await mapper.map(journalItem(payload, { event_type: { S: 'Nope' } }), origin())).toMatchObject({ kind: 'dead-letter', code: 'UNKNOWN_EVENT_TYPE' });
+    expect(await mapper.map(undefined, origin())).toMatchObject({ kind: 'dead-letter', code: 'NO_NEW_IMAGE' });
+  });
+
+  it('ignores MODIFY and REMOVE by default (counted by the caller)', async () => {
+    const { mapper } = mapperFor('journal.json');
+    expect(await mapper.map(journalItem(Buffer.alloc(0)), origin('MODIFY'))).toEqual({ kind: 'filtered', reason: 'MODIFY' });
+    expect(await mapper.map(undefined, origin('REMOVE'))).toEqual({ kind: 'filtered', reason: 'REMOVE' });
+  });
+
+  it('throws (does not dead-letter) when the registry is unavailable: the page is retried', async () => {
+    const { mapper } = mapperFor('journal.json', memoryStore({ failing: true }));
+    const payload = catalog.get('StockReceived', 2).type.toBuffer({ metadata, ...received });
+    await expect(mapper.map(journalItem(payload), origin())).rejects.toBeInstanceOf(RegistryError);
+  });
+
+  it('seed 004: validates JSON `data` against the latest schema, fills metadata, encodes Avro', async () => {
+    const { mapper, serde } = mapperFor('seed004-events.json');
+    const item: Item = {
+      aggregate_id: { S: 'inventory-INV-4' },
+      version: { N: '3' },
+      aggregate_type: { S: 'Inventory' },
+      event_type: { S: 'StockReceived' },
+      data: { M: { quantity: { N: '5' }, lotNumber: { S: 'LOT-1' }, supplierId: { S: 'SUP-9' }, expiryDate: { NULL: true } } },
+      created_at: { S: '2026-11-20T10:00:00.000Z' },
+      gsi1pk: { S: 'EVENTS' },
+    };
+    const r = relayed(await mapper.map(item, origin()));
+    expect(r.message.headers).toMatchObject({ schema_version: '2', sequence_nr: '3', source_written_at: String(Date.parse('2026-11-20T10:00:00.000Z')) });
+    const decoded = await serde.decode(r.message.value);
+    expect(decoded.writerVersion).toBe(2);
+    expect(decoded.event.data).toMatchObject({ ...received, metadata: { persistenceId: 'inventory-INV-4', sequenceNr: 3, occurredAt: Date.parse('2026-11-20T10:00:00.000Z'), causationId: null } });
+    // No event id attribute: a stable id derived from the journal position (same on every relay).
+    const again = relayed(await mapper.map(item, origin()));
+    expect((await serde.decode(again.message.value)).event.data.metadata).toEqual(decoded.event.data.metadata);
+  });
+
+  it('seed 004: JSON stored as a string works too; a payload that violates the schema is dead-lettered', async () => {
+    const { mapper } = mapperFor('seed004-events.json');
+    const item = (data: unknown): Item => ({
+      aggregate_id: { S: 'inventory-INV-4' },
+      version: { N: '1' },
+      event_type: { S: 'StockReceived' },
+      data: { S: JSON.stringify(data) },
+      created_at: { S: '2026-11-20T10:00:00.000Z' },
+    });
+    expect((await mapper.map(item(received), origin())).kind).toBe('relay');
+    const bad = await mapper.map(item({ ...received, quantity: 'five' }), origin());
+    expect(bad).toMatchObject({ kind: 'dead-letter', code: 'SCHEMA_VALIDATION' });
+    expect(await mapper.map({ ...item(received), data: { S: '{not json' } }, origin())).toMatchObject({ kind: 'dead-letter', code: 'BAD_JSON' });
+  });
+
+  it('seed 002: persistence id from pk + sk (version suffix stripped), MODIFY relayed', async () => {
+    const { mapper } = mapperFor('seed002-events.json');
+    const item: Item = {
+      pk: { S: 'TENANT001#INVENTORY' },
+      sk: { S: 'INVENTORY#INV-2@4' },
+      version: { N: '4' },
+      type: { S: 'StockReserved' },
+      data: { M: { quantity: { N: '2' }, orderId: { S: 'O-1' }, customerId: { S: 'C-1' } } },
+      createdAt: { S: '2024-01-01T10:00:00Z' },
+      createdBy: { S: 'user-123' },
+    };
+    const r = relayed(await mapper.map(item, origin('MODIFY')));
+    expect(r.message.key).toBe('TENANT001#INVENTORY#INVENTORY#INV-2');
+    expect(r.sequenceNr).toBe(4);
+  });
+});
