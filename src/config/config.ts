@@ -126,8 +126,43 @@ export const configEntries = {
     'pino log level.',
   ),
 
+  // --- Roles
+  roles: entry(
+    'ROLES',
+    csv.pipe(z.array(z.enum(['bridge', 'projector', 'views', 'monitor', 'api']))),
+    'bridge,projector,views,monitor,api',
+    'Roles this process runs (scale out by running subsets in several processes).',
+  ),
+  connectorFile: entry('CONNECTOR_FILE', z.string().min(1), 'connectors/journal.json', 'Connector config the bridge role relays.'),
+  workerId: entry('WORKER_ID', z.string(), '', 'Stable worker id for bridge leases (default: host-pid).'),
+  consumerBatchSize: entry('CONSUMER_BATCH_SIZE', int(1, 50_000), '2000', 'Records per PostgreSQL transaction in projectors and aggregators.'),
+  windowGraceMs: entry('WINDOW_GRACE_MS', int(0, 7 * 86_400_000), '3600000', 'Grace period of daily event-time windows.'),
+  lateEvents: entry(
+    'LATE_EVENTS',
+    z.enum(['correct', 'dead-letter']),
+    'correct',
+    'Events later than the grace period: applied as counted corrections, or dead-lettered.',
+  ),
+  lagPollIntervalMs: entry('LAG_POLL_INTERVAL_MS', int(100, 600_000), '5000', 'Lag monitor poll interval.'),
+  lagGroups: entry('LAG_GROUPS', z.string(), 'all', "Groups the lag monitor watches: 'all' or a comma-separated list."),
+
   // --- API
   apiPort: entry('API_PORT', int(0, 65535), '3000', 'HTTP port of the API.'),
+  apiHost: entry('API_HOST', z.string(), '127.0.0.1', 'Interface the API binds to.'),
+  apiKeys: entry(
+    'API_KEYS',
+    z.string(),
+    '',
+    'Optional bearer keys, `name:key:requestsPerSecond` comma-separated; empty = no authentication.',
+    true,
+  ),
+  corsOrigins: entry('CORS_ORIGINS', z.string(), '', 'Comma-separated allowed CORS origins (empty = CORS off).'),
+  readyMaxStalenessMs: entry(
+    'READY_MAX_STALENESS_MS',
+    int(0, 86_400_000),
+    '300000',
+    '/readyz fails when a view is staler than this.',
+  ),
 };
 
 type Entries = typeof configEntries;

@@ -264,16 +264,39 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     timer();
   }
 
-  async function seekToStoredOffsets(assignment: Record<string, number[]>) {
-    const { rows } = await pool.query<{ topic: string; partition: number; next_offset: number }>(
-      'select topic, partition, next_offset from consumer_offsets where group_id = $1 and topic = any($2)',
-      [groupId, Object.keys(assignment)],
+  /**
+   * PostgreSQL is the truth for where a group stands. The first batch of a
+   * partition after each assignment is checked against the stored offset (or
+   * the log start when none is stored — a Kafka-committed offset without a
+   * PostgreSQL row, after a wiped database or a re-run rebuild, must not make
+   * the view skip events); if the consumer stands elsewhere it seeks there
+   * and the batch is dropped. Done inside eachBatch, not on the join event,
+   * so no batch can slip through before the seek.
+   */
+  const positioned = new Set<string>();
+  async function positionedAt(topic: string, partition: number, firstOffset: number): Promise<boolean> {
+    const key = `${topic}/${partition}`;
+    if (positioned.has(key)) return true;
+    const { rows } = await pool.query<{ next_offset: number }>(
+      'select next_offset from consumer_offsets where group_id = $1 and topic = $2 and partition = $3',
+      [groupId, topic, partition],
     );
-    for (const r of rows) {
-      if (assignment[r.topic]?.includes(r.partition)) {
-        consumer!.seek({ topic: r.topic, partition: r.partition, offset: String(r.next_offset) });
+    let target = rows[0]?.next_offset;
+    if (target === undefined) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const low = (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition)?.low;
+        target = Number(low ?? 0);
+      } finally {
+        await admin.disconnect();
       }
     }
+    positioned.add(key);
+    if (firstOffset === target) return true;
+    logger.info({ topic, partition, from: firstOffset, to: target }, 'seeking to the offset stored in PostgreSQL');
+    consumer!.seek({ topic, partition, offset: String(target) });
+    return false;
   }
 
   return {
@@ -298,11 +321,8 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
         retry: { retries: 10 },
       });
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
-        const assignment = e.payload.memberAssignment as Record<string, number[]>;
-        logger.info({ assignment }, 'partitions assigned');
-        seekToStoredOffsets(assignment).catch((err: unknown) =>
-          logger.error({ err: errorMessage(err) }, 'seeking to stored offsets failed; the offset lock still prevents double application'),
-        );
+        positioned.clear();
+        logger.info({ assignment: e.payload.memberAssignment }, 'partitions assigned');
       });
       consumer.on(consumer.events.CRASH, (e) => logger.error({ err: errorMessage(e.payload.error) }, 'consumer crashed'));
       await consumer.connect();
@@ -313,6 +333,8 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
         partitionsConsumedConcurrently: 2,
         eachBatch: async (payload) => {
           const { batch } = payload;
+          const first = batch.messages[0];
+          if (!first || !(await positionedAt(batch.topic, batch.partition, Number(first.offset)))) return;
           for (let i = 0; i < batch.messages.length && payload.isRunning() && !payload.isStale(); i += maxBatchSize) {
             await processChunk(batch.topic, batch.partition, batch.messages.slice(i, i + maxBatchSize), payload);
           }

@@ -5,18 +5,15 @@ import { PipelineError, ValidationError } from '../shared/errors.js';
 import { fingerprintOf, UnknownEventTypeError, type EventCatalog, type SchemaVersion } from './catalog.js';
 import type { SchemaStore } from './schema-store.js';
 import type { Upcaster } from './upcasters/index.js';
+import { CorruptPayloadError, createVersionLadder } from './upcast.js';
+
+export { CorruptPayloadError } from './upcast.js';
 
 /**
  * Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro binary.
  * Subjects follow TopicRecordNameStrategy: `<topic>-<record full name>`.
  */
 export const MAGIC_BYTE = 0;
-
-export class CorruptPayloadError extends ValidationError {
-  constructor(message: string, cause?: unknown) {
-    super(message, { code: 'CORRUPT_PAYLOAD', cause });
-  }
-}
 
 export class SchemaMismatchError extends ValidationError {
   constructor(message: string, cause?: unknown) {
@@ -67,45 +64,8 @@ export function createEventSerde<E = { type: string; data: Record<string, unknow
   upcasters: readonly Upcaster[];
 }): EventSerde<E> {
   const { topic, catalog, store } = options;
-  const upcasters = new Map(options.upcasters.map((u) => [`${u.eventType}@${u.from}`, u]));
-  const resolvers = new Map<string, Resolver>();
+  const ladder = createVersionLadder(catalog, options.upcasters);
   const writerById = new Map<number, Promise<{ writer: avro.Type; known: SchemaVersion | undefined; eventType: string }>>();
-
-  const resolver = (reader: avro.Type, writer: avro.Type, key: string) => {
-    let r = resolvers.get(key);
-    if (!r) {
-      r = reader.createResolver(writer);
-      resolvers.set(key, r);
-    }
-    return r;
-  };
-
-  /** Walks a value decoded at `sv` up to the latest version of its type. */
-  function toLatest(sv: SchemaVersion, value: Record<string, unknown>): Record<string, unknown> {
-    const versions = catalog.versions(sv.eventType);
-    let current = value;
-    for (let v = sv.version; v < versions.length; v++) {
-      const up = upcasters.get(`${sv.eventType}@${v}`);
-      if (up) {
-        current = up.up(current);
-      } else {
-        const from = versions[v - 1]!;
-        const to = versions[v]!;
-        const r = resolver(to.type, from.type, `${sv.eventType}@${v}`);
-        current = to.type.fromBuffer(from.type.toBuffer(current), r) as Record<string, unknown>;
-      }
-    }
-    return current;
-  }
-
-  function readStrict(type: avro.Type, buf: Buffer, res?: Resolver): Record<string, unknown> {
-    try {
-      // fromBuffer throws on truncated input and on trailing bytes.
-      return type.fromBuffer(buf, res) as Record<string, unknown>;
-    } catch (err) {
-      throw new CorruptPayloadError(`payload does not decode as ${type.name ?? 'schema'}: ${(err as Error).message}`, err);
-    }
-  }
 
   async function writerOf(id: number) {
     let p = writerById.get(id);
@@ -145,7 +105,7 @@ export function createEventSerde<E = { type: string; data: Record<string, unknow
     },
     async wrap(eventType, version, avroBinary) {
       const sv = catalog.get(eventType, version);
-      readStrict(sv.type, avroBinary);
+      ladder.read(sv.type, avroBinary);
       const id = await store.idOf(subjectFor(topic, sv.fullName), version);
       return Buffer.concat([header(id), avroBinary]);
     },
@@ -158,25 +118,22 @@ export function createEventSerde<E = { type: string; data: Record<string, unknow
       const payload = bytes.subarray(5);
       let data: Record<string, unknown>;
       if (known) {
-        data = toLatest(known, readStrict(known.type, payload));
+        data = ladder.toLatest(known, ladder.read(known.type, payload));
       } else {
         // A writer version this build does not know (newer, or registered by
         // someone else): let Avro resolve it to our latest if it can.
         const latest = catalog.latest(eventType);
         let r: Resolver;
         try {
-          r = resolver(latest.type, writer, `id:${schemaId}`);
+          r = ladder.resolver(latest.type, writer, `id:${schemaId}`);
         } catch (err) {
           throw new SchemaMismatchError(`schema id ${schemaId} cannot be resolved to ${latest.fullName} v${latest.version}`, err);
         }
-        data = readStrict(latest.type, payload, r);
+        data = ladder.read(latest.type, payload, r);
       }
       return { event: { type: eventType, data } as E, eventType, writerVersion: known?.version, schemaId };
     },
-    decodeRaw(eventType, version, avroBinary) {
-      const sv = catalog.get(eventType, version);
-      return { type: eventType, data: toLatest(sv, readStrict(sv.type, avroBinary)) } as E;
-    },
+    decodeRaw: (eventType, version, avroBinary) => ladder.decodeRaw<E>(eventType, version, avroBinary),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { decide, evolve, fold, initialState, persistenceIdOf, type InventoryCommand, type InventoryState } from '../../src/command/inventory.js';
+import { asLatest, asLegacy } from '../../src/command/legacy-versions.js';
 import { createJournal, type Journal, type JournalRecord } from '../../src/command/journal.js';
 import { defaultSchemasDir, loadCatalog } from '../../src/events/catalog.js';
 import type { InventoryEvent } from '../../src/events/generated/inventory.js';
@@ -60,24 +61,13 @@ export async function writeHistory(journal: Journal, count: number, eventsPerInv
       const recs = await journal.append({
         persistenceId: pid,
         expectedSequenceNr: state.sequenceNr,
-        events: events.map((e) => toJournalEvent(e, legacy)),
+        events: events.map((e) => (legacy ? asLegacy(e) : asLatest(e))),
       });
       for (const e of events) state = evolve(state, e);
       out.push(...recs);
     }
   }
   return out;
-}
-
-function toJournalEvent(e: ReturnType<typeof decide>[number], legacy: boolean) {
-  if (legacy && e.type === 'StockShipped' && e.data.quantity % 12 === 0) {
-    return { type: e.type, version: 1, data: { quantityCases: e.data.quantity / 12, unitsPerCase: 12, orderId: e.data.orderId } };
-  }
-  if (legacy && e.type === 'StockAdjusted') {
-    const codes = { COUNT_CORRECTION: 1, DAMAGE: 2, LOSS: 3, FOUND: 4, EXPIRY: 5, UNKNOWN: 0 } as const;
-    return { type: e.type, version: 1, data: { amount: e.data.quantityDelta, reasonCode: codes[e.data.reason] } };
-  }
-  return { type: e.type, data: e.data as Record<string, unknown> };
 }
 
 /** The bridge's mapping of a journal record to a Kafka message (used where a test feeds the topic itself). */

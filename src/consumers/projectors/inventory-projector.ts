@@ -52,7 +52,16 @@ export interface InventoryProjectorOptions {
  * and `maintain()` unparks it as soon as the range can be read. Each batch is
  * one set of COPYs and set-based statements inside the runner's transaction.
  */
-export function createInventoryProjector(options: InventoryProjectorOptions): ConsumerHandler<InventoryEvent> {
+export interface InventoryProjector extends ConsumerHandler<InventoryEvent> {
+  /**
+   * Integrity repair (seed 000 strategy 3): applies the journal's events of
+   * `persistenceId` after the read model's last sequence number, up to
+   * `toSequenceNr`, in one transaction. Returns how many were applied.
+   */
+  repair(persistenceId: string, toSequenceNr: number): Promise<number>;
+}
+
+export function createInventoryProjector(options: InventoryProjectorOptions): InventoryProjector {
   const {
     journal,
     serde,
@@ -238,6 +247,20 @@ export function createInventoryProjector(options: InventoryProjectorOptions): Co
         origin: 'topic',
       }));
       return project(tx, incoming);
+    },
+    async repair(pid, toSequenceNr) {
+      return withTransaction(pool, async (tx) => {
+        const { rows } = await tx.query<{ last: number }>(
+          `select last_sequence_nr as last from ${tables.inventories} where persistence_id = $1`,
+          [pid],
+        );
+        const from = (rows[0]?.last ?? 0) + 1;
+        if (from > toSequenceNr) return 0;
+        const candidates = await fromJournal(pid, from, toSequenceNr);
+        const before = candidates.length;
+        const outcome = await project(tx, candidates);
+        return before - outcome.parked;
+      });
     },
     async maintain() {
       const { rows } = await pool.query<{ persistence_id: string }>(

@@ -1,0 +1,90 @@
+import type { Kafka } from 'kafkajs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { Config } from '../config/config.js';
+import { createJournal, type Journal } from '../command/journal.js';
+import { defaultSchemasDir, loadCatalog, type EventCatalog } from '../events/catalog.js';
+import type { InventoryEvent } from '../events/generated/inventory.js';
+import { createSchemaStore, type SchemaStore } from '../events/schema-store.js';
+import { createEventSerde, type EventSerde } from '../events/serde.js';
+import { createVersionLadder, type VersionLadder } from '../events/upcast.js';
+import { inventoryUpcasters } from '../events/upcasters/index.js';
+import { createKafka } from '../log/kafka.js';
+import type { Logger } from '../shared/logger.js';
+import { createDynamo, createDynamoStreams } from '../source/dynamodb.js';
+import { createPool, type Pool } from '../views/db.js';
+
+/**
+ * The composition root's clients: the only place real clients are built from
+ * configuration. Built lazily, so a command that needs PostgreSQL alone does
+ * not connect to Kafka; `close()` closes what was built.
+ */
+export interface Clients {
+  config: Config;
+  logger: Logger;
+  kafka(): Kafka;
+  ddb(): DynamoDBClient;
+  streams(): DynamoDBStreamsClient;
+  pool(): Pool;
+  readerPool(): Pool;
+  catalog(): EventCatalog;
+  ladder(): VersionLadder;
+  schemaStore(): SchemaStore;
+  serde(topic: string): EventSerde<InventoryEvent>;
+  journal(table?: string): Journal;
+  close(): Promise<void>;
+}
+
+export function createClients(config: Config, logger: Logger): Clients {
+  const cache = new Map<string, unknown>();
+  const once = <T>(key: string, make: () => T): T => {
+    if (!cache.has(key)) cache.set(key, make());
+    return cache.get(key) as T;
+  };
+  const dynamo = {
+    endpoint: config.dynamodbEndpoint,
+    region: config.awsRegion,
+    accessKeyId: config.awsAccessKeyId,
+    secretAccessKey: config.awsSecretAccessKey,
+  };
+  const clients: Clients = {
+    config,
+    logger,
+    kafka: () =>
+      once('kafka', () =>
+        createKafka(
+          {
+            brokers: config.kafkaBrokers,
+            clientId: config.kafkaClientId,
+            ssl: config.kafkaSsl,
+            saslMechanism: config.kafkaSaslMechanism,
+            saslUsername: config.kafkaSaslUsername,
+            saslPassword: config.kafkaSaslPassword,
+          },
+          logger,
+        ),
+      ),
+    ddb: () => once('ddb', () => createDynamo(dynamo)),
+    streams: () => once('streams', () => createDynamoStreams(dynamo)),
+    pool: () => once('pool', () => createPool(config.databaseUrl, { max: config.pgPoolMax, applicationName: 'pipeline-writer' })),
+    readerPool: () => once('readerPool', () => createPool(config.apiDatabaseUrl, { max: config.pgPoolMax, applicationName: 'pipeline-api' })),
+    catalog: () => once('catalog', () => loadCatalog(defaultSchemasDir('inventory'))),
+    ladder: () => once('ladder', () => createVersionLadder(clients.catalog(), inventoryUpcasters)),
+    schemaStore: () =>
+      once('store', () =>
+        createSchemaStore({ url: config.schemaRegistryUrl, username: config.schemaRegistryUsername, password: config.schemaRegistryPassword }),
+      ),
+    serde: (topic) =>
+      once(`serde:${topic}`, () =>
+        createEventSerde<InventoryEvent>({ topic, catalog: clients.catalog(), store: clients.schemaStore(), upcasters: inventoryUpcasters }),
+      ),
+    journal: (table = config.journalTable) => once(`journal:${table}`, () => createJournal({ ddb: clients.ddb(), table, catalog: clients.catalog() })),
+    async close() {
+      const pools = ['pool', 'readerPool'].map((k) => cache.get(k) as Pool | undefined);
+      await Promise.all(pools.map((p) => p?.end().catch(() => undefined)));
+      (cache.get('ddb') as DynamoDBClient | undefined)?.destroy();
+      (cache.get('streams') as DynamoDBStreamsClient | undefined)?.destroy();
+    },
+  };
+  return clients;
+}
