@@ -31,6 +31,8 @@ export interface Clients {
   ladder(): VersionLadder;
   schemaStore(): SchemaStore;
   serde(topic: string): EventSerde<InventoryEvent>;
+  /** The same serde, untyped: what the bridge needs (it relays any event type of the catalog). */
+  rawSerde(topic: string): EventSerde;
   journal(table?: string): Journal;
   close(): Promise<void>;
 }
@@ -77,6 +79,10 @@ export function createClients(config: Config, logger: Logger): Clients {
     serde: (topic) =>
       once(`serde:${topic}`, () =>
         createEventSerde<InventoryEvent>({ topic, catalog: clients.catalog(), store: clients.schemaStore(), upcasters: inventoryUpcasters }),
+      ),
+    rawSerde: (topic) =>
+      once(`rawSerde:${topic}`, () =>
+        createEventSerde({ topic, catalog: clients.catalog(), store: clients.schemaStore(), upcasters: inventoryUpcasters }),
       ),
     journal: (table = config.journalTable) => once(`journal:${table}`, () => createJournal({ ddb: clients.ddb(), table, catalog: clients.catalog() })),
     async close() {

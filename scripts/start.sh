@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The main job (README quick start): local stack, migrations, schemas, the
+# reference connector, every role in one process and the business-day
+# workload; prints the API URL and example calls. Ctrl-C stops it gracefully.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+bash scripts/stack.sh up
+exec node --import tsx src/main/cli.ts demo "$@"

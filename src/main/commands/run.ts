@@ -1,0 +1,158 @@
+import { Option, type Command } from 'commander';
+import { Presets, SingleBar } from 'cli-progress';
+import { generateMasterData } from '../../command/master-data.js';
+import { runWorkload, type WorkloadOptions, type WorkloadProfile, type WorkloadSummary } from '../../command/workload.js';
+import { loadConnector } from '../../source/bridge.js';
+import { positiveInt, share, type CliContext } from '../cli.js';
+import type { Clients } from '../clients.js';
+import { startRoles, type Role, type RunningPipeline } from '../run.js';
+import { setupDatabase, setupStreams } from './setup.js';
+
+/** Runs until SIGTERM/SIGINT, then shuts down gracefully (in-flight batches commit, leases are released). */
+async function untilSignal(pipeline: RunningPipeline, clients: Clients, extra?: () => Promise<void>) {
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => {
+      clients.logger.info({ signal: sig }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  });
+  await extra?.();
+  await pipeline.stop();
+}
+
+interface LoadFlags {
+  profile: WorkloadProfile;
+  rate?: number;
+  count?: number;
+  duration?: number;
+  inventories: number;
+  seed: number;
+  legacyShare: number;
+  violationShare: number;
+  conflictShare: number;
+  concurrency: number;
+  daySeconds: number;
+  prefix?: string;
+}
+
+function addLoadOptions(cmd: Command) {
+  return cmd
+    .addOption(new Option('--profile <profile>', 'workload profile').choices(['business-day', 'peak', 'flat']).default('business-day'))
+    .option('--rate <eventsPerSecond>', 'offered rate; 0 = flat out (default: from the profile)', positiveInt)
+    .option('--count <events>', 'stop after this many events', positiveInt)
+    .option('--duration <seconds>', 'stop after this long', positiveInt)
+    .option('--inventories <n>', 'inventory aggregates to drive', positiveInt, 500)
+    .option('--seed <n>', 'random seed (runs are repeatable)', positiveInt, 1)
+    .option('--legacy-share <0..1>', 'share of events written at an older schema version', share, 0.1)
+    .option('--violation-share <0..1>', 'share of inventories in a zone of the wrong type', share, 0.02)
+    .option('--conflict-share <0..1>', 'share of commands raced by two writers', share, 0.01)
+    .option('--concurrency <n>', 'concurrent writers', positiveInt, 8)
+    .option('--day-seconds <n>', 'wall-clock seconds per simulated business day', positiveInt, 60)
+    .option('--prefix <p>', 'inventory id prefix (default W<seed>)');
+}
+
+export async function runLoad(clients: Clients, o: LoadFlags, signal?: AbortSignal): Promise<WorkloadSummary> {
+  const connector = loadConnector(clients.config.connectorFile);
+  const journal = clients.journal(connector.table);
+  await journal.ensureTable();
+  const bar = process.stdout.isTTY
+    ? new SingleBar({ format: 'load |{bar}| {value}/{total} events | {rate} ev/s | conflicts {conflicts} | ETA {eta}s' }, Presets.shades_classic)
+    : undefined;
+  const target = o.count ?? 0;
+  bar?.start(target || (o.duration ?? 0), 0, { rate: 0, conflicts: 0 });
+  let lastLog = 0;
+  const options: WorkloadOptions = {
+    journal,
+    ladder: clients.ladder(),
+    master: generateMasterData(),
+    profile: o.profile,
+    inventories: o.inventories,
+    seed: o.seed,
+    legacyShare: o.legacyShare,
+    violationShare: o.violationShare,
+    conflictShare: o.conflictShare,
+    concurrency: o.concurrency,
+    dayMs: o.daySeconds * 1000,
+    ...(o.rate !== undefined ? { rate: o.rate } : {}),
+    ...(o.count !== undefined ? { count: o.count } : {}),
+    ...(o.duration !== undefined ? { durationMs: o.duration * 1000 } : {}),
+    ...(o.prefix ? { idPrefix: o.prefix } : {}),
+    ...(signal ? { signal } : {}),
+    onProgress: (p) => {
+      const rate = Math.round(p.events / Math.max(0.001, p.elapsedMs / 1000));
+      if (bar) bar.update(target ? p.events : Math.round(p.elapsedMs / 1000), { rate, conflicts: p.conflictsRetried });
+      else if (p.elapsedMs - lastLog > 5000) {
+        lastLog = p.elapsedMs;
+        clients.logger.info({ events: p.events, rate, conflictsRetried: p.conflictsRetried }, 'load progress');
+      }
+    },
+  };
+  if (!o.count && !o.duration) options.durationMs = 60_000;
+  const summary = await runWorkload(options);
+  bar?.stop();
+  return summary;
+}
+
+export function registerRunCommands(program: Command, ctx: CliContext) {
+  program
+    .command('run')
+    .description('run pipeline roles in this process until SIGTERM (default: all roles; env ROLES)')
+    .option('--roles <list>', 'comma-separated subset of bridge,projector,views,monitor,api')
+    .option('--setup', 'migrate, create topics, register schemas and create the journal first')
+    .action(async (o: { roles?: string; setup?: boolean }) => {
+      const clients = ctx.clients();
+      const roles = (o.roles ? o.roles.split(',').map((r) => r.trim()) : clients.config.roles) as Role[];
+      if (o.setup) {
+        await setupDatabase(clients);
+        await setupStreams(clients);
+      }
+      const pipeline = await startRoles(clients, roles);
+      clients.logger.info({ roles, metricsPort: pipeline.metricsPort, apiPort: pipeline.apiPort }, 'pipeline running');
+      await untilSignal(pipeline, clients);
+    });
+
+  addLoadOptions(program.command('load').description('drive inventory aggregates through the journal (load generator)')).action(
+    async (o: LoadFlags) => {
+      const s = await runLoad(ctx.clients(), o);
+      console.log(JSON.stringify(s, null, 2));
+    },
+  );
+
+  addLoadOptions(
+    program
+      .command('demo')
+      .description('the main job: setup, all roles in one process, the business-day workload, and curl examples')
+      .option('--exit-after <seconds>', 'stop by itself after this long (default: run until Ctrl-C)', positiveInt),
+  ).action(async (o: LoadFlags & { exitAfter?: number }) => {
+    const clients = ctx.clients();
+    const db = await setupDatabase(clients);
+    const streams = await setupStreams(clients);
+    console.log(`setup: ${db.migrations.applied.length} migrations, master data ${JSON.stringify(db.master)}, topic ${streams.topic}`);
+    const pipeline = await startRoles(clients, ['bridge', 'projector', 'views', 'monitor', 'api']);
+    const api = `http://${clients.config.apiHost}:${pipeline.apiPort}`;
+    const abort = new AbortController();
+    const load = runLoad(clients, { ...o, duration: o.exitAfter ?? o.duration ?? 24 * 3600 }, abort.signal).catch((err: unknown) => {
+      clients.logger.error({ err: String(err) }, 'workload failed');
+      return undefined;
+    });
+    console.log(`
+pipeline running: bridge → ${streams.topic} → projector + views; lag monitor; API ${api}
+metrics: http://127.0.0.1:${pipeline.metricsPort}/metrics   Prometheus: ${clients.config.prometheusUrl}
+try (data appears within seconds):
+  curl -s '${api}/inventories?limit=3'
+  curl -s '${api}/views/stock-by-warehouse-zone'
+  curl -s '${api}/views/daily-movements?from=2020-01-01&to=2100-01-01'
+  curl -s '${api}/alerts/low-stock?status=open'
+  curl -s '${api}/lag'
+  curl -s '${api}/openapi.json'
+Ctrl-C stops everything gracefully.`);
+    if (o.exitAfter) setTimeout(() => process.kill(process.pid, 'SIGTERM'), o.exitAfter * 1000).unref();
+    await untilSignal(pipeline, clients, async () => {
+      abort.abort();
+      const summary = await load;
+      if (summary) console.log(`workload: ${summary.events} events at ${summary.ratePerSecond.toFixed(1)}/s, ${summary.conflictsRetried} conflicts retried`);
+    });
+  });
+}

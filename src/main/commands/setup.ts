@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type avro from 'avsc';
+import { generateMasterData, loadMasterData } from '../../command/master-data.js';
+import { syncSchemas } from '../../events/schema-sync.js';
+import { subjectFor } from '../../events/serde.js';
+import { ensureTopics, loadConnector } from '../../source/bridge.js';
+import { ensureReaderRole, migrate } from '../../views/migrate.js';
+import type { CliContext } from '../cli.js';
+import type { Clients } from '../clients.js';
+
+/** Migrations, the API's read-only role and the master data: idempotent. */
+export async function setupDatabase(clients: Clients) {
+  const pool = clients.pool();
+  const result = await migrate(pool, 'migrations', clients.logger);
+  const reader = new URL(clients.config.apiDatabaseUrl);
+  await ensureReaderRole(pool, decodeURIComponent(reader.username), decodeURIComponent(reader.password));
+  const master = await loadMasterData(pool, generateMasterData());
+  return { migrations: result, master: master.counts, masterLoaded: master.loaded };
+}
+
+/** Topics, schemas under the connector's topic, and the journal table. */
+export async function setupStreams(clients: Clients) {
+  const connector = loadConnector(clients.config.connectorFile);
+  const admin = clients.kafka().admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, connector, { replicationFactor: clients.config.topicReplicationFactor });
+  } finally {
+    await admin.disconnect();
+  }
+  const schemas = await syncSchemas(clients.schemaStore(), clients.catalog(), connector.topic);
+  const streamArn = await clients.journal(connector.table).ensureTable();
+  return { topic: connector.topic, schemas, streamArn };
+}
+
+export function registerSetupCommands(program: Command, ctx: CliContext) {
+  program
+    .command('migrate')
+    .description('apply database migrations, create the read-only API role, load master data')
+    .action(async () => {
+      const r = await setupDatabase(ctx.clients());
+      console.log(`migrations applied: ${r.migrations.applied.join(', ') || 'none'} (${r.migrations.alreadyApplied} already applied)`);
+      console.log(`master data ${r.masterLoaded ? 'loaded' : 'already loaded'}: ${JSON.stringify(r.master)}`);
+    });
+
+  program
+    .command('setup')
+    .description('migrate + topics + schemas + journal table: everything the pipeline needs before `run`')
+    .action(async () => {
+      const clients = ctx.clients();
+      const db = await setupDatabase(clients);
+      const s = await setupStreams(clients);
+      console.log(`database: ${db.migrations.applied.length} migrations applied; master data ${JSON.stringify(db.master)}`);
+      console.log(`topic ${s.topic}: ${s.schemas.filter((x) => x.action === 'registered').length} schema versions registered, ${s.schemas.length} in total`);
+      console.log(`journal stream: ${s.streamArn}`);
+    });
+
+  const schemas = program.command('schemas').description('event schemas in the registry');
+  schemas
+    .command('register')
+    .description('register every schema version under <topic>-<record name> with BACKWARD compatibility')
+    .option('--topic <topic>', 'topic whose subjects to use (default: the connector topic)')
+    .action(async (o: { topic?: string }) => {
+      const clients = ctx.clients();
+      const topic = o.topic ?? loadConnector(clients.config.connectorFile).topic;
+      for (const r of await syncSchemas(clients.schemaStore(), clients.catalog(), topic)) {
+        console.log(`${r.action.padEnd(10)} ${r.subject} v${r.version} id=${r.id}`);
+      }
+    });
+  schemas
+    .command('check <file>')
+    .description('ask the registry whether an .avsc file may become the next version of its subject')
+    .option('--topic <topic>', 'topic whose subjects to use (default: the connector topic)')
+    .action(async (file: string, o: { topic?: string }) => {
+      const clients = ctx.clients();
+      const topic = o.topic ?? loadConnector(clients.config.connectorFile).topic;
+      const schema = JSON.parse(readFileSync(file, 'utf8')) as avro.Schema & { name: string; namespace?: string };
+      const fullName = schema.name.includes('.') || !schema.namespace ? schema.name : `${schema.namespace}.${schema.name}`;
+      const subject = subjectFor(topic, fullName);
+      const r = await clients.schemaStore().isCompatible(subject, schema);
+      console.log(`${subject}: ${r.compatible ? 'compatible' : 'INCOMPATIBLE'}${r.messages.length ? `\n  ${r.messages.join('\n  ')}` : ''}`);
+      if (!r.compatible) process.exitCode = 2;
+    });
+  schemas
+    .command('list')
+    .description('subjects and versions in the registry')
+    .action(async () => {
+      const store = ctx.clients().schemaStore();
+      for (const s of await store.subjects()) console.log(`${s}: ${(await store.versions(s)).join(', ')}`);
+    });
+}

@@ -1,0 +1,152 @@
+import { hostname } from 'node:os';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createConsumerRunner, type ConsumerRunner } from '../consumers/runner.js';
+import { consumerMetrics } from '../consumers/consumer-metrics.js';
+import { createInventoryProjector, INVENTORY_PROJECTOR_GROUP } from '../consumers/projectors/inventory-projector.js';
+import { startMetricsServer } from '../monitor/metrics-server.js';
+import { announceScrapeTarget } from '../monitor/prometheus-target.js';
+import { createLagMonitor, type LagMonitor } from '../monitor/lag-monitor.js';
+import { createBridge, ensureTopics, loadConnector, type Bridge } from '../source/bridge.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Clients } from './clients.js';
+import { startViewsRole } from './views-role.js';
+import { startApiRole } from './api-role.js';
+
+export type Role = 'bridge' | 'projector' | 'views' | 'monitor' | 'api';
+
+export interface RunningPipeline {
+  metricsPort: number;
+  apiPort: number | undefined;
+  lag: LagMonitor | undefined;
+  bridge: Bridge | undefined;
+  consumers: Record<string, ConsumerRunner>;
+  /** Graceful: stops intake first (bridge), then consumers (commit in-flight batches), then the rest. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the given roles in this process. Every role of one process shares
+ * one metrics registry and one /metrics endpoint (announced to the stack's
+ * Prometheus); a second process with the same role joins the same consumer
+ * group or lease set, which is how the pipeline scales out.
+ */
+export async function startRoles(clients: Clients, roles: readonly Role[]): Promise<RunningPipeline> {
+  const { config, logger } = clients;
+  const registry = new Registry();
+  registry.setDefaultLabels({ instance_roles: [...roles].sort().join('+') });
+  collectDefaultMetrics({ register: registry });
+  const connector = loadConnector(config.connectorFile);
+  const topic = connector.topic;
+  const stops: (() => Promise<void>)[] = [];
+  const running: RunningPipeline = {
+    metricsPort: 0,
+    apiPort: undefined,
+    lag: undefined,
+    bridge: undefined,
+    consumers: {},
+    async stop() {
+      for (const stop of stops.reverse()) {
+        await stop().catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'stopping a role failed'));
+      }
+    },
+  };
+
+  try {
+    const metricsServer = await startMetricsServer(registry, { port: config.metricsPort });
+    running.metricsPort = metricsServer.port;
+    const withdraw = await announceScrapeTarget(
+      config.prometheusTargetsDir,
+      `pipeline-${hostname()}-${process.pid}`,
+      `127.0.0.1:${metricsServer.port}`,
+      { roles: [...roles].sort().join('+') },
+    );
+    stops.push(async () => {
+      await withdraw();
+      await metricsServer.close();
+    });
+
+    const kafka = clients.kafka();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, connector, { replicationFactor: config.topicReplicationFactor });
+    } finally {
+      await admin.disconnect();
+    }
+    const serde = clients.serde(topic);
+    const journal = clients.journal(connector.table);
+
+    if (roles.includes('bridge')) {
+      await journal.ensureTable();
+      const bridge = createBridge({
+        connector,
+        kafka,
+        ddb: clients.ddb(),
+        streams: clients.streams(),
+        serde: clients.rawSerde(topic),
+        logger,
+        metrics: registry,
+        ...(config.workerId ? { workerId: config.workerId } : {}),
+      });
+      await bridge.start();
+      running.bridge = bridge;
+      stops.push(() => bridge.stop());
+    }
+
+    if (roles.includes('projector')) {
+      const parked = consumerMetrics(registry).parkedIds;
+      const runner = createConsumerRunner({
+        kafka,
+        pool: clients.pool(),
+        groupId: INVENTORY_PROJECTOR_GROUP,
+        topics: [topic],
+        serde,
+        handler: createInventoryProjector({
+          journal,
+          serde,
+          pool: clients.pool(),
+          logger,
+          onParkedChange: (n) => parked.set({ group: INVENTORY_PROJECTOR_GROUP }, n),
+        }),
+        logger,
+        metrics: registry,
+        maxBatchSize: config.consumerBatchSize,
+        replicationFactor: config.topicReplicationFactor,
+      });
+      await runner.start();
+      running.consumers[INVENTORY_PROJECTOR_GROUP] = runner;
+      stops.push(() => runner.stop());
+    }
+
+    if (roles.includes('views')) {
+      const views = await startViewsRole({ clients, registry, topic, serde, journal });
+      running.consumers[views.groupId] = views.runner;
+      stops.push(() => views.runner.stop());
+    }
+
+    if (roles.includes('monitor')) {
+      const lag = createLagMonitor({
+        kafka,
+        pool: clients.pool(),
+        groups: config.lagGroups === 'all' ? 'all' : config.lagGroups.split(',').map((g) => g.trim()),
+        excludeGroups: /^(dlq-reader|stack-probe)/,
+        registry,
+        logger,
+        pollIntervalMs: config.lagPollIntervalMs,
+      });
+      lag.start();
+      running.lag = lag;
+      stops.push(() => lag.stop());
+    }
+
+    if (roles.includes('api')) {
+      const api = await startApiRole({ clients, registry, lag: running.lag });
+      running.apiPort = api.port;
+      stops.push(() => api.close());
+    }
+  } catch (err) {
+    await running.stop();
+    throw err;
+  }
+  return running;
+}

@@ -1,0 +1,2 @@
+// Wiring of the inventory-views aggregator group (filled in once the aggregator lands).
+export {};
