@@ -91,7 +91,6 @@ export const configEntries = {
     'AWS secret access key (never logged).',
     true,
   ),
-  journalTable: entry('JOURNAL_TABLE', z.string().min(3), 'journal', 'DynamoDB journal table name.'),
 
   // --- PostgreSQL
   databaseUrl: entry(
@@ -134,6 +133,12 @@ export const configEntries = {
     'Roles this process runs (scale out by running subsets in several processes).',
   ),
   connectorFile: entry('CONNECTOR_FILE', z.string().min(1), 'connectors/journal.json', 'Connector config the bridge role relays.'),
+  groupPrefix: entry(
+    'GROUP_PREFIX',
+    z.string().regex(/^[A-Za-z0-9._-]*$/),
+    '',
+    'Prefix of consumer group ids (inventory-projector, inventory-views): separates environments sharing a cluster.',
+  ),
   workerId: entry('WORKER_ID', z.string(), '', 'Stable worker id for bridge leases (default: host-pid).'),
   consumerBatchSize: entry('CONSUMER_BATCH_SIZE', int(1, 50_000), '2000', 'Records per PostgreSQL transaction in projectors and aggregators.'),
   windowGraceMs: entry('WINDOW_GRACE_MS', int(0, 7 * 86_400_000), '3600000', 'Grace period of daily event-time windows.'),

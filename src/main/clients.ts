@@ -33,7 +33,7 @@ export interface Clients {
   serde(topic: string): EventSerde<InventoryEvent>;
   /** The same serde, untyped: what the bridge needs (it relays any event type of the catalog). */
   rawSerde(topic: string): EventSerde;
-  journal(table?: string): Journal;
+  journal(table: string): Journal;
   close(): Promise<void>;
 }
 
@@ -84,7 +84,7 @@ export function createClients(config: Config, logger: Logger): Clients {
       once(`rawSerde:${topic}`, () =>
         createEventSerde({ topic, catalog: clients.catalog(), store: clients.schemaStore(), upcasters: inventoryUpcasters }),
       ),
-    journal: (table = config.journalTable) => once(`journal:${table}`, () => createJournal({ ddb: clients.ddb(), table, catalog: clients.catalog() })),
+    journal: (table) => once(`journal:${table}`, () => createJournal({ ddb: clients.ddb(), table, catalog: clients.catalog() })),
     async close() {
       const pools = ['pool', 'readerPool'].map((k) => cache.get(k) as Pool | undefined);
       await Promise.all(pools.map((p) => p?.end().catch(() => undefined)));

@@ -94,11 +94,12 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
     }
 
     if (roles.includes('projector')) {
+      const groupId = `${config.groupPrefix}${INVENTORY_PROJECTOR_GROUP}`;
       const parked = consumerMetrics(registry).parkedIds;
       const runner = createConsumerRunner({
         kafka,
         pool: clients.pool(),
-        groupId: INVENTORY_PROJECTOR_GROUP,
+        groupId,
         topics: [topic],
         serde,
         handler: createInventoryProjector({
@@ -106,7 +107,8 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
           serde,
           pool: clients.pool(),
           logger,
-          onParkedChange: (n) => parked.set({ group: INVENTORY_PROJECTOR_GROUP }, n),
+          groupId,
+          onParkedChange: (n) => parked.set({ group: groupId }, n),
         }),
         logger,
         metrics: registry,
@@ -114,7 +116,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
         replicationFactor: config.topicReplicationFactor,
       });
       await runner.start();
-      running.consumers[INVENTORY_PROJECTOR_GROUP] = runner;
+      running.consumers[groupId] = runner;
       stops.push(() => runner.stop());
     }
 

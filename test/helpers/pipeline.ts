@@ -35,7 +35,8 @@ export async function journalFor(table: string): Promise<Journal> {
  */
 export async function writeHistory(journal: Journal, count: number, eventsPerInventory = 6, prefix = 'T'): Promise<JournalRecord[]> {
   const out: JournalRecord[] = [];
-  for (let i = 0; i < count; i++) {
+  // Aggregates are independent: write 4 at a time (DynamoDB Local serialises writes on one SQLite lock).
+  const one = async (i: number) => {
     const inventoryId = `${prefix}-${String(i).padStart(5, '0')}`;
     const pid = persistenceIdOf(inventoryId);
     let state: InventoryState = initialState(pid);
@@ -66,6 +67,9 @@ export async function writeHistory(journal: Journal, count: number, eventsPerInv
       for (const e of events) state = evolve(state, e);
       out.push(...recs);
     }
+  };
+  for (let i = 0; i < count; i += 4) {
+    await Promise.all(Array.from({ length: Math.min(4, count - i) }, (_, k) => one(i + k)));
   }
   return out;
 }

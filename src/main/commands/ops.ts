@@ -44,7 +44,8 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
       const connector = loadConnector(clients.config.connectorFile);
       const journal = clients.journal(connector.table);
       const serde = clients.serde(connector.topic);
-      const projector = createInventoryProjector({ journal, serde, pool: clients.pool(), logger: clients.logger });
+      const groupId = `${clients.config.groupPrefix}${INVENTORY_PROJECTOR_GROUP}`;
+      const projector = createInventoryProjector({ journal, serde, pool: clients.pool(), logger: clients.logger, groupId });
       const report = await checkIntegrity({
         ddb: clients.ddb(),
         table: connector.table,
@@ -81,9 +82,10 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
       };
       let result;
       if (view === INVENTORY_PROJECTOR_GROUP) {
+        const liveGroup = `${clients.config.groupPrefix}${INVENTORY_PROJECTOR_GROUP}`;
         result = await rebuildView({
           ...common,
-          liveGroup: INVENTORY_PROJECTOR_GROUP,
+          liveGroup,
           tables: [{ live: 'inventories' }, { live: 'inventory_movements' }],
           makeHandler: (names) =>
             createInventoryProjector({
@@ -91,7 +93,7 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
               serde,
               pool: clients.pool(),
               logger: clients.logger,
-              groupId: `${INVENTORY_PROJECTOR_GROUP}.rebuild`,
+              groupId: `${liveGroup}.rebuild`,
               tables: { inventories: names.inventories!, movements: names.inventory_movements! },
             }),
         });
