@@ -32,6 +32,12 @@ export function createLagMetrics(registry: Registry): LagMetrics {
     latest: gauge('kafka_partition_latest_offset', 'Log-end offset (high watermark) of the partition.', ['cluster_name', 'topic', 'partition']),
     earliest: gauge('kafka_partition_earliest_offset', 'Log-start offset of the partition.', ['cluster_name', 'topic', 'partition']),
     pollTime: gauge('kafka_consumergroup_poll_time_ms', 'Time the last poll of all groups took, in ms.', ['cluster_name']),
+    retention: gauge('pipeline_topic_retention_seconds', 'Time retention of the topic (retention.ms); absent when unlimited.', ['cluster_name', 'topic']),
+    retentionRisk: gauge(
+      'pipeline_consumer_retention_risk_ratio',
+      'Max lag seconds of the group on the topic ÷ topic retention: at 1 unconsumed records are being deleted.',
+      ['cluster_name', 'group', 'topic'],
+    ),
     members: gauge('pipeline_consumer_group_members', 'Members of the consumer group.', ['cluster_name', 'group', 'state']),
     status: gauge(
       'pipeline_consumer_status',
@@ -75,6 +81,7 @@ export function createLagMetrics(registry: Registry): LagMetrics {
       m.pollTime.set({ cluster_name: c }, snap.pollDurationMs);
       if (snap.polledAt) m.lastPoll.set({ cluster_name: c }, Date.parse(snap.polledAt) / 1000);
       for (const t of snap.topics) {
+        if (t.retentionMs !== null) m.retention.set({ cluster_name: c, topic: t.topic }, t.retentionMs / 1000);
         for (const p of t.partitions) {
           const labels = { cluster_name: c, topic: t.topic, partition: String(p.partition) };
           m.latest.set(labels, p.latest);
@@ -107,6 +114,9 @@ export function createLagMetrics(registry: Registry): LagMetrics {
             }
           }
           if (topicHasOffsets) m.topicSumLag.set({ cluster_name: c, group: g.group, topic: t.topic }, topicSum);
+          if (topicHasOffsets && t.retentionRisk !== null) {
+            m.retentionRisk.set({ cluster_name: c, group: g.group, topic: t.topic }, t.retentionRisk);
+          }
         }
         if (hasKafkaOffsets) {
           m.maxLag.set({ cluster_name: c, group: g.group, is_simple_consumer: simple }, g.maxLag);

@@ -1,6 +1,5 @@
 import {
   defaultBurrowSettings,
-  evaluateGroup,
   evaluatePartition,
   recordCommit,
   type BurrowSettings,
@@ -8,9 +7,9 @@ import {
   type LabelledPartitionStatus,
 } from './burrow.js';
 import { partitionLag, type PartitionEnds, type ProbeResult } from './lag-calc.js';
-import type { GroupLag, GroupTopicLag, LagSnapshot, PartitionLag, StatusJson, ViewFreshness } from './lag-snapshot.js';
+import { byString, groupLag, viewFreshness, type GroupLag, type LagSnapshot, type PartitionLag } from './lag-snapshot.js';
 import { createOffsetTimeTable, type OffsetTimeTable } from './offset-time-table.js';
-import { probeKey, type ProbeRequest } from './record-probe.js';
+import { resolveProbe, tpKey, type ProbeRange, type ProbeRequest } from './record-probe.js';
 import type { StoredOffset, ViewFreshnessRow } from './stored-offsets.js';
 
 /**
@@ -32,6 +31,8 @@ export interface PollReadings {
   stored: StoredOffset[];
   /** topic → partition → ends */
   ends: Map<string, Map<number, PartitionEnds>>;
+  /** topic → retention.ms (topics without a time limit absent) */
+  retentionMs: Map<string, number>;
   views: ViewFreshnessRow[];
   errors: string[];
 }
@@ -48,7 +49,7 @@ export interface LagModelOptions {
 export interface LagModel {
   /** Partitions whose first unconsumed record should be read this poll (cache misses only). */
   probeRequests(readings: PollReadings): ProbeRequest[];
-  update(readings: PollReadings, nowMs: number, probes: ReadonlyMap<string, ProbeResult>, pollDurationMs: number): LagSnapshot;
+  update(readings: PollReadings, nowMs: number, probes: ReadonlyMap<string, ProbeRange[]>, pollDurationMs: number): LagSnapshot;
 }
 
 interface PartitionHistory {
@@ -58,7 +59,8 @@ interface PartitionHistory {
   disagreeSinceMs: number | undefined;
 }
 
-const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+/** Fetched ranges kept per partition (several groups at different positions share a partition). */
+const RANGES_PER_PARTITION = 4;
 
 export function createLagModel({
   clusterName,
@@ -69,10 +71,12 @@ export function createLagModel({
   const settings: BurrowSettings = { ...defaultBurrowSettings, ...burrow };
   const tables = new Map<string, OffsetTimeTable>();
   const histories = new Map<string, PartitionHistory>();
-  let probeCache = new Map<string, ProbeResult>();
+  let ranges = new Map<string, ProbeRange[]>();
 
+  let touched = new Set<string>();
   const history = (group: string, topic: string, partition: number): PartitionHistory => {
     const key = `${group}\u0000${tpKey(topic, partition)}`;
+    touched.add(key);
     let h = histories.get(key);
     if (!h) {
       h = { kafka: [], stored: [], storedUpdatedAtMs: undefined, disagreeSinceMs: undefined };
@@ -81,7 +85,7 @@ export function createLagModel({
     return h;
   };
 
-  /** Positions to probe: every lagging (topic, partition, position) whose cached answer may be stale. */
+  /** Every lagging (topic, partition, position) of this poll. */
   function wanted(readings: PollReadings): ProbeRequest[] {
     const seen = new Map<string, ProbeRequest>();
     const want = (topic: string, partition: number, offset: number) => {
@@ -89,33 +93,43 @@ export function createLagModel({
       if (!ends) return;
       const position = Math.max(offset, ends.earliest);
       if (position >= ends.latest) return;
-      seen.set(probeKey(topic, partition, position), { topic, partition, offset: position });
+      seen.set(`${tpKey(topic, partition)}\u0000${position}`, { topic, partition, offset: position });
     };
     for (const g of readings.groups) for (const c of g.committed) want(c.topic, c.partition, c.offset);
     for (const s of readings.stored) want(s.topic, s.partition, s.nextOffset);
     return [...seen.values()];
   }
 
-  function cachedValid(r: ProbeRequest, readings: PollReadings): boolean {
-    const hit = probeCache.get(probeKey(r.topic, r.partition, r.offset));
-    if (!hit) return false;
-    // A data record at an offset never changes; "nothing but markers up to X" holds until the log grows past X.
-    if (hit.kind === 'data') return true;
-    const latest = readings.ends.get(r.topic)?.get(r.partition)?.latest ?? Infinity;
-    return hit.checkedUpTo >= latest;
+  /**
+   * What the kept ranges say about a position: a data record (records never
+   * change), else the furthest "only markers up to X" (also never untrue,
+   * only possibly incomplete once the log grows past X).
+   */
+  function known(rs: readonly ProbeRange[] | undefined, position: number): ProbeResult | undefined {
+    let best: ProbeResult | undefined;
+    for (const range of rs ?? []) {
+      const r = resolveProbe(range, position);
+      if (r?.kind === 'data') return r;
+      if (r && (!best || (best.kind === 'none' && r.checkedUpTo > best.checkedUpTo))) best = r;
+    }
+    return best;
   }
+  const complete = (r: ProbeResult | undefined, latest: number) => r !== undefined && (r.kind === 'data' || r.checkedUpTo >= latest);
+  const latestOf = (readings: PollReadings, r: ProbeRequest) => readings.ends.get(r.topic)?.get(r.partition)?.latest ?? Infinity;
 
   return {
-    probeRequests: (readings) => wanted(readings).filter((r) => !cachedValid(r, readings)),
+    probeRequests: (readings) =>
+      wanted(readings).filter((r) => !complete(known(ranges.get(tpKey(r.topic, r.partition)), r.offset), latestOf(readings, r))),
 
     update(readings, nowMs, probes, pollDurationMs) {
-      const nextCache = new Map<string, ProbeResult>();
+      // Fresh ranges first; keep a few per partition, drop partitions nobody lags on.
+      const next = new Map<string, ProbeRange[]>();
       for (const r of wanted(readings)) {
-        const key = probeKey(r.topic, r.partition, r.offset);
-        const v = probes.get(key) ?? (cachedValid(r, readings) ? probeCache.get(key) : undefined);
-        if (v) nextCache.set(key, v);
+        const key = tpKey(r.topic, r.partition);
+        if (!next.has(key)) next.set(key, [...(probes.get(key) ?? []), ...(ranges.get(key) ?? [])].slice(0, RANGES_PER_PARTITION));
       }
-      probeCache = nextCache;
+      ranges = next;
+      touched = new Set();
 
       for (const [topic, parts] of readings.ends) {
         for (const [partition, ends] of parts) {
@@ -129,19 +143,24 @@ export function createLagModel({
         const ends = readings.ends.get(topic)?.get(partition);
         if (!ends) return undefined;
         const position = Math.max(offset, ends.earliest);
-        const probe = probeCache.get(probeKey(topic, partition, position));
+        const probe = known(ranges.get(tpKey(topic, partition)), position);
         return { ends, value: partitionLag(offset, ends, nowMs, tables.get(tpKey(topic, partition)), probe) };
       };
       const recentEnds = (topic: string, partition: number) =>
         tables.get(tpKey(topic, partition))?.recentOffsets(settings.intervals) ?? [];
 
       const storedByGroup = new Map<string, StoredOffset[]>();
-      for (const s of readings.stored) storedByGroup.set(s.group, [...(storedByGroup.get(s.group) ?? []), s]);
-      const groupNames = new Set([...readings.groups.map((g) => g.group), ...storedByGroup.keys()]);
+      for (const s of readings.stored) {
+        const list = storedByGroup.get(s.group);
+        if (list) list.push(s);
+        else storedByGroup.set(s.group, [s]);
+      }
+      const readingByGroup = new Map(readings.groups.map((g) => [g.group, g]));
+      const groupNames = new Set([...readingByGroup.keys(), ...storedByGroup.keys()]);
 
       const groups: GroupLag[] = [];
       for (const name of [...groupNames].sort()) {
-        const reading = readings.groups.find((g) => g.group === name);
+        const reading = readingByGroup.get(name);
         const stored = storedByGroup.get(name) ?? [];
         const partitions = new Map<string, PartitionLag & { topic: string }>();
         const kafkaStatuses: LabelledPartitionStatus[] = [];
@@ -220,7 +239,18 @@ export function createLagModel({
           partitions.set(key, p);
         }
 
-        groups.push(groupLag(name, reading, [...partitions.values()], kafkaStatuses, storedStatuses));
+        groups.push(groupLag(name, readings.retentionMs, reading, [...partitions.values()], kafkaStatuses, storedStatuses));
+      }
+
+      // Forget groups, topics and partitions that are gone, so a long-running
+      // monitor does not keep the history of every group it ever saw.
+      // A poll with errors read only part of the cluster: keep everything then.
+      if (readings.errors.length === 0) {
+        for (const key of histories.keys()) if (!touched.has(key)) histories.delete(key);
+        for (const key of tables.keys()) {
+          const [topic, partition] = key.split('\u0000');
+          if (!readings.ends.get(topic ?? '')?.has(Number(partition))) tables.delete(key);
+        }
       }
 
       return {
@@ -231,66 +261,15 @@ export function createLagModel({
         topics: [...readings.ends]
           .map(([topic, parts]) => ({
             topic,
+            retentionMs: readings.retentionMs.get(topic) ?? null,
             partitions: [...parts]
               .map(([partition, e]) => ({ partition, earliest: e.earliest, latest: e.latest }))
               .sort((a, b) => a.partition - b.partition),
           }))
-          .sort((a, b) => a.topic.localeCompare(b.topic)),
+          .sort((a, b) => byString(a.topic, b.topic)),
         views: readings.views.map((v) => viewFreshness(v, nowMs)),
         errors: readings.errors,
       };
     },
-  };
-}
-
-function groupLag(
-  name: string,
-  reading: GroupReading | undefined,
-  partitions: (PartitionLag & { topic: string })[],
-  kafkaStatuses: LabelledPartitionStatus[],
-  storedStatuses: LabelledPartitionStatus[],
-): GroupLag {
-  const byTopic = new Map<string, GroupTopicLag>();
-  let maxLag = 0;
-  let maxLagSeconds = 0;
-  let sumLag = 0;
-  for (const { topic, ...p } of partitions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)) {
-    let t = byTopic.get(topic);
-    if (!t) byTopic.set(topic, (t = { topic, sumLag: 0, partitions: [] }));
-    t.partitions.push(p);
-    if (p.lag !== null) {
-      t.sumLag += p.lag;
-      sumLag += p.lag;
-      maxLag = Math.max(maxLag, p.lag);
-      maxLagSeconds = Math.max(maxLagSeconds, p.lagSeconds ?? 0);
-    }
-  }
-  return {
-    group: name,
-    state: reading?.state ?? 'Unknown',
-    members: reading?.members ?? 0,
-    isSimpleConsumer: reading?.isSimpleConsumer ?? false,
-    maxLag,
-    maxLagSeconds,
-    sumLag,
-    status: statusJson(kafkaStatuses),
-    storedStatus: statusJson(storedStatuses),
-    topics: [...byTopic.values()],
-  };
-}
-
-function statusJson(statuses: LabelledPartitionStatus[]): StatusJson | null {
-  if (statuses.length === 0) return null;
-  const g = evaluateGroup(statuses);
-  return { status: g.status, burrowStatus: g.burrowStatus, reason: g.reason, detail: g.detail, complete: g.complete };
-}
-
-function viewFreshness(v: ViewFreshnessRow, nowMs: number): ViewFreshness {
-  return {
-    view: v.view,
-    group: v.group,
-    lastSourceTime: v.lastSourceTimeMs === null ? null : new Date(v.lastSourceTimeMs).toISOString(),
-    lastCommitTime: v.lastCommitTimeMs === null ? null : new Date(v.lastCommitTimeMs).toISOString(),
-    freshnessSeconds: v.lastSourceTimeMs === null ? null : Math.max(0, (nowMs - v.lastSourceTimeMs) / 1000),
   };
 }

@@ -1,14 +1,16 @@
-import type { Admin, Kafka } from 'kafkajs';
+// Default import: kafkajs is CommonJS and Node's ESM loader does not expose
+// ConfigResourceTypes as a named export (vitest's transform hides this).
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { PipelineError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Pool } from '../views/db.js';
 import type { BurrowSettings } from './burrow.js';
-import type { PartitionEnds, ProbeResult } from './lag-calc.js';
+import type { PartitionEnds } from './lag-calc.js';
 import { createLagMetrics } from './lag-metrics.js';
 import { createLagModel, type GroupReading, type PollReadings } from './lag-model.js';
 import { emptySnapshot, type LagSnapshot } from './lag-snapshot.js';
-import { createRecordProbe, type RecordProbe } from './record-probe.js';
+import { createRecordProbe, type ProbeRange, type RecordProbe } from './record-probe.js';
 import { readStoredOffsets, readViewFreshness, type StoredOffset, type ViewFreshnessRow } from './stored-offsets.js';
 
 export type { LagSnapshot } from './lag-snapshot.js';
@@ -28,7 +30,13 @@ export interface LagMonitorOptions {
   clusterName?: string;
   /** Read the first unconsumed record of lagging partitions: exact seconds-lag and transaction-marker detection. */
   exactLagSeconds?: boolean;
+  /**
+   * Burrow's window settings. Kafka commits are seen by polling, so a live
+   * group adds one commit per poll (no closer than `minDistanceMs`): the STALL
+   * window is about `intervals` × max(poll interval, minDistanceMs).
+   */
   burrow?: Partial<BurrowSettings>;
+  /** How long Kafka-committed and PostgreSQL offsets may differ before the disagreement flag rises (default 30 s). */
   disagreementGraceMs?: number;
   now?: () => number;
 }
@@ -73,13 +81,18 @@ export function createLagMonitor({
   }
   const metrics = createLagMetrics(registry);
   const model = createLagModel({ clusterName, burrow, disagreementGraceMs });
-  const probe: RecordProbe | undefined = exactLagSeconds ? createRecordProbe({ kafka, logger }) : undefined;
+  const newProbe = () => (exactLagSeconds ? createRecordProbe({ kafka, logger }) : undefined);
+  let probe: RecordProbe | undefined = newProbe();
   if (exactLagSeconds && !probe) logger.warn('Kafka client offers no record probe: seconds-lag falls back to interpolation');
   let admin: Promise<Admin> | undefined;
   let current = emptySnapshot(clusterName);
   let inFlight: Promise<LagSnapshot> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
+  // Topic configs change rarely: read retention.ms once per topic and then every few minutes.
+  const retention = new Map<string, { ms: number | null; readAtMs: number }>();
+  const RETENTION_REFRESH_MS = 5 * 60_000;
+  let readTopics = new Set<string>();
 
   const getAdmin = (): Promise<Admin> => {
     admin ??= (async () => {
@@ -94,11 +107,19 @@ export function createLagMonitor({
   };
 
   async function read(): Promise<PollReadings> {
-    const a = await getAdmin();
+    let a = await getAdmin();
     const errors: string[] = [];
+    // PostgreSQL being down must not hide Kafka lag: its part of the poll degrades to empty.
+    const fromPg = <T>(what: string, read: (p: Pool) => Promise<T[]>): Promise<T[]> =>
+      pool
+        ? read(pool).catch((err: unknown) => {
+            errors.push(`${what}: ${errorMessage(err)}`);
+            return [];
+          })
+        : Promise.resolve([]);
     const [stored, views, listed] = await Promise.all([
-      pool ? readStoredOffsets(pool) : Promise.resolve<StoredOffset[]>([]),
-      pool ? readViewFreshness(pool) : Promise.resolve<ViewFreshnessRow[]>([]),
+      fromPg<StoredOffset>('stored offsets', readStoredOffsets),
+      fromPg<ViewFreshnessRow>('view freshness', readViewFreshness),
       groups === 'all' ? a.listGroups().then((r) => r.groups.map((g) => g.groupId)) : Promise.resolve(groups),
     ]);
     let names = [...new Set(groups === 'all' ? [...listed, ...stored.map((s) => s.group)] : listed)];
@@ -106,7 +127,16 @@ export function createLagMonitor({
     const wantedGroups = new Set(names);
     const storedWanted = stored.filter((s) => wantedGroups.has(s.group));
 
-    const described = names.length > 0 ? (await a.describeGroups(names)).groups : [];
+    const described =
+      names.length === 0
+        ? []
+        : await a
+            .describeGroups(names)
+            .then((r) => r.groups)
+            .catch((err: unknown) => {
+              errors.push(`describe groups: ${errorMessage(err)}`);
+              return [];
+            });
     const readings: GroupReading[] = await Promise.all(
       names.map(async (group) => {
         const d = described.find((x) => x.groupId === group);
@@ -131,7 +161,15 @@ export function createLagMonitor({
       }),
     );
 
-    const topics = [...new Set([...readings.flatMap((g) => g.committed.map((c) => c.topic)), ...storedWanted.map((s) => s.topic)])];
+    // Groups keep offsets of deleted topics (and tests delete theirs): only existing topics are read.
+    const existing = new Set(await a.listTopics());
+    if ([...readTopics].some((t) => !existing.has(t))) {
+      await resetClients(); // a topic we read was deleted: see resetClients
+      a = await getAdmin();
+    }
+    const topics = [
+      ...new Set([...readings.flatMap((g) => g.committed.map((c) => c.topic)), ...storedWanted.map((s) => s.topic)]),
+    ].filter((t) => existing.has(t));
     const ends = new Map<string, Map<number, PartitionEnds>>();
     await Promise.all(
       topics.map(async (topic) => {
@@ -143,13 +181,56 @@ export function createLagMonitor({
         }
       }),
     );
-    return { groups: readings, stored: storedWanted, ends, views, errors };
+    readTopics = new Set(ends.keys());
+    return { groups: readings, stored: storedWanted, ends, views, errors, retentionMs: await readRetention(a, topics) };
+  }
+
+  async function readRetention(a: Admin, topics: string[]): Promise<Map<string, number>> {
+    const t = now();
+    const stale = topics.filter((topic) => (retention.get(topic)?.readAtMs ?? -Infinity) < t - RETENTION_REFRESH_MS);
+    if (stale.length > 0) {
+      try {
+        const res = await a.describeConfigs({
+          includeSynonyms: false,
+          resources: stale.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms'] })),
+        });
+        for (const r of res.resources) {
+          const v = Number(r.configEntries.find((e) => e.configName === 'retention.ms')?.configValue ?? -1);
+          retention.set(r.resourceName, { ms: v > 0 ? v : null, readAtMs: t });
+        }
+      } catch (err) {
+        // Without DescribeConfigs rights the risk ratio is simply not exported.
+        logger.debug({ err: errorMessage(err) }, 'cannot read topic retention');
+      }
+    }
+    const out = new Map<string, number>();
+    for (const topic of topics) {
+      const ms = retention.get(topic)?.ms;
+      if (ms) out.set(topic, ms);
+    }
+    return out;
+  }
+
+  /**
+   * kafkajs clients keep every topic they were asked about in their metadata
+   * requests; once one is deleted, reads of the others fail too. Fresh
+   * clients after a poll with errors make the monitor heal by itself.
+   */
+  async function resetClients(): Promise<void> {
+    const [oldAdmin, oldProbe] = [admin, probe];
+    admin = undefined;
+    probe = newProbe();
+    await oldProbe?.close();
+    if (oldAdmin) await oldAdmin.then((a) => a.disconnect()).catch(() => undefined);
   }
 
   async function poll(): Promise<LagSnapshot> {
     const started = performance.now();
-    const readings = await read();
-    let probes: Map<string, ProbeResult> = new Map();
+    const readings = await read().catch(async (err: unknown) => {
+      await resetClients();
+      throw err;
+    });
+    let probes = new Map<string, ProbeRange[]>();
     if (probe) {
       try {
         probes = await probe.probe(model.probeRequests(readings));
@@ -157,6 +238,7 @@ export function createLagMonitor({
         readings.errors.push(`record probe: ${errorMessage(err)}`);
       }
     }
+    if (readings.errors.length > 0) await resetClients();
     const snap = model.update(readings, now(), probes, Math.round((performance.now() - started) * 10) / 10);
     metrics.publish(snap);
     current = snap;

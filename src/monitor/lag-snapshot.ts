@@ -1,5 +1,6 @@
-import type { ConsumerStatus, StatusReason } from './burrow.js';
+import { evaluateGroup, type ConsumerStatus, type LabelledPartitionStatus, type StatusReason } from './burrow.js';
 import type { LagSecondsMethod } from './lag-calc.js';
+import type { ViewFreshnessRow } from './stored-offsets.js';
 
 /**
  * The JSON the lag monitor publishes after each poll (`GET /lag`). Plain data:
@@ -19,6 +20,8 @@ export interface LagSnapshot {
 
 export interface TopicEnds {
   topic: string;
+  /** Topic `retention.ms`; null when unlimited or not readable. */
+  retentionMs: number | null;
   partitions: { partition: number; earliest: number; latest: number }[];
 }
 
@@ -51,6 +54,9 @@ export interface GroupLag {
 export interface GroupTopicLag {
   topic: string;
   sumLag: number;
+  maxLagSeconds: number;
+  /** maxLagSeconds ÷ topic retention: at 1 the oldest unconsumed record is being deleted. Null without a retention limit. */
+  retentionRisk: number | null;
   partitions: PartitionLag[];
 }
 
@@ -95,3 +101,65 @@ export const emptySnapshot = (clusterName: string): LagSnapshot => ({
   views: [],
   errors: [],
 });
+
+// Code-unit order: stable and cheap (localeCompare goes through ICU on every call).
+export const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** One group's entry of the snapshot from its partitions and Burrow evaluations. */
+export function groupLag(
+  name: string,
+  retentionMs: ReadonlyMap<string, number>,
+  reading: Pick<GroupLag, 'state' | 'members' | 'isSimpleConsumer'> | undefined,
+  partitions: (PartitionLag & { topic: string })[],
+  kafkaStatuses: LabelledPartitionStatus[],
+  storedStatuses: LabelledPartitionStatus[],
+): GroupLag {
+  const byTopic = new Map<string, GroupTopicLag>();
+  let maxLag = 0;
+  let maxLagSeconds = 0;
+  let sumLag = 0;
+  for (const { topic, ...p } of partitions.sort((a, b) => byString(a.topic, b.topic) || a.partition - b.partition)) {
+    let t = byTopic.get(topic);
+    if (!t) byTopic.set(topic, (t = { topic, sumLag: 0, maxLagSeconds: 0, retentionRisk: null, partitions: [] }));
+    t.partitions.push(p);
+    if (p.lag !== null) {
+      t.sumLag += p.lag;
+      t.maxLagSeconds = Math.max(t.maxLagSeconds, p.lagSeconds ?? 0);
+      sumLag += p.lag;
+      maxLag = Math.max(maxLag, p.lag);
+      maxLagSeconds = Math.max(maxLagSeconds, p.lagSeconds ?? 0);
+    }
+  }
+  for (const t of byTopic.values()) {
+    const retention = retentionMs.get(t.topic);
+    if (retention !== undefined && retention > 0) t.retentionRisk = (t.maxLagSeconds * 1000) / retention;
+  }
+  return {
+    group: name,
+    state: reading?.state ?? 'Unknown',
+    members: reading?.members ?? 0,
+    isSimpleConsumer: reading?.isSimpleConsumer ?? false,
+    maxLag,
+    maxLagSeconds,
+    sumLag,
+    status: statusJson(kafkaStatuses),
+    storedStatus: statusJson(storedStatuses),
+    topics: [...byTopic.values()],
+  };
+}
+
+function statusJson(statuses: LabelledPartitionStatus[]): StatusJson | null {
+  if (statuses.length === 0) return null;
+  const g = evaluateGroup(statuses);
+  return { status: g.status, burrowStatus: g.burrowStatus, reason: g.reason, detail: g.detail, complete: g.complete };
+}
+
+export function viewFreshness(v: ViewFreshnessRow, nowMs: number): ViewFreshness {
+  return {
+    view: v.view,
+    group: v.group,
+    lastSourceTime: v.lastSourceTimeMs === null ? null : new Date(v.lastSourceTimeMs).toISOString(),
+    lastCommitTime: v.lastCommitTimeMs === null ? null : new Date(v.lastCommitTimeMs).toISOString(),
+    freshnessSeconds: v.lastSourceTimeMs === null ? null : Math.max(0, (nowMs - v.lastSourceTimeMs) / 1000),
+  };
+}

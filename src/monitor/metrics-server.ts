@@ -9,14 +9,29 @@ export interface MetricsServer {
 
 /**
  * Serves `GET /metrics` of one prom-client registry on 127.0.0.1 (or `host`).
- * Port 0 picks a free port; the chosen one is returned.
+ * Port 0 picks a free port; the chosen one is returned. `json` adds read-only
+ * JSON endpoints by path (the lag monitor's `/lag`), each answering with what
+ * its function returns at request time.
  */
 export async function startMetricsServer(
   registry: Registry,
-  options: { port: number; host?: string },
+  options: { port: number; host?: string; json?: Record<string, () => unknown> },
 ): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
-    if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+    const urlPath = req.url?.split('?')[0] ?? '';
+    const json = options.json && Object.hasOwn(options.json, urlPath) ? options.json[urlPath] : undefined;
+    if (req.method === 'GET' && json) {
+      try {
+        const body = JSON.stringify(json());
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(body);
+      } catch (err) {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return;
+    }
+    if (req.method === 'GET' && urlPath === '/metrics') {
       registry
         .metrics()
         .then((body) => {

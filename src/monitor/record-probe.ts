@@ -18,8 +18,38 @@ import type { ProbeResult } from './lag-calc.js';
  * result rather than failing the poll.
  */
 export interface RecordProbe {
-  probe(requests: readonly ProbeRequest[]): Promise<Map<string, ProbeResult>>;
+  /** The fetched ranges, by `tpKey(topic, partition)`; partitions whose fetch failed are absent. */
+  probe(requests: readonly ProbeRequest[]): Promise<Map<string, ProbeRange[]>>;
   close(): Promise<void>;
+}
+
+/**
+ * What one fetch proved about a partition: its committed data records (offset
+ * and timestamp, ascending) from `fromOffset` up to `examinedUpTo`
+ * (exclusive), markers and aborted records left out. A fetch returns whole
+ * batches, so one range usually answers for many later positions too: the
+ * monitor keeps it and fetches again only when a position leaves it.
+ */
+export interface ProbeRange {
+  fromOffset: number;
+  records: { offset: number; timestampMs: number }[];
+  examinedUpTo: number;
+}
+
+export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+/** The answer a range gives for a position, or undefined when the position is outside it. */
+export function resolveProbe(range: ProbeRange, position: number): ProbeResult | undefined {
+  if (position < range.fromOffset || position > range.examinedUpTo) return undefined;
+  let lo = 0;
+  let hi = range.records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((range.records[mid] as { offset: number }).offset < position) lo = mid + 1;
+    else hi = mid;
+  }
+  const r = range.records[lo];
+  return r ? { kind: 'data', offset: r.offset, timestampMs: r.timestampMs } : { kind: 'none', checkedUpTo: range.examinedUpTo };
 }
 
 export interface ProbeRequest {
@@ -27,8 +57,6 @@ export interface ProbeRequest {
   partition: number;
   offset: number;
 }
-
-export const probeKey = (topic: string, partition: number, offset: number): string => `${topic}\u0000${partition}\u0000${offset}`;
 
 // The few internals used, typed loosely and checked before use.
 interface FetchedRecord {
@@ -92,11 +120,33 @@ export function createRecordProbe({
   let connected: Promise<void> | undefined;
   const knownTopics = new Set<string>();
 
-  async function probe(requests: readonly ProbeRequest[]): Promise<Map<string, ProbeResult>> {
-    const out = new Map<string, ProbeResult>();
+  async function probe(requests: readonly ProbeRequest[]): Promise<Map<string, ProbeRange[]>> {
+    const out = new Map<string, ProbeRange[]>();
     if (requests.length === 0) return out;
     connected ??= c.connect();
     await connected;
+    // A Fetch names each partition once: several positions on one partition take several rounds.
+    let pending = [...requests].sort((a, b) => a.offset - b.offset);
+    for (let round = 0; round < 3 && pending.length > 0; round++) {
+      const batch = new Map<string, ProbeRequest>();
+      const later: ProbeRequest[] = [];
+      for (const r of pending) {
+        const key = tpKey(r.topic, r.partition);
+        const got = out.get(key)?.some((range) => resolveProbe(range, r.offset) !== undefined);
+        if (got) continue;
+        if (batch.has(key)) later.push(r);
+        else batch.set(key, r);
+      }
+      const ranges = await fetchRound([...batch.values()]);
+      for (const [key, range] of ranges) out.set(key, [...(out.get(key) ?? []), range]);
+      pending = later;
+    }
+    return out;
+  }
+
+  async function fetchRound(requests: readonly ProbeRequest[]): Promise<Map<string, ProbeRange>> {
+    const out = new Map<string, ProbeRange>();
+    if (requests.length === 0) return out;
     const topics = [...new Set(requests.map((r) => r.topic))];
     if (topics.some((t) => !knownTopics.has(t))) {
       await c.addMultipleTargetTopics(topics);
@@ -137,7 +187,7 @@ export function createRecordProbe({
             for (const p of t.partitions) {
               const req = reqs.find((r) => r.topic === t.topicName && r.partition === p.partition);
               if (!req || p.errorCode !== 0) continue;
-              out.set(probeKey(req.topic, req.partition, req.offset), firstDataRecord(req.offset, p));
+              out.set(tpKey(req.topic, req.partition), scanFetched(req.offset, p));
             }
           }
         } catch (err) {
@@ -161,14 +211,21 @@ export function createRecordProbe({
 
 const ABORT_MARKER_KEY = Buffer.from([0, 0, 0, 0]);
 
+/** Data records kept per range: enough for the next polls, bounded for huge batches. */
+const MAX_RECORDS_PER_RANGE = 10_000;
+
 /**
  * The broker returns whole batches, aborted transactional records included
  * (the client is told which via `abortedTransactions`): filter like a
  * read_committed consumer does (kafkajs filterAbortedMessages, Java Fetcher).
  */
-export function firstDataRecord(fetchOffset: number, p: Pick<FetchedPartition, 'lastStableOffset' | 'abortedTransactions' | 'messages'>): ProbeResult {
+export function scanFetched(
+  fetchOffset: number,
+  p: Pick<FetchedPartition, 'lastStableOffset' | 'abortedTransactions' | 'messages'>,
+): ProbeRange {
   const pending = [...(p.abortedTransactions ?? [])].sort((a, b) => Number(a.firstOffset) - Number(b.firstOffset));
   const aborting = new Set<string>();
+  const records: ProbeRange['records'] = [];
   let lastSeen = -1;
   for (const m of p.messages) {
     const offset = Number(m.offset);
@@ -176,18 +233,18 @@ export function firstDataRecord(fetchOffset: number, p: Pick<FetchedPartition, '
       aborting.add((pending.shift() as { producerId: string }).producerId);
     }
     if (offset < fetchOffset) continue; // batches start before the requested offset
-    lastSeen = offset;
     const { producerId, inTransaction } = m.batchContext;
     if (m.isControlRecord) {
       if (m.key && Buffer.from(m.key).equals(ABORT_MARKER_KEY)) aborting.delete(producerId);
-      continue;
+    } else if (!(inTransaction && aborting.has(producerId))) {
+      if (records.length >= MAX_RECORDS_PER_RANGE) break;
+      records.push({ offset, timestampMs: Number(m.timestamp) });
     }
-    if (inTransaction && aborting.has(producerId)) continue;
-    return { kind: 'data', offset, timestampMs: Number(m.timestamp) };
+    lastSeen = offset;
   }
-  // Nothing consumable. If the fetch stopped early (size limit), only the
-  // records it returned are proven empty; otherwise everything up to the LSO.
+  // If the fetch stopped early (size limit), only what it returned is known;
+  // an empty answer means nothing consumable up to the LSO.
   const lso = Number(p.lastStableOffset);
-  const checkedUpTo = p.messages.length > 0 && lastSeen + 1 < lso ? lastSeen + 1 : Math.max(fetchOffset, lso);
-  return { kind: 'none', checkedUpTo };
+  const examinedUpTo = lastSeen >= 0 ? lastSeen + 1 : Math.max(fetchOffset, lso);
+  return { fromOffset: fetchOffset, records, examinedUpTo };
 }

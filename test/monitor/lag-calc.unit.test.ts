@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { partitionLag } from '../../src/monitor/lag-calc.js';
 import { createOffsetTimeTable } from '../../src/monitor/offset-time-table.js';
-import { firstDataRecord } from '../../src/monitor/record-probe.js';
+import { resolveProbe, scanFetched } from '../../src/monitor/record-probe.js';
 
 describe('offset → time interpolation (known produce schedule)', () => {
   // 10 records/s, sampled every 5 s for 60 s: log end at t is 10·t.
@@ -67,7 +67,7 @@ describe('partitionLag', () => {
   });
 });
 
-describe('firstDataRecord (read_committed filtering of a raw fetch)', () => {
+describe('scanFetched / resolveProbe (read_committed filtering of a raw fetch)', () => {
   const rec = (offset: number, producerId: string, opts: { control?: 'commit' | 'abort'; tx?: boolean } = {}) => ({
     offset: String(offset),
     timestamp: String(1_000 + offset),
@@ -78,17 +78,21 @@ describe('firstDataRecord (read_committed filtering of a raw fetch)', () => {
   it('skips control markers and aborted records', () => {
     const messages = [rec(4, 'p'), rec(5, 'p', { control: 'commit' }), rec(6, 'p'), rec(7, 'p'), rec(8, 'p', { control: 'abort' }), rec(9, 'p')];
     const abortedTransactions = [{ producerId: 'p', firstOffset: '6' }];
-    expect(firstDataRecord(5, { lastStableOffset: '11', abortedTransactions, messages })).toEqual({
-      kind: 'data',
-      offset: 9,
-      timestampMs: 1_009,
-    });
+    const range = scanFetched(5, { lastStableOffset: '11', abortedTransactions, messages });
+    expect(range).toEqual({ fromOffset: 5, records: [{ offset: 9, timestampMs: 1_009 }], examinedUpTo: 10 });
+    expect(resolveProbe(range, 5)).toEqual({ kind: 'data', offset: 9, timestampMs: 1_009 });
+    expect(resolveProbe(range, 10)).toEqual({ kind: 'none', checkedUpTo: 10 });
+    expect(resolveProbe(range, 4)).toBeUndefined();
+    expect(resolveProbe(range, 11)).toBeUndefined();
   });
   it('nothing but markers up to the LSO → none', () => {
-    expect(firstDataRecord(5, { lastStableOffset: '6', messages: [rec(4, 'p'), rec(5, 'p', { control: 'commit' })] })).toEqual({
-      kind: 'none',
-      checkedUpTo: 6,
-    });
-    expect(firstDataRecord(6, { lastStableOffset: '6', messages: [] })).toEqual({ kind: 'none', checkedUpTo: 6 });
+    const range = scanFetched(5, { lastStableOffset: '6', messages: [rec(4, 'p'), rec(5, 'p', { control: 'commit' })] });
+    expect(resolveProbe(range, 5)).toEqual({ kind: 'none', checkedUpTo: 6 });
+    expect(resolveProbe(scanFetched(6, { lastStableOffset: '6', messages: [] }), 6)).toEqual({ kind: 'none', checkedUpTo: 6 });
+  });
+  it('one fetched batch answers later positions inside it', () => {
+    const range = scanFetched(0, { lastStableOffset: '100', messages: Array.from({ length: 100 }, (_, i) => rec(i, 'q', { tx: false })) });
+    expect(resolveProbe(range, 57)).toEqual({ kind: 'data', offset: 57, timestampMs: 1_057 });
+    expect(resolveProbe(range, 100)).toEqual({ kind: 'none', checkedUpTo: 100 });
   });
 });

@@ -208,6 +208,8 @@ describe('lag monitor against the real broker and PostgreSQL', () => {
     expect(line(`pipeline_consumer_offsets_disagree{cluster_name="local",group="${g.behind}",topic="${topic}",partition="1"}`)).toMatch(/ 1$/);
     expect(line(`pipeline_consumer_stored_lag{cluster_name="local",group="${g.storedOnly}",topic="${topic}",partition="0"}`)).toMatch(/ 10$/);
     expect(line('pipeline_view_freshness_seconds{view="stock_by_zone"}')).toBeDefined();
+    expect(line(`pipeline_topic_retention_seconds{cluster_name="local",topic="${topic}"}`)).toMatch(/ \d+$/);
+    expect(line(`pipeline_consumer_retention_risk_ratio{cluster_name="local",group="${g.behind}",topic="${topic}"}`)).toMatch(/ 0\.\d+/);
     expect(text).not.toMatch(/NaN/);
   });
 });
