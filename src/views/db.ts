@@ -7,14 +7,22 @@ export type PoolClient = pg.PoolClient;
 // offsets fit in a JS number well below 2^53, so parse int8 eagerly.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
-export function createPool(connectionString: string, options: { max?: number; applicationName?: string } = {}): Pool {
-  return new pg.Pool({
+export function createPool(
+  connectionString: string,
+  options: { max?: number; applicationName?: string; onIdleError?: (err: Error) => void } = {},
+): Pool {
+  const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'ddb-cdc-pipeline',
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
   });
+  // An idle connection dies when PostgreSQL restarts or an admin terminates it.
+  // Unhandled, pg's 'error' event would crash the process; the pool already
+  // discards that client and the next query connects afresh.
+  pool.on('error', (err) => options.onIdleError?.(err));
+  return pool;
 }
 
 /**

@@ -98,58 +98,57 @@ export function planInventory<T extends PlannedEvent>(
   const held: T[] = [];
 
   for (const [pid, items] of ready) {
-    let row = current.get(pid);
+    const existing = current.get(pid);
+    // One mutable working copy per inventory (not one object per event): batches are thousands of events.
+    let row: InventoryRow | undefined = existing ? { ...existing } : undefined;
     let changed = false;
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       const e = item.event;
       const md = e.data.metadata;
-      const reject = (code: string, message: string) => {
-        rejected.push({ item, code, message });
-        held.push(...items.slice(i + 1));
-      };
+      let problem: { code: string; message: string } | undefined;
       if (e.type === 'InventoryCreated') {
-        if (row) {
-          reject('INVARIANT_ALREADY_CREATED', `${pid} already exists`);
-          break;
+        if (row) problem = { code: 'INVARIANT_ALREADY_CREATED', message: `${pid} already exists` };
+        else {
+          row = {
+            persistenceId: pid,
+            inventoryId: e.data.inventoryId,
+            productId: e.data.productId,
+            warehouseId: e.data.warehouseId,
+            zoneId: e.data.zoneId,
+            productStorageCondition: e.data.productStorageCondition,
+            zoneType: e.data.zoneType,
+            onHand: 0,
+            reserved: 0,
+            violations: 0,
+            lastSequenceNr: 0,
+            lastEventAt: md.occurredAt,
+            lastSourceWrittenAt: null,
+          };
         }
-        row = {
-          persistenceId: pid,
-          inventoryId: e.data.inventoryId,
-          productId: e.data.productId,
-          warehouseId: e.data.warehouseId,
-          zoneId: e.data.zoneId,
-          productStorageCondition: e.data.productStorageCondition,
-          zoneType: e.data.zoneType,
-          onHand: 0,
-          reserved: 0,
-          violations: 0,
-          lastSequenceNr: 0,
-          lastEventAt: md.occurredAt,
-          lastSourceWrittenAt: null,
-        };
       } else if (!row) {
-        reject('INVARIANT_NOT_CREATED', `${e.type} for ${pid}, which was never created`);
-        break;
+        problem = { code: 'INVARIANT_NOT_CREATED', message: `${e.type} for ${pid}, which was never created` };
       }
       const d = stockDelta(e);
-      const onHand = row.onHand + d.onHand;
-      const reserved = row.reserved + d.reserved;
-      if (onHand < 0 || reserved < 0 || reserved > onHand) {
-        reject(
-          'INVARIANT_VIOLATION',
-          `${e.type} seq ${md.sequenceNr} would make on hand ${onHand}, reserved ${reserved} for ${pid}`,
-        );
+      const onHand = (row?.onHand ?? 0) + d.onHand;
+      const reserved = (row?.reserved ?? 0) + d.reserved;
+      if (!problem && (onHand < 0 || reserved < 0 || reserved > onHand)) {
+        problem = {
+          code: 'INVARIANT_VIOLATION',
+          message: `${e.type} seq ${md.sequenceNr} would make on hand ${onHand}, reserved ${reserved} for ${pid}`,
+        };
+      }
+      if (problem || !row) {
+        rejected.push({ item, code: problem!.code, message: problem!.message });
+        for (let j = i + 1; j < items.length; j++) held.push(items[j]!);
         break;
       }
-      const movementType =
-        e.type === 'ZoneTransferred' ? `TRANSFER_${e.data.direction}` : MOVEMENT[e.type];
       movements.push({
         persistenceId: pid,
         sequenceNr: md.sequenceNr,
         eventId: md.eventId,
         eventType: e.type,
-        movementType,
+        movementType: e.type === 'ZoneTransferred' ? `TRANSFER_${e.data.direction}` : MOVEMENT[e.type],
         quantity: quantityOf(e),
         onHandBefore: row.onHand,
         onHandAfter: onHand,
@@ -162,18 +161,14 @@ export function planInventory<T extends PlannedEvent>(
         causationId: md.causationId,
         detail: detailOf(e),
       });
-      row = {
-        ...row,
-        onHand,
-        reserved,
-        violations: row.violations + (e.type === 'StorageConditionViolated' ? 1 : 0),
-        lastSequenceNr: md.sequenceNr,
-        lastEventAt: Math.max(row.lastEventAt, md.occurredAt),
-        lastSourceWrittenAt:
-          item.sourceWrittenAt === undefined
-            ? row.lastSourceWrittenAt
-            : Math.max(row.lastSourceWrittenAt ?? 0, item.sourceWrittenAt),
-      };
+      row.onHand = onHand;
+      row.reserved = reserved;
+      if (e.type === 'StorageConditionViolated') row.violations++;
+      row.lastSequenceNr = md.sequenceNr;
+      if (md.occurredAt > row.lastEventAt) row.lastEventAt = md.occurredAt;
+      if (item.sourceWrittenAt !== undefined && item.sourceWrittenAt > (row.lastSourceWrittenAt ?? 0)) {
+        row.lastSourceWrittenAt = item.sourceWrittenAt;
+      }
       changed = true;
       applied.push(item);
     }
