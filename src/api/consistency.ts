@@ -1,0 +1,123 @@
+import type { LagSnapshot } from './lag-schema.js';
+
+/** Seed 000 §9.4: UP_TO_DATE ≤ 1 s < SLIGHTLY_STALE ≤ 5 s < STALE (bounds configurable). */
+export type ConsistencyStatus = 'UP_TO_DATE' | 'SLIGHTLY_STALE' | 'STALE';
+export const CONSISTENCY_STATUSES = ['UP_TO_DATE', 'SLIGHTLY_STALE', 'STALE'] as const;
+
+export interface StalenessThresholds {
+  /** lag ≤ this → UP_TO_DATE. */
+  upToDateMs: number;
+  /** lag ≤ this → SLIGHTLY_STALE; above → STALE. */
+  slightlyStaleMs: number;
+}
+
+/** An unknown lag is never reported as fresh: null → STALE. */
+export function consistencyStatus(lagMs: number | null, t: StalenessThresholds): ConsistencyStatus {
+  if (lagMs === null) return 'STALE';
+  if (lagMs <= t.upToDateMs) return 'UP_TO_DATE';
+  if (lagMs <= t.slightlyStaleMs) return 'SLIGHTLY_STALE';
+  return 'STALE';
+}
+
+/**
+ * How the lag was estimated:
+ * - `consumer-lag`: the lag monitor knows whether the view's consumer group has unconsumed records;
+ * - `last-applied`: no (recent) lag snapshot in this process: only the delay of the last applied change is known;
+ * - `unknown`: nothing applied and no lag snapshot.
+ */
+export type LagBasis = 'consumer-lag' | 'last-applied' | 'unknown';
+
+/** What the lag monitor says about one consumer group: 0 = caught up; null = behind by an unknown time. */
+export interface GroupBehind {
+  behindMs: number | null;
+}
+
+/** A snapshot older than this says nothing about the present (the monitor stopped polling). */
+export const MAX_SNAPSHOT_AGE_MS = 30_000;
+
+/**
+ * How far `groupId` is behind the log end, from the lag monitor's snapshot;
+ * undefined when there is no usable snapshot or it does not know the group.
+ *
+ * Per partition it prefers the offsets the group stores in PostgreSQL with its
+ * view rows (exactly what the view contains) over the Kafka-committed ones.
+ * When the group is behind, the snapshot's age is added: records that were
+ * unconsumed at the poll have waited that much longer since.
+ */
+export function groupBehind(
+  snapshot: LagSnapshot | undefined,
+  groupId: string,
+  now: number,
+  maxSnapshotAgeMs = MAX_SNAPSHOT_AGE_MS,
+): GroupBehind | undefined {
+  if (!snapshot?.polledAt) return undefined;
+  const polledAt = Date.parse(snapshot.polledAt);
+  if (!Number.isFinite(polledAt)) return undefined;
+  const age = Math.max(0, now - polledAt);
+  if (age > maxSnapshotAgeMs) return undefined;
+  const group = snapshot.groups.find((g) => g.group === groupId);
+  if (!group) return undefined;
+  let behind = false;
+  let ageUnknown = false;
+  let maxSeconds = 0;
+  for (const topic of group.topics) {
+    for (const p of topic.partitions) {
+      const lag = p.stored ? p.stored.lag : p.lag;
+      const seconds = p.stored ? p.stored.lagSeconds : p.lagSeconds;
+      if (lag === null || lag <= 0) continue;
+      behind = true;
+      if (seconds === null) ageUnknown = true;
+      else maxSeconds = Math.max(maxSeconds, seconds);
+    }
+  }
+  if (!behind) return { behindMs: 0 };
+  if (maxSeconds > 0) return { behindMs: maxSeconds * 1000 + age };
+  return ageUnknown ? { behindMs: null } : { behindMs: age };
+}
+
+export interface LagEstimate {
+  lagMs: number | null;
+  basis: LagBasis;
+}
+
+/**
+ * `lagSeconds` of an answer: an estimate of how far behind the journal it may be.
+ *
+ *   applyDelay = appliedAt − appliedSourceTime
+ *       how long the newest change in this answer took from the journal
+ *       (`written_at`) to the view's commit — seed 000 §9.4's
+ *       `updateTime − eventTime`, with the journal time instead of the
+ *       command's clock. For one inventory: updated_at − last_source_written_at;
+ *       for a view: view_freshness.last_commit_time − last_source_time.
+ *   pending = what the consumer group has not applied yet:
+ *       0                            group caught up (lag monitor: no unconsumed records)
+ *       group lag seconds            group behind: age of its oldest unconsumed record (+ snapshot age)
+ *       now − view.last_source_time  group behind, age unknown: everything after the view's newest
+ *                                    applied journal time may be missing
+ *       0, basis `last-applied`      no lag monitor in this process: cannot tell idle from stopped
+ *
+ *   lagSeconds = max(applyDelay, pending)
+ *
+ * Deliberately NOT `now − last_source_written_at` of the row: an inventory
+ * that nobody touched for a day is not a day stale if its group is caught up.
+ * Clock skew between the journal writer and PostgreSQL is clamped at 0.
+ */
+export function estimateLag(input: {
+  appliedSourceTime: Date | null | undefined;
+  appliedAt: Date | null | undefined;
+  viewLastSourceTime: Date | null | undefined;
+  behind: GroupBehind | undefined;
+  now: number;
+}): LagEstimate {
+  const { appliedSourceTime, appliedAt, viewLastSourceTime, behind, now } = input;
+  const applyDelay = appliedSourceTime && appliedAt ? Math.max(0, appliedAt.getTime() - appliedSourceTime.getTime()) : null;
+  if (behind === undefined) return applyDelay === null ? { lagMs: null, basis: 'unknown' } : { lagMs: applyDelay, basis: 'last-applied' };
+  let pending: number | null;
+  if (behind.behindMs !== null) pending = behind.behindMs;
+  else pending = viewLastSourceTime ? Math.max(0, now - viewLastSourceTime.getTime()) : null;
+  if (pending === null) return { lagMs: null, basis: 'consumer-lag' };
+  return { lagMs: Math.max(applyDelay ?? 0, pending), basis: 'consumer-lag' };
+}
+
+/** Milliseconds → seconds with millisecond precision (null stays null). */
+export const toSeconds = (ms: number | null): number | null => (ms === null ? null : Math.round(ms) / 1000);

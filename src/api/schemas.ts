@@ -1,0 +1,121 @@
+import { z } from '@hono/zod-openapi';
+import { CONSISTENCY_STATUSES } from './consistency.js';
+
+/**
+ * The parameter and response schemas shared by the routes. The same objects
+ * validate requests and generate /openapi.json. Messages say what is expected,
+ * because they are returned verbatim in 400 bodies.
+ */
+
+const pattern = (re: RegExp, expected: string) => z.string().max(128, 'is too long').regex(re, `must be ${expected}`);
+
+export const inventoryIdParam = pattern(
+  /^[A-Za-z0-9][A-Za-z0-9._:-]*$/,
+  'an inventory id (INV-000123) or a persistence id (inventory-INV-000123)',
+).openapi({ param: { name: 'id', in: 'path' }, example: 'INV-000123' });
+
+export const warehouseId = pattern(/^WH-[A-Z]{3}$/, 'a warehouse id such as WH-TYO').openapi({ example: 'WH-TYO' });
+export const zoneId = pattern(/^WH-[A-Z]{3}-(AMBIENT|CHILLED|FROZEN)$/, 'a zone id such as WH-TYO-CHILLED').openapi({
+  example: 'WH-TYO-CHILLED',
+});
+export const productId = pattern(/^P-[0-9]{6,}$/, 'a product id such as P-000123').openapi({ example: 'P-000123' });
+
+const enumOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` });
+export const category = enumOf(['FOOD', 'DAILY_GOODS'] as const);
+export const storageCondition = enumOf(['AMBIENT', 'CHILLED', 'FROZEN'] as const);
+export const movementType = enumOf([
+  'CREATED',
+  'RECEIPT',
+  'RESERVATION',
+  'RELEASE',
+  'SHIPMENT',
+  'ADJUSTMENT',
+  'TRANSFER_OUT',
+  'TRANSFER_IN',
+  'VIOLATION',
+] as const);
+export const booleanFlag = enumOf(['true', 'false'] as const);
+
+/** A page size: decimal digits only (no 1e2, 0x10, spaces), then bounded. */
+export const pageLimit = (max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,6}$/, `must be an integer from 1 to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(1, `must be an integer from 1 to ${max}`).max(max, `must be an integer from 1 to ${max}`))
+    .optional()
+    .openapi({ type: 'integer', minimum: 1, maximum: max, default: fallback, description: 'page size' });
+
+export const cursorParam = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(2048, 'is too long')
+  .optional()
+  .openapi({ description: 'opaque cursor from the previous page (nextCursor); bound to the same filters' });
+
+// Years outside 1900..9999 are refused here: PostgreSQL has no year 0, and such
+// dates can only be mistakes in this domain.
+const plausibleYear = (s: string) => {
+  const year = Number(s.slice(0, 4));
+  return year >= 1900 && year <= 9999;
+};
+export const isoDate = z.iso
+  .date({ error: 'must be a date YYYY-MM-DD' })
+  .refine(plausibleYear, 'must be a date between 1900-01-01 and 9999-12-31');
+export const isoDateTime = z.iso
+  .datetime({ offset: true, error: 'must be an ISO 8601 date-time with zone, e.g. 2025-01-31T09:00:00Z' })
+  .refine(plausibleYear, 'must be a date-time between the years 1900 and 9999');
+
+export const consistencyStatusSchema = z.enum(CONSISTENCY_STATUSES).openapi('ConsistencyStatus', {
+  description: 'UP_TO_DATE: lag ≤ 1 s; SLIGHTLY_STALE: ≤ 5 s; STALE: more, or unknown (seed 000 §9.4)',
+});
+
+export const freshnessSchema = z
+  .object({
+    view: z.string(),
+    lastSourceTime: z.string().nullable().openapi({ description: 'newest journal written_at applied to the view' }),
+    lastCommitTime: z.string().nullable().openapi({ description: 'when the view last committed' }),
+    lagSeconds: z.number().nullable().openapi({ description: 'how far behind the journal this answer may be' }),
+    lagBasis: z.enum(['consumer-lag', 'last-applied', 'unknown']),
+    consistencyStatus: consistencyStatusSchema,
+  })
+  .openapi('Freshness');
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string(),
+    code: z.string(),
+    requestId: z.string(),
+    errors: z
+      .array(z.object({ in: z.enum(['path', 'query', 'header']), name: z.string(), message: z.string() }))
+      .optional(),
+  })
+  .openapi('Problem');
+
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: problemSchema } },
+});
+
+/** The error answers every data route can give. */
+export const errorResponses = {
+  400: problem('invalid parameter (which one, and why)'),
+  401: problem('missing or unknown API key'),
+  429: problem('API key over its rate limit; see Retry-After'),
+  503: problem('the database is unavailable'),
+} as const;
+
+export const notFoundResponse = { 404: problem('unknown id') } as const;
+export const notModifiedResponse = { 304: { description: 'not modified (If-None-Match matched the weak ETag)' } } as const;
+
+export const pageSchema = <T extends z.ZodTypeAny>(item: T) =>
+  z.object({
+    data: z.array(item),
+    nextCursor: z.string().nullable().openapi({ description: 'pass as ?cursor= for the next page; null on the last page' }),
+    freshness: freshnessSchema,
+  });
