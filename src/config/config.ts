@@ -161,6 +161,14 @@ export const configEntries = {
     'Optional bearer keys, `name:key:requestsPerSecond` comma-separated; empty = no authentication.',
     true,
   ),
+  apiCursorSecret: entry(
+    'API_CURSOR_SECRET',
+    z.string(),
+    '',
+    'HMAC secret of pagination cursors; API instances behind one load balancer must share it (empty = random per process).',
+    true,
+  ),
+  apiStatementTimeoutMs: entry('API_STATEMENT_TIMEOUT_MS', int(100, 600_000), '5000', 'statement_timeout of the API read-only sessions.'),
   corsOrigins: entry('CORS_ORIGINS', z.string(), '', 'Comma-separated allowed CORS origins (empty = CORS off).'),
   readyMaxStalenessMs: entry(
     'READY_MAX_STALENESS_MS',

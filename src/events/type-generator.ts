@@ -13,7 +13,6 @@ export function generateEventTypes(catalog: EventCatalog): string {
   const named = new Map<string, string>(); // short name → declaration
   const out: string[] = [
     '// Generated from schemas/ by `npm run gen:types`. Do not edit by hand.',
-    '/* eslint-disable */',
     '',
   ];
 

@@ -1,8 +1,54 @@
 import type { Registry } from 'prom-client';
+import { createApp, startApiServer } from '../api/app.js';
+import type { ApiKeyPolicy } from '../api/auth.js';
+import type { ReadinessCheck } from '../api/deps.js';
 import type { LagMonitor } from '../monitor/lag-monitor.js';
 import { PipelineError } from '../shared/errors.js';
 import type { Clients } from './clients.js';
 
-export async function startApiRole(_o: { clients: Clients; registry: Registry; lag: LagMonitor | undefined }): Promise<{ port: number; close(): Promise<void> }> {
-  throw new PipelineError('ROLE_UNAVAILABLE', 'the api role is not wired yet');
+/** `name:key:requestsPerSecond,…` → key → policy (burst = 2 s worth of requests). */
+export function parseApiKeys(spec: string): Map<string, ApiKeyPolicy> {
+  const keys = new Map<string, ApiKeyPolicy>();
+  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [name, key, rate] = part.split(':');
+    const ratePerSecond = Number(rate ?? '10');
+    if (!name || !key || key.length < 16 || !(ratePerSecond > 0)) {
+      // The key itself is never echoed.
+      throw new PipelineError('CONFIG', `API_KEYS: entry for "${name ?? '?'}" must be name:key(≥16 chars):requestsPerSecond`);
+    }
+    keys.set(key, { name, ratePerSecond, burst: Math.max(1, Math.ceil(ratePerSecond * 2)) });
+  }
+  return keys;
+}
+
+/** The API role: the read-only pool, readiness of PostgreSQL and Kafka, the in-process lag monitor. */
+export async function startApiRole(o: { clients: Clients; registry: Registry; lag: LagMonitor | undefined }) {
+  const { clients, registry, lag } = o;
+  const { config } = clients;
+  const kafkaCheck: ReadinessCheck = {
+    name: 'kafka',
+    async check() {
+      const admin = clients.kafka().admin({ retry: { retries: 0 } });
+      await admin.connect();
+      try {
+        await admin.describeCluster();
+      } finally {
+        await admin.disconnect();
+      }
+    },
+  };
+  const apiKeys = parseApiKeys(config.apiKeys);
+  const app = createApp({
+    pool: clients.readerPool(),
+    logger: clients.logger.child({ component: 'api' }),
+    metrics: registry,
+    ...(lag ? { lag: () => lag.snapshot(), lagMaxAgeMs: 3 * config.lagPollIntervalMs } : {}),
+    readiness: { checks: [kafkaCheck] },
+    ...(apiKeys.size > 0 ? { apiKeys } : {}),
+    ...(config.corsOrigins ? { cors: { origins: config.corsOrigins.split(',').map((s) => s.trim()) } } : {}),
+    staleness: { upToDateMs: 1000, slightlyStaleMs: 5000 },
+    readyMaxStalenessMs: config.readyMaxStalenessMs,
+    ...(config.apiCursorSecret ? { cursorSecret: config.apiCursorSecret } : {}),
+  });
+  return startApiServer(app, { port: config.apiPort, host: config.apiHost });
 }

@@ -9,7 +9,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export function createPool(
   connectionString: string,
-  options: { max?: number; applicationName?: string; onIdleError?: (err: Error) => void } = {},
+  options: { max?: number; applicationName?: string; statementTimeoutMs?: number; onIdleError?: (err: Error) => void } = {},
 ): Pool {
   const pool = new pg.Pool({
     connectionString,
@@ -17,6 +17,7 @@ export function createPool(
     application_name: options.applicationName ?? 'ddb-cdc-pipeline',
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
   });
   // An idle connection dies when PostgreSQL restarts or an admin terminates it.
   // Unhandled, pg's 'error' event would crash the process; the pool already

@@ -134,33 +134,38 @@ export function workloadEvents(steps: WorkloadStep[]): InventoryEvent[] {
   );
 }
 
-/** Appends the steps in order (a step atomically); `concurrency` steps of disjoint ids at a time. */
-export async function writeWorkload(journal: Journal, steps: WorkloadStep[], concurrency = 8): Promise<JournalRecord[]> {
+/**
+ * Appends the steps in order. Consecutive steps go together in one journal
+ * transaction of at most `eventsPerAppend` events (DynamoDB Local takes
+ * ~100 ms a request on a busy machine; one request per step would make
+ * setup take minutes). Same journal content as one append per step.
+ */
+export async function writeWorkload(journal: Journal, steps: WorkloadStep[], eventsPerAppend = 100): Promise<JournalRecord[]> {
   const out: JournalRecord[] = [];
-  let i = 0;
-  while (i < steps.length) {
-    // A window of steps touching distinct ids can go in parallel without reordering any one id.
-    const window: WorkloadStep[] = [];
-    const ids = new Set<string>();
-    while (i < steps.length && window.length < concurrency && steps[i]!.every((a) => !ids.has(a.persistenceId))) {
-      for (const a of steps[i]!) ids.add(a.persistenceId);
-      window.push(steps[i]!);
-      i++;
-    }
-    const written = await Promise.all(
-      window.map((step) =>
-        journal.appendAll(
-          step.map((a) => ({
-            persistenceId: a.persistenceId,
-            expectedSequenceNr: a.expectedSequenceNr,
-            events: a.events.map((e) => ({ type: e.type, data: e.data as Record<string, unknown> })),
-            occurredAt: a.occurredAt,
-            correlationId: a.correlationId,
-          })),
-        ),
-      ),
+  let chunk: WorkloadAppend[] = [];
+  let size = 0;
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    out.push(
+      ...(await journal.appendAll(
+        chunk.map((a) => ({
+          persistenceId: a.persistenceId,
+          expectedSequenceNr: a.expectedSequenceNr,
+          events: a.events.map((e) => ({ type: e.type, data: e.data as Record<string, unknown> })),
+          occurredAt: a.occurredAt,
+          correlationId: a.correlationId,
+        })),
+      )),
     );
-    out.push(...written.flat());
+    chunk = [];
+    size = 0;
+  };
+  for (const step of steps) {
+    const n = step.reduce((s, a) => s + a.events.length, 0);
+    if (size + n > eventsPerAppend) await flush();
+    chunk.push(...step);
+    size += n;
   }
+  await flush();
   return out;
 }

@@ -111,3 +111,8 @@ export function foldJournal(serde: EventSerde<InventoryEvent>, records: JournalR
 }
 
 export const freshRegistry = () => new Registry();
+
+/** A random valid value of an Avro type (avsc types `random()` wrongly as returning a Type). */
+export function randomValue(type: { random(): unknown }): Record<string, unknown> {
+  return type.random() as Record<string, unknown>;
+}

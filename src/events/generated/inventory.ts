@@ -1,5 +1,4 @@
 // Generated from schemas/ by `npm run gen:types`. Do not edit by hand.
-/* eslint-disable */
 
 export type AdjustmentReason = 'COUNT_CORRECTION' | 'DAMAGE' | 'LOSS' | 'FOUND' | 'EXPIRY' | 'UNKNOWN';
 
