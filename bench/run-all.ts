@@ -1,0 +1,172 @@
+/**
+ * `npm run bench`: runs every benchmark one after the other (never in
+ * parallel: they would measure each other), collects their JSON results and
+ * writes bench/results/report.json, report.md and two SVG charts — each ratio
+ * against its target, and end-to-end latency percentiles against offered rate.
+ *
+ *   npm run bench                # full sizes
+ *   npm run bench -- --smoke     # small sizes, for a quick check that every bench still runs
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+
+const smoke = process.argv.includes('--smoke');
+// Smoke runs write their results elsewhere, so they never replace the real figures.
+const resultsDir = smoke ? 'bench/results/smoke' : 'bench/results';
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+
+interface Bench {
+  name: string;
+  file: string;
+  args: string[];
+  smokeArgs: string[];
+  /** Some benches take their sizes from the environment. */
+  smokeEnv?: Record<string, string>;
+  result: string;
+}
+
+const benches: Bench[] = [
+  { name: 'bridge', file: 'bench/bridge-throughput.ts', args: [], smokeArgs: [], smokeEnv: { EVENTS: '300', RUNS: '1' }, result: 'bench/results/bridge.json' },
+  { name: 'projector', file: 'bench/projector.ts', args: [], smokeArgs: ['--inventories', '200', '--operations', '1000', '--rounds', '1'], result: 'bench/results/projector.json' },
+  { name: 'aggregator', file: 'bench/aggregator.ts', args: [], smokeArgs: ['--n', '100', '--batches', '2'], result: 'bench/results/aggregator.json' },
+  { name: 'lag-monitor', file: 'bench/lag-monitor-poll.ts', args: [], smokeArgs: [], result: 'bench/results/lag-monitor.json' },
+  { name: 'api', file: 'bench/api-latency.ts', args: [], smokeArgs: [], smokeEnv: { RUNS: '1', DURATION: '2', INVENTORIES: '500' }, result: 'bench/results/api.json' },
+  { name: 'e2e-latency', file: 'bench/e2e-latency.ts', args: [], smokeArgs: ['--rates', '200', '--seconds', '10'], result: 'bench/results/e2e-latency.json' },
+];
+
+type Json = Record<string, unknown>;
+const read = (f: string): Json | undefined => (existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Json) : undefined);
+const round = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 1000) / 1000);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+interface Row {
+  what: string;
+  measured: number | undefined;
+  target: number;
+  unit: string;
+  higherIsBetter: boolean;
+}
+
+function rows(results: Record<string, Json | undefined>): Row[] {
+  const r: Row[] = [];
+  const b = results.bridge;
+  if (b) r.push({ what: 'bridge relay / lower ceiling (steady state)', measured: round(num((b.ratios as Json | undefined)?.bridgeSteadyVsLowerCeiling)), target: 0.8, unit: '×', higherIsBetter: true });
+  const p = results.projector;
+  if (p) {
+    r.push({ what: 'projector / naive seed-style apply', measured: num(p.ratioVsNaive), target: 20, unit: '×', higherIsBetter: true });
+    r.push({ what: 'projector / raw COPY of its rows', measured: num(p.ratioVsRawCopy), target: 0.3, unit: '×', higherIsBetter: true });
+  }
+  const a = results.aggregator;
+  if (a) r.push({ what: 'aggregator / GROUP BY recompute per batch', measured: num(a.ratioVsRecompute ?? a.ratio), target: 1, unit: '×', higherIsBetter: true });
+  const l = results['lag-monitor'];
+  if (l) r.push({ what: 'lag monitor poll, 3 groups × 64 partitions (median)', measured: num((l.steady as Json | undefined)?.medianMs ?? l.medianMs), target: 50, unit: 'ms', higherIsBetter: false });
+  const api = results.api;
+  if (api) {
+    const m = api.median as Json | undefined;
+    r.push({ what: 'API GET /inventories/:id / raw pg rate', measured: round(num(m?.ratio)), target: 0.5, unit: '×', higherIsBetter: true });
+    r.push({ what: 'API p99 at 50 connections', measured: round(num((m?.api as Json | undefined)?.p99Ms)), target: 20, unit: 'ms', higherIsBetter: false });
+  }
+  return r;
+}
+
+function ratioChart(rs: Row[]): string {
+  const w = 760;
+  const rowH = 34;
+  const h = 40 + rs.length * rowH;
+  const bars = rs.map((r, i) => {
+    const y = 30 + i * rowH;
+    const share = r.measured === undefined ? 0 : r.higherIsBetter ? r.measured / r.target : r.target / Math.max(r.measured, 1e-9);
+    const width = Math.min(300, Math.max(2, share * 150));
+    const ok = share >= 1;
+    return `<text x="10" y="${y + 16}" font-size="12">${r.what}</text>
+<rect x="420" y="${y + 4}" width="${width.toFixed(0)}" height="18" fill="${ok ? '#3a7' : '#d54'}"/>
+<line x1="570" y1="${y}" x2="570" y2="${y + 26}" stroke="#333" stroke-dasharray="3,2"/>
+<text x="${(425 + width).toFixed(0)}" y="${y + 17}" font-size="11">${r.measured === undefined ? 'n/a' : `${r.measured}${r.unit}`} (target ${r.higherIsBetter ? '≥' : '≤'} ${r.target}${r.unit})</text>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">
+<text x="10" y="18" font-size="14" font-weight="bold">Measured against target (dashed line = target met)</text>
+${bars.join('\n')}
+</svg>\n`;
+}
+
+function latencyChart(e2e: Json | undefined): string {
+  const results = ((e2e?.results as Json[] | undefined) ?? []).filter((r) => num(r.p50Ms) !== undefined);
+  const w = 520;
+  const h = 300;
+  if (results.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="60"><text x="10" y="30">no end-to-end results</text></svg>\n`;
+  const maxRate = Math.max(...results.map((r) => num(r.offeredRate) ?? 0));
+  const maxMs = Math.max(...results.map((r) => num(r.p99Ms) ?? 0), 1);
+  const x = (rate: number) => 60 + (rate / maxRate) * (w - 100);
+  const y = (ms: number) => h - 40 - (ms / maxMs) * (h - 80);
+  const line = (key: string, color: string) =>
+    `<polyline fill="none" stroke="${color}" stroke-width="2" points="${results.map((r) => `${x(num(r.offeredRate)!).toFixed(0)},${y(num(r[key]) ?? 0).toFixed(0)}`).join(' ')}"/>` +
+    results.map((r) => `<circle cx="${x(num(r.offeredRate)!).toFixed(0)}" cy="${y(num(r[key]) ?? 0).toFixed(0)}" r="3" fill="${color}"/>`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">
+<text x="10" y="18" font-size="14" font-weight="bold">Journal write → visible in the API</text>
+<line x1="60" y1="${h - 40}" x2="${w - 30}" y2="${h - 40}" stroke="#333"/><line x1="60" y1="30" x2="60" y2="${h - 40}" stroke="#333"/>
+<text x="${w / 2}" y="${h - 10}" font-size="12">offered rate (events/s), max ${maxRate}</text>
+<text x="5" y="40" font-size="12">${maxMs.toFixed(0)} ms</text>
+${line('p50Ms', '#37a')}${line('p99Ms', '#d54')}
+<text x="${w - 120}" y="50" font-size="12" fill="#37a">p50</text><text x="${w - 120}" y="66" font-size="12" fill="#d54">p99</text>
+</svg>\n`;
+}
+
+function main() {
+  mkdirSync(resultsDir, { recursive: true });
+  // Benches write fixed paths; a smoke run puts the real figures back afterwards.
+  const saved = smoke ? new Map(benches.filter((b) => existsSync(b.result)).map((b) => [b.result, readFileSync(b.result, 'utf8')])) : new Map<string, string>();
+  const failures: string[] = [];
+  for (const b of benches) {
+    if (only && !only.includes(b.name)) continue;
+    console.log(`\n=== ${b.name}`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', b.file, ...(smoke ? b.smokeArgs : b.args)], {
+      stdio: 'inherit',
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...(smoke ? b.smokeEnv : {}) },
+      timeout: 30 * 60_000,
+    });
+    if (r.status !== 0) failures.push(`${b.name} exited ${r.status ?? r.signal}`);
+  }
+  const results = Object.fromEntries(benches.map((b) => [b.name, read(b.result)]));
+  for (const [file, content] of saved) writeFileSync(file, content);
+  const table = rows(results);
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const report = { generatedAt: new Date().toISOString(), smoke, machine, targets: table, e2e: results['e2e-latency'] ?? null, raw: results, failures };
+  writeFileSync(`${resultsDir}/report.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${resultsDir}/ratios.svg`, ratioChart(table));
+  writeFileSync(`${resultsDir}/e2e-latency.svg`, latencyChart(results['e2e-latency']));
+  const md = [
+    `# Benchmark report`,
+    ``,
+    `${report.generatedAt} · ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}${smoke ? ' · SMOKE SIZES' : ''}`,
+    ``,
+    `| measure | value | target | met |`,
+    `|---|---|---|---|`,
+    ...table.map((r) => {
+      const met = r.measured === undefined ? 'n/a' : (r.higherIsBetter ? r.measured >= r.target : r.measured <= r.target) ? 'yes' : 'no';
+      return `| ${r.what} | ${r.measured ?? 'n/a'}${r.measured === undefined ? '' : r.unit} | ${r.higherIsBetter ? '≥' : '≤'} ${r.target}${r.unit} | ${met} |`;
+    }),
+    ``,
+    `![ratios](ratios.svg)`,
+    ``,
+    `## End-to-end latency`,
+    ``,
+    '```json',
+    JSON.stringify(results['e2e-latency'] ?? null, null, 2),
+    '```',
+    ``,
+    `![latency](e2e-latency.svg)`,
+    ...(failures.length ? ['', `Failures: ${failures.join('; ')}`] : []),
+    ``,
+  ].join('\n');
+  writeFileSync(`${resultsDir}/report.md`, md);
+  for (const r of table) {
+    console.log(`${r.what.padEnd(52)} ${String(r.measured ?? 'n/a').padStart(8)}${r.unit}  target ${r.higherIsBetter ? '≥' : '≤'} ${r.target}${r.unit}`);
+  }
+  if (failures.length) {
+    console.error(`failed: ${failures.join('; ')}`);
+    process.exitCode = 1;
+  }
+}
+
+main();
