@@ -337,11 +337,31 @@ cmd_logs() {
   done
 }
 
+# Stops and starts named services (fault tests: a broker, database or DynamoDB restart).
+cmd_restart() {
+  local svc
+  for svc in "$@"; do
+    local pf; pf="$(pidfile "$svc")"
+    if [[ -f "$pf" ]] && kill -0 "$(cat "$pf")" 2>/dev/null; then
+      if [[ $svc == postgres ]]; then
+        local bin; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+        su -s /bin/bash postgres -c "'$bin/pg_ctl' -D '$STACK_DIR/postgres/data' -m fast -w stop" >/dev/null
+      else
+        stop_pid "$svc" "-$(cat "$pf")" || true
+        stop_pid "$svc" "$(cat "$pf")"
+      fi
+      rm -f "$pf"
+    fi
+  done
+  cmd_up "$@"
+}
+
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
+  restart) shift; cmd_restart "$@" ;;
   down) cmd_down ;;
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
   install) install_all ;;
-  *) echo "usage: $0 up [service...] | down | status | logs [service...] | install" >&2; exit 2 ;;
+  *) echo "usage: $0 up [service...] | restart service... | down | status | logs [service...] | install" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConcurrencyError, DomainError, isRetriable } from '../shared/errors.js';
 import { createRandom, type Random } from '../shared/random.js';
-import { sleep } from '../shared/retry.js';
+import { backoffDelay, retry, sleep } from '../shared/retry.js';
 import type { InventoryEvent } from '../events/generated/inventory.js';
 import { available, decide, evolve, initialState, persistenceIdOf, type InventoryCommand, type InventoryState, type NewEvent } from './inventory.js';
 import type { AppendRequest, Journal, JournalRecord } from './journal.js';
@@ -192,7 +192,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadSum
 
   /** Decides and appends one command; on a lost race, reloads from the journal and decides again. */
   async function execute(index: number, command: (s: InventoryState, r: Random) => InventoryCommand | undefined, r: Random) {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < 10; attempt++) {
       const state = states[index]!;
       const cmd = command(state, r);
       if (!cmd) return;
@@ -227,8 +227,14 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadSum
         stats.commands++;
         return;
       } catch (err) {
-        if (err instanceof ConcurrencyError || isRetriable(err)) {
+        if (err instanceof ConcurrencyError) {
           stats.conflictsRetried++;
+          states[index] = await reload(state.persistenceId);
+          continue;
+        }
+        if (isRetriable(err)) {
+          // The journal is unavailable (throttled, restarting): wait, then decide again from what it holds.
+          await sleep(backoffDelay(attempt, 200, 5_000) + 100, options.signal);
           states[index] = await reload(state.persistenceId);
           continue;
         }
@@ -238,7 +244,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadSum
   }
 
   async function reload(pid: string): Promise<InventoryState> {
-    const records = await journal.load(pid);
+    const records = await retry(() => journal.load(pid), { attempts: 15, initialDelayMs: 200, maxDelayMs: 5_000, signal: options.signal });
     return records.reduce(
       (s, rec) => evolve(s, options.ladder.decodeRaw<InventoryEvent>(rec.eventType, rec.schemaVersion, rec.payload)),
       initialState(pid),

@@ -1,13 +1,13 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JournalRecord } from '../../src/command/journal.js';
-import { journalHighWaterMarks } from '../../src/consumers/integrity.js';
 import { INVENTORY_PROJECTOR_GROUP } from '../../src/consumers/projectors/inventory-projector.js';
 import { migrate, ensureReaderRole } from '../../src/views/migrate.js';
 import { generateMasterData, loadMasterData } from '../../src/command/master-data.js';
-import { foldJournal, journalFor, serdeFor } from '../helpers/pipeline.js';
+import { expectReadModelEqualsJournal, expectViewsEqualReadModel, readJournal, topicCounts, waitForProjector } from '../helpers/assertions.js';
+import { journalFor, serdeFor } from '../helpers/pipeline.js';
 import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
-import { createTestDatabase, dynamo, eventually, kafka, uniqueName, type TestDatabase } from '../helpers/stack.js';
+import { createTestDatabase, eventually, uniqueName, type TestDatabase } from '../helpers/stack.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -74,77 +74,23 @@ describe('pipeline end to end', () => {
     expect(await load.exited, load.output()).toBe(0);
 
     // The journal is the truth.
-    const ddb = dynamo();
-    const marks = await journalHighWaterMarks(ddb, table);
-    const journal = await journalFor(table);
-    records = (await Promise.all([...marks.keys()].map((pid) => journal.load(pid)))).flat();
+    const { records: all, marks } = await readJournal(table);
+    records = all;
     expect(records.length).toBeGreaterThanOrEqual(1500);
-
-    // Caught up: the projector applied every inventory's last sequence number.
-    await eventually(async () => {
-      const { rows } = await db.pool.query<{ persistence_id: string; last_sequence_nr: number }>('select persistence_id, last_sequence_nr from inventories');
-      const done = rows.filter((r) => marks.get(r.persistence_id) === r.last_sequence_nr).length;
-      return done === marks.size ? true : undefined;
-    }, 180_000, 1000).catch((err: unknown) => {
+    await waitForProjector(db.pool, marks).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${pipeline.output().slice(-3000)}`);
     });
 
     // 1. Every journal event is in the committed topic exactly once.
-    const k = kafka('e2e-reader');
-    const consumer = k.consumer({ groupId: uniqueName('dlq-reader-e2e'), readUncommitted: false });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const seen = new Map<string, number>();
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`saw ${seen.size} of ${records.length}`)), 120_000);
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          const key = `${message.headers?.persistence_id?.toString()}#${message.headers?.sequence_nr?.toString()}`;
-          seen.set(key, (seen.get(key) ?? 0) + 1);
-          if (seen.size === records.length) {
-            clearTimeout(timer);
-            setTimeout(resolve, 1000); // a little longer, so a duplicate would be seen too
-          }
-        },
-      });
-    });
-    await consumer.disconnect();
+    const seen = await topicCounts(topic, records.length);
     expect(seen.size).toBe(records.length);
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
 
     // 2. Read model = fold of the journal, per inventory; 3. movements = journal events.
-    const serde = await serdeFor(topic);
-    const expected = foldJournal(serde, records);
-    const inv = await db.pool.query<{ persistence_id: string; on_hand: number; reserved: number }>('select persistence_id, on_hand, reserved from inventories');
-    expect(inv.rows).toHaveLength(expected.size);
-    for (const r of inv.rows) {
-      const s = expected.get(r.persistence_id)!;
-      expect([r.persistence_id, r.on_hand, r.reserved]).toEqual([r.persistence_id, s.onHand, s.reserved]);
-    }
-    const m = await db.pool.query<{ n: number; d: number }>('select count(*)::int as n, count(distinct (persistence_id, sequence_nr))::int as d from inventory_movements');
-    expect(m.rows[0]).toEqual({ n: records.length, d: records.length });
+    const inv = { rows: await expectReadModelEqualsJournal(db.pool, topic, records) };
 
-    // 4. Each aggregate view = GROUP BY over the read model (once the views group caught up too).
-    await eventually(async () => {
-      const diff = await db.pool.query<{ n: number }>(`
-        select count(*)::int as n from (
-          (select warehouse_id, zone_id, sum(on_hand)::bigint, sum(reserved)::bigint, count(*)::int from inventories group by 1, 2
-           except select warehouse_id, zone_id, on_hand, reserved, inventory_count from stock_by_warehouse_zone where inventory_count > 0)
-          union all
-          (select warehouse_id, zone_id, on_hand, reserved, inventory_count from stock_by_warehouse_zone where inventory_count > 0
-           except select warehouse_id, zone_id, sum(on_hand)::bigint, sum(reserved)::bigint, count(*)::int from inventories group by 1, 2)
-        ) d`);
-      return diff.rows[0]!.n === 0 ? true : undefined;
-    }, 120_000, 1000);
-    const daily = await db.pool.query<{ n: number }>(`
-      select count(*)::int as n from (
-        (select (event_time at time zone 'UTC')::date, warehouse_id, zone_id, movement_type, count(*)::bigint from inventory_movements group by 1, 2, 3, 4
-         except select day, warehouse_id, zone_id, movement_type, event_count from daily_movements)
-        union all
-        (select day, warehouse_id, zone_id, movement_type, event_count from daily_movements
-         except select (event_time at time zone 'UTC')::date, warehouse_id, zone_id, movement_type, count(*)::bigint from inventory_movements group by 1, 2, 3, 4)
-      ) d`);
-    expect(daily.rows[0]!.n).toBe(0);
+    // 4. Each aggregate view = GROUP BY over the read model.
+    await expectViewsEqualReadModel(db.pool);
 
     // 5. API answers = the database.
     const sample = inv.rows.slice(0, 10);

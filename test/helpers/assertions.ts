@@ -1,0 +1,91 @@
+import { expect } from 'vitest';
+import type { JournalRecord } from '../../src/command/journal.js';
+import { journalHighWaterMarks } from '../../src/consumers/integrity.js';
+import type { Pool } from '../../src/views/db.js';
+import { foldJournal, journalFor, serdeFor } from './pipeline.js';
+import { dynamo, eventually, kafka, uniqueName } from './stack.js';
+
+/** Every journal record of a table, read back strongly consistent. */
+export async function readJournal(table: string): Promise<{ records: JournalRecord[]; marks: Map<string, number> }> {
+  const marks = await journalHighWaterMarks(dynamo(), table);
+  const journal = await journalFor(table);
+  const records = (await Promise.all([...marks.keys()].map((pid) => journal.load(pid)))).flat();
+  return { records, marks };
+}
+
+/** Waits until the projector has applied every inventory's last journal sequence number. */
+export async function waitForProjector(pool: Pool, marks: Map<string, number>, timeoutMs = 180_000) {
+  await eventually(async () => {
+    const { rows } = await pool.query<{ persistence_id: string; last_sequence_nr: number }>('select persistence_id, last_sequence_nr from inventories');
+    const done = rows.filter((r) => marks.get(r.persistence_id) === r.last_sequence_nr).length;
+    return done === marks.size ? true : undefined;
+  }, timeoutMs, 1000);
+}
+
+/** Reads the committed topic to the end; counts each (persistence id, sequence nr). */
+export async function topicCounts(topic: string, expected: number, timeoutMs = 120_000): Promise<Map<string, number>> {
+  const consumer = kafka('verify').consumer({ groupId: uniqueName('dlq-reader-verify'), readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const seen = new Map<string, number>();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`saw ${seen.size} of ${expected} journal events in ${topic}`)), timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const key = `${message.headers?.persistence_id?.toString()}#${message.headers?.sequence_nr?.toString()}`;
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+          if (seen.size >= expected) {
+            clearTimeout(timer);
+            setTimeout(resolve, 1500); // a little longer, so a late duplicate would be counted too
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
+}
+
+/** Read model = fold of the journal per inventory; one movement per journal event. */
+export async function expectReadModelEqualsJournal(pool: Pool, topic: string, records: JournalRecord[]) {
+  const serde = await serdeFor(topic);
+  const expected = foldJournal(serde, records);
+  const inv = await pool.query<{ persistence_id: string; on_hand: number; reserved: number; last_sequence_nr: number }>(
+    'select persistence_id, on_hand, reserved, last_sequence_nr from inventories',
+  );
+  expect(inv.rows).toHaveLength(expected.size);
+  for (const r of inv.rows) {
+    const s = expected.get(r.persistence_id)!;
+    expect([r.persistence_id, r.on_hand, r.reserved, r.last_sequence_nr]).toEqual([r.persistence_id, s.onHand, s.reserved, s.sequenceNr]);
+  }
+  const m = await pool.query<{ n: number; d: number }>('select count(*)::int as n, count(distinct (persistence_id, sequence_nr))::int as d from inventory_movements');
+  expect(m.rows[0]).toEqual({ n: records.length, d: records.length });
+  return inv.rows;
+}
+
+/** Each aggregate view = the GROUP BY of the read model (waits for the views group to catch up). */
+export async function expectViewsEqualReadModel(pool: Pool, timeoutMs = 120_000) {
+  const diffStock = `
+    select count(*)::int as n from (
+      (select warehouse_id, zone_id, sum(on_hand)::bigint, sum(reserved)::bigint, count(*)::int from inventories group by 1, 2
+       except select warehouse_id, zone_id, on_hand, reserved, inventory_count from stock_by_warehouse_zone where inventory_count > 0)
+      union all
+      (select warehouse_id, zone_id, on_hand, reserved, inventory_count from stock_by_warehouse_zone where inventory_count > 0
+       except select warehouse_id, zone_id, sum(on_hand)::bigint, sum(reserved)::bigint, count(*)::int from inventories group by 1, 2)
+    ) d`;
+  const diffDaily = `
+    select count(*)::int as n from (
+      (select (event_time at time zone 'UTC')::date, warehouse_id, zone_id, movement_type, count(*)::bigint from inventory_movements group by 1, 2, 3, 4
+       except select day, warehouse_id, zone_id, movement_type, event_count from daily_movements)
+      union all
+      (select day, warehouse_id, zone_id, movement_type, event_count from daily_movements where event_count > 0
+       except select (event_time at time zone 'UTC')::date, warehouse_id, zone_id, movement_type, count(*)::bigint from inventory_movements group by 1, 2, 3, 4)
+    ) d`;
+  await eventually(async () => {
+    const a = await pool.query<{ n: number }>(diffStock);
+    const b = await pool.query<{ n: number }>(diffDaily);
+    return a.rows[0]!.n === 0 && b.rows[0]!.n === 0 ? true : undefined;
+  }, timeoutMs, 1000);
+}
