@@ -71,7 +71,8 @@ describe('inventory views plan (pure core)', () => {
       ),
       { numRuns: 60 },
     );
-  });
+    // ~2 s alone; generous for a machine busy with the servers of the int suites.
+  }, 60_000);
 
   it('judges lateness against the watermark of the events before, with the grace period', () => {
     const day = Date.UTC(2026, 10, 20);

@@ -1,0 +1,197 @@
+import { stockDelta } from '../../command/inventory.js';
+import type { InventoryEvent } from '../../events/generated/inventory.js';
+import { addDaily, dayStart, isLate, movementOf, type DailyDelta, type LatePolicy } from './daily-movements.js';
+import { alertTransition, createAlertCollector, type AlertChanges } from './low-stock-alerts.js';
+import { addStock, type StockDelta } from './stock-views.js';
+
+/**
+ * The pure core of the inventory-views aggregator: from the group's own
+ * per-inventory state, the ready (contiguous, in-sequence) events of each
+ * inventory, master data and the event-time watermark, it computes every
+ * row change of one batch. No I/O; unit-tested without a database.
+ *
+ * Guarantees: applying a stream in one batch or cut into any consecutive
+ * batches (state and watermark carried over) gives the same changes in sum —
+ * events are folded one by one in stream order, and lateness is judged
+ * against the watermark of the events before each one.
+ */
+export interface ViewState {
+  persistenceId: string;
+  inventoryId: string;
+  productId: string;
+  warehouseId: string;
+  zoneId: string;
+  category: string;
+  storageCondition: string;
+  onHand: number;
+  reserved: number;
+  alertOpen: boolean;
+  lastSequenceNr: number;
+}
+
+export interface PlanItem {
+  event: InventoryEvent;
+  /** Stream position of the item (or of the item that revealed it); lower first. */
+  position: number;
+}
+
+export interface MasterData {
+  products: ReadonlyMap<string, { category: string; storageCondition: string }>;
+  /** low_stock_threshold per zone id. */
+  thresholds: ReadonlyMap<string, number>;
+}
+
+export interface ViewPlanInput<T extends PlanItem> {
+  states: ReadonlyMap<string, ViewState>;
+  ready: ReadonlyMap<string, readonly T[]>;
+  master: MasterData;
+  watermark: number | null;
+  graceMs: number;
+  lateEvents: LatePolicy;
+}
+
+export interface ViewChanges<T> {
+  /** New state of every inventory that changed. */
+  states: Map<string, ViewState>;
+  stockByZone: StockDelta[];
+  stockByCategory: StockDelta[];
+  daily: DailyDelta[];
+  alerts: AlertChanges;
+  watermark: number | null;
+  applied: T[];
+  /** Late events (window closed); under 'dead-letter' they are also in `deadLetters`. */
+  late: T[];
+  /** Late events to dead-letter by policy: applied to stock, left out of their closed window. */
+  deadLetters: T[];
+  /** Events of an inventory whose InventoryCreated has not been seen: they wait. */
+  notCreated: T[];
+  /** Events breaking an invariant: dead-lettered; what follows them per id is `held`. */
+  rejected: { item: T; code: string; message: string }[];
+  held: T[];
+}
+
+export const UNKNOWN_CATEGORY = 'UNKNOWN';
+
+/** Stream order across ids, sequence order within one: each run's positions made non-decreasing, then a stable sort. */
+function streamOrder<T extends PlanItem>(ready: ReadonlyMap<string, readonly T[]>): { pid: string; item: T }[] {
+  const out: { pid: string; item: T; key: number; run: number; idx: number }[] = [];
+  let run = 0;
+  for (const [pid, items] of ready) {
+    let key = -Infinity;
+    items.forEach((item, idx) => {
+      key = Math.max(key, item.position);
+      out.push({ pid, item, key, run, idx });
+    });
+    run++;
+  }
+  out.sort((a, b) => a.key - b.key || a.run - b.run || a.idx - b.idx);
+  return out;
+}
+
+export function planViews<T extends PlanItem>(input: ViewPlanInput<T>): ViewChanges<T> {
+  const { master, graceMs, lateEvents } = input;
+  const states = new Map<string, ViewState>();
+  const zone = new Map<string, StockDelta>();
+  const category = new Map<string, StockDelta>();
+  const daily = new Map<string, DailyDelta>();
+  const alerts = createAlertCollector();
+  const out: Omit<ViewChanges<T>, 'states' | 'stockByZone' | 'stockByCategory' | 'daily' | 'alerts' | 'watermark'> = {
+    applied: [], late: [], deadLetters: [], notCreated: [], rejected: [], held: [],
+  };
+  // Ids whose run stopped (not created, rejected): the rest of their run waits.
+  const stopped = new Map<string, 'notCreated' | 'held'>();
+  let watermark = input.watermark;
+
+  for (const { pid, item } of streamOrder(input.ready)) {
+    const stop = stopped.get(pid);
+    if (stop) {
+      out[stop].push(item);
+      continue;
+    }
+    const e = item.event;
+    const md = e.data.metadata;
+    let s = states.get(pid) ?? input.states.get(pid);
+    let created = 0;
+    if (e.type === 'InventoryCreated') {
+      if (s) {
+        out.rejected.push({ item, code: 'INVARIANT_ALREADY_CREATED', message: `${pid} already exists` });
+        stopped.set(pid, 'held');
+        continue;
+      }
+      const product = master.products.get(e.data.productId);
+      s = {
+        persistenceId: pid,
+        inventoryId: e.data.inventoryId,
+        productId: e.data.productId,
+        warehouseId: e.data.warehouseId,
+        zoneId: e.data.zoneId,
+        category: product?.category ?? UNKNOWN_CATEGORY,
+        storageCondition: product?.storageCondition ?? e.data.productStorageCondition,
+        onHand: 0,
+        reserved: 0,
+        alertOpen: false,
+        lastSequenceNr: 0,
+      };
+      created = 1;
+    } else if (!s) {
+      // Never attribute stock to a guessed inventory: wait for the creation (bounded by the caller).
+      out.notCreated.push(item);
+      stopped.set(pid, 'notCreated');
+      continue;
+    }
+    const d = stockDelta(e);
+    const onHand = s.onHand + d.onHand;
+    const reserved = s.reserved + d.reserved;
+    if (onHand < 0 || reserved < 0 || reserved > onHand) {
+      // Same invariant as the projector, so both groups refuse the same events.
+      out.rejected.push({
+        item,
+        code: 'INVARIANT_VIOLATION',
+        message: `${e.type} seq ${md.sequenceNr} would make on hand ${onHand}, reserved ${reserved} for ${pid}`,
+      });
+      stopped.set(pid, 'held');
+      continue;
+    }
+    const delta = { onHand: d.onHand, reserved: d.reserved, inventoryCount: created };
+    addStock(zone, [s.warehouseId, s.zoneId], delta);
+    addStock(category, [s.category, s.storageCondition], delta);
+
+    const threshold = master.thresholds.get(s.zoneId) ?? null;
+    let alertOpen = s.alertOpen;
+    const available = onHand - reserved;
+    const transition = alertTransition(alertOpen, available, threshold);
+    if (transition === 'open') {
+      alerts.open(s, threshold!, available, md.occurredAt);
+      alertOpen = true;
+    } else if (transition === 'close') {
+      alerts.close(pid, available, md.occurredAt);
+      alertOpen = false;
+    }
+
+    const m = movementOf(e);
+    const late = isLate(md.occurredAt, watermark, graceMs);
+    const counted = !late || lateEvents === 'correct';
+    addDaily(
+      daily,
+      { day: dayStart(md.occurredAt), warehouseId: s.warehouseId, zoneId: s.zoneId, movementType: m.movementType },
+      { eventCount: counted ? 1 : 0, quantity: counted ? m.quantity : 0, lateCount: late ? 1 : 0 },
+    );
+    if (late) {
+      out.late.push(item);
+      if (!counted) out.deadLetters.push(item);
+    }
+    watermark = watermark === null ? md.occurredAt : Math.max(watermark, md.occurredAt);
+
+    states.set(pid, { ...s, onHand, reserved, alertOpen, lastSequenceNr: md.sequenceNr });
+    out.applied.push(item);
+  }
+  return {
+    ...out,
+    states,
+    stockByZone: [...zone.values()],
+    stockByCategory: [...category.values()],
+    daily: [...daily.values()],
+    alerts: alerts.changes(),
+    watermark,
+  };
+}

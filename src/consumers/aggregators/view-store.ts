@@ -1,0 +1,217 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { InventoryEvent } from '../../events/generated/inventory.js';
+import { copyRow } from '../../views/copy.js';
+import type { PoolClient } from '../../views/db.js';
+import type { MasterData, ViewState } from './inventory-views-plan.js';
+
+/**
+ * SQL of the aggregator's own bookkeeping: per-inventory state, the
+ * event-time watermark, master-data lookups and parked events. Every
+ * function runs on the caller's transaction.
+ */
+
+/** Where a batch's events come from: the watermark is kept per partition. */
+export interface Partition {
+  topic: string;
+  partition: number;
+}
+
+/**
+ * Locks and reads a partition's watermark. Taken before the per-id locks in
+ * every transaction of the group (batches and maintain()), so lock order is
+ * the same everywhere.
+ */
+export async function lockWatermark(tx: PoolClient, groupId: string, p: Partition): Promise<number | null> {
+  // An upsert that touches the row locks it and reads it in one round trip; epoch 0 stands for "nothing seen yet".
+  const { rows } = await tx.query<{ ms: number }>(
+    `insert into view_watermarks as w (group_id, topic, partition, watermark) values ($1, $2, $3, to_timestamp(0))
+     on conflict (group_id, topic, partition) do update set watermark = w.watermark
+     returning (extract(epoch from w.watermark) * 1000)::float8 as ms`,
+    [groupId, p.topic, p.partition],
+  );
+  const ms = rows[0]!.ms;
+  return ms === 0 ? null : ms;
+}
+
+export async function saveWatermark(tx: PoolClient, groupId: string, p: Partition, watermark: number | null) {
+  if (watermark === null) return;
+  await tx.query(
+    `update view_watermarks set watermark = greatest(watermark, to_timestamp($4 / 1000.0)), updated_at = now()
+     where group_id = $1 and topic = $2 and partition = $3`,
+    [groupId, p.topic, p.partition, watermark],
+  );
+}
+
+/** Locks the ids (advisory, sorted: no deadlock with maintain() or another instance) and reads their state. */
+export async function loadStates(tx: PoolClient, table: string, pids: string[]): Promise<Map<string, ViewState>> {
+  // Keyed by table too, so the projector's locks on the same ids never contend with these.
+  await tx.query(
+    `select pg_advisory_xact_lock(h) from (select hashtextextended($2 || ':' || p, 0) h from unnest($1::text[]) p order by 1) s`,
+    [pids, table],
+  );
+  const { rows } = await tx.query<{
+    persistence_id: string; inventory_id: string; product_id: string; warehouse_id: string; zone_id: string;
+    category: string; storage_condition: string; on_hand: number; reserved: number; alert_open: boolean; last_sequence_nr: number;
+  }>(`select * from ${table} where persistence_id = any($1)`, [pids]);
+  return new Map(
+    rows.map((r) => [
+      r.persistence_id,
+      {
+        persistenceId: r.persistence_id,
+        inventoryId: r.inventory_id,
+        productId: r.product_id,
+        warehouseId: r.warehouse_id,
+        zoneId: r.zone_id,
+        category: r.category,
+        storageCondition: r.storage_condition,
+        onHand: r.on_hand,
+        reserved: r.reserved,
+        alertOpen: r.alert_open,
+        lastSequenceNr: r.last_sequence_nr,
+      },
+    ]),
+  );
+}
+
+/** Upserts changed states: COPY into a staging table, then one set-based statement. */
+export async function saveStates(tx: PoolClient, table: string, states: Iterable<ViewState>) {
+  const lines: string[] = [];
+  for (const s of states) {
+    lines.push(
+      copyRow([
+        s.persistenceId, s.inventoryId, s.productId, s.warehouseId, s.zoneId, s.category, s.storageCondition,
+        s.onHand, s.reserved, s.alertOpen, s.lastSequenceNr,
+      ]),
+    );
+  }
+  if (lines.length === 0) return;
+  const cols = `persistence_id, inventory_id, product_id, warehouse_id, zone_id, category, storage_condition,
+    on_hand, reserved, alert_open, last_sequence_nr`;
+  // Every time: a rolled-back first transaction on this connection would have taken the table with it.
+  await tx.query(`create temp table if not exists stg_inventory_view_state (
+    persistence_id text, inventory_id text, product_id text, warehouse_id text, zone_id text, category text,
+    storage_condition text, on_hand integer, reserved integer, alert_open boolean, last_sequence_nr bigint) on commit delete rows`);
+  await pipeline(Readable.from([lines.join('')]), tx.query(copyFrom(`copy stg_inventory_view_state (${cols}) from stdin`)));
+  await tx.query(
+    `insert into ${table} (${cols}, updated_at)
+     select ${cols}, now() from stg_inventory_view_state
+     on conflict (persistence_id) do update set
+       on_hand = excluded.on_hand, reserved = excluded.reserved, alert_open = excluded.alert_open,
+       last_sequence_nr = excluded.last_sequence_nr, updated_at = now()`,
+  );
+}
+
+/** Product category / condition of the products created in this batch, and every zone's current threshold. */
+export async function loadMaster(tx: PoolClient, productIds: string[]): Promise<MasterData> {
+  // Products only matter for creations, which are rare after the first load.
+  const products = productIds.length === 0 ? { rows: [] } : await tx.query<{ product_id: string; category: string; storage_condition: string }>(
+    'select product_id, category, storage_condition from products where product_id = any($1)',
+    [productIds],
+  );
+  const zones = await tx.query<{ zone_id: string; low_stock_threshold: number }>('select zone_id, low_stock_threshold from warehouse_zones');
+  return {
+    products: new Map(products.rows.map((r) => [r.product_id, { category: r.category, storageCondition: r.storage_condition }])),
+    thresholds: new Map(zones.rows.map((r) => [r.zone_id, r.low_stock_threshold])),
+  };
+}
+
+/** Kafka position of an event, kept with a parked event so that it can be dead-lettered later. */
+export interface Origin {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  headers: Record<string, string>;
+}
+
+export type ParkReason = 'GAP' | 'NOT_CREATED' | 'HELD';
+
+export interface ParkedRow {
+  persistenceId: string;
+  sequenceNr: number;
+  event: InventoryEvent;
+  sourceWrittenAt: number | undefined;
+  origin: Origin | undefined;
+}
+
+export async function loadParked(tx: PoolClient, groupId: string, pids: string[]): Promise<ParkedRow[]> {
+  const { rows } = await tx.query<{
+    persistence_id: string; sequence_nr: number; event: InventoryEvent; source_written_at: Date | null; origin: Origin | null;
+  }>(
+    `select persistence_id, sequence_nr, event, source_written_at, origin from parked_events
+     where group_id = $1 and persistence_id = any($2)`,
+    [groupId, pids],
+  );
+  return rows.map((r) => ({
+    persistenceId: r.persistence_id,
+    sequenceNr: r.sequence_nr,
+    event: r.event,
+    sourceWrittenAt: r.source_written_at?.getTime(),
+    origin: r.origin ?? undefined,
+  }));
+}
+
+export async function park(tx: PoolClient, groupId: string, items: (ParkedRow & { reason: ParkReason })[]) {
+  if (items.length === 0) return;
+  await tx.query(
+    `insert into parked_events(group_id, persistence_id, sequence_nr, event_type, event, source_written_at, origin, reason)
+     select $1, p, s, t, e, to_timestamp(w / 1000.0), o, r
+     from unnest($2::text[], $3::bigint[], $4::text[], $5::jsonb[], $6::double precision[], $7::jsonb[], $8::text[])
+       as x(p, s, t, e, w, o, r)
+     on conflict do nothing`,
+    [
+      groupId,
+      items.map((c) => c.persistenceId),
+      items.map((c) => c.sequenceNr),
+      items.map((c) => c.event.type),
+      items.map((c) => JSON.stringify(c.event)),
+      items.map((c) => c.sourceWrittenAt ?? null),
+      items.map((c) => (c.origin ? JSON.stringify(c.origin) : null)),
+      items.map((c) => c.reason),
+    ],
+  );
+}
+
+export async function unpark(tx: PoolClient, groupId: string, items: { persistenceId: string; sequenceNr: number }[]) {
+  if (items.length === 0) return;
+  await tx.query(
+    `delete from parked_events where group_id = $1 and (persistence_id, sequence_nr) in
+       (select * from unnest($2::text[], $3::bigint[]))`,
+    [groupId, items.map((c) => c.persistenceId), items.map((c) => c.sequenceNr)],
+  );
+}
+
+/**
+ * Whether the group has parked events at all (so a batch can skip loading
+ * them), and the ids that have waited longer than `waitMs` for an
+ * InventoryCreated the group has never seen — only those parked from
+ * partition `p` when it is given.
+ */
+export async function parkedSummary(
+  tx: PoolClient, groupId: string, stateTable: string, waitMs: number, p?: Partition, limit = 100,
+): Promise<{ any: boolean; expired: string[] }> {
+  const { rows } = await tx.query<{ any: boolean; expired: string[] | null }>(
+    `select exists (select 1 from parked_events where group_id = $1) as any,
+       (select array_agg(persistence_id) from (
+          select p.persistence_id from parked_events p
+          where p.group_id = $1 and not exists (select 1 from ${stateTable} s where s.persistence_id = p.persistence_id)
+            and ($4::text is null or (p.origin->>'topic' = $4 and (p.origin->>'partition')::int = $5))
+          group by p.persistence_id
+          having min(p.parked_at) < now() - make_interval(secs => $2::double precision / 1000)
+          order by 1 limit $3) e) as expired`,
+    [groupId, waitMs, limit, p?.topic ?? null, p?.partition ?? null],
+  );
+  return { any: rows[0]!.any, expired: rows[0]!.expired ?? [] };
+}
+
+/** Ids of the group with parked events and the partition they came from, for maintain(). */
+export async function parkedIds(tx: PoolClient, groupId: string, defaultTopic: string, limit = 500): Promise<{ persistenceId: string; part: Partition }[]> {
+  const { rows } = await tx.query<{ persistence_id: string; topic: string | null; partition: number | null }>(
+    `select persistence_id, min(origin->>'topic') as topic, min((origin->>'partition')::int) as partition
+     from parked_events where group_id = $1 group by persistence_id order by 1 limit $2`,
+    [groupId, limit],
+  );
+  return rows.map((r) => ({ persistenceId: r.persistence_id, part: { topic: r.topic ?? defaultTopic, partition: r.partition ?? -1 } }));
+}

@@ -1,0 +1,116 @@
+import { PipelineError } from '../../shared/errors.js';
+import { withTransaction, type Pool, type PoolClient } from '../../views/db.js';
+
+/**
+ * Table names of the inventory-views group, so that a rebuild can aggregate
+ * from offset 0 into shadow tables (under its own group id) while the live
+ * ones keep serving, then swap them in atomically.
+ */
+export interface ViewTables {
+  state: string;
+  stockByZone: string;
+  stockByCategory: string;
+  alerts: string;
+  daily: string;
+}
+
+export const liveViewTables: ViewTables = {
+  state: 'inventory_view_state',
+  stockByZone: 'stock_by_warehouse_zone',
+  stockByCategory: 'stock_by_category_condition',
+  alerts: 'low_stock_alerts',
+  daily: 'daily_movements',
+};
+
+const keys = Object.keys(liveViewTables) as (keyof ViewTables)[];
+
+/** The same tables under other names, `rename(live name)` each. */
+const renamed = (rename: (live: string) => string): ViewTables => {
+  const l = liveViewTables;
+  return { state: rename(l.state), stockByZone: rename(l.stockByZone), stockByCategory: rename(l.stockByCategory), alerts: rename(l.alerts), daily: rename(l.daily) };
+};
+
+/**
+ * Names of the views the API reads (freshness rows); the state table is the
+ * group's own. zone_utilisation reads the live stock table only, so a
+ * rebuild into shadow tables must not mark it fresh.
+ */
+export const publishedViews = (t: ViewTables) => [
+  t.stockByZone, t.stockByCategory, ...(t.stockByZone === liveViewTables.stockByZone ? ['zone_utilisation'] : []), t.alerts, t.daily,
+];
+
+const SUFFIX = /^[a-z0-9_]{1,20}$/;
+
+export const shadowViewTables = (suffix: string): ViewTables => {
+  if (!SUFFIX.test(suffix)) throw new PipelineError('CONFIG', `invalid shadow suffix ${suffix}`);
+  return renamed((live) => `${live}_${suffix}`);
+};
+
+/**
+ * The tables from a live → shadow name map (the shape a generic rebuild
+ * hands to its handler factory); every live table must be in it.
+ */
+export function viewTablesFromNames(names: Readonly<Record<string, string>>): ViewTables {
+  const missing = keys.filter((k) => !names[liveViewTables[k]]);
+  if (missing.length > 0) throw new PipelineError('CONFIG', `no shadow name for ${missing.map((k) => liveViewTables[k]).join(', ')}`);
+  return renamed((live) => names[live]!);
+}
+
+/** Every table the group writes, for a rebuild (live names). */
+export const viewTableNames = (): string[] => keys.map((k) => liveViewTables[k]);
+
+/** Creates empty shadow tables shaped like the live ones (constraints, indexes, defaults, identity, generated columns). */
+export async function createShadowViewTables(pool: Pool, suffix: string): Promise<ViewTables> {
+  const shadow = shadowViewTables(suffix);
+  await withTransaction(pool, async (tx) => {
+    for (const k of keys) {
+      await tx.query(`drop table if exists ${shadow[k]}`);
+      await tx.query(`create table ${shadow[k]} (like ${liveViewTables[k]} including all)`);
+    }
+  });
+  return shadow;
+}
+
+/**
+ * Points zone_utilisation at whatever table is now named
+ * stock_by_warehouse_zone. Run it inside a swap's transaction, after the
+ * renames: the view would otherwise keep reading the old table (a view is
+ * bound to the table, not to its name) and block dropping it.
+ */
+export async function recreateZoneUtilisation(tx: PoolClient): Promise<void> {
+  await tx.query(`create or replace view zone_utilisation as
+    select z.warehouse_id, z.zone_id, z.zone_type, z.capacity_units,
+           coalesce(s.on_hand, 0)::bigint as on_hand,
+           round(coalesce(s.on_hand, 0)::numeric / z.capacity_units, 6) as utilisation
+    from warehouse_zones z
+    left join stock_by_warehouse_zone s on s.warehouse_id = z.warehouse_id and s.zone_id = z.zone_id`);
+}
+
+/**
+ * Swaps rebuilt shadow tables in, in one transaction: readers see the old
+ * views or the new ones, never a mix. The old tables are dropped. The rebuild
+ * group's offsets, per-partition watermarks and parked events become the live
+ * group's in the same transaction (they describe the swapped-in tables), so
+ * the live group must be stopped while this runs and resumes exactly where
+ * the rebuild stopped. (src/consumers/rebuild.ts does the same for a running
+ * live group; this is the minimal form, used by tests.)
+ */
+export async function swapInShadowViewTables(
+  pool: Pool,
+  { suffix, liveGroupId, rebuildGroupId }: { suffix: string; liveGroupId: string; rebuildGroupId: string },
+): Promise<void> {
+  const shadow = shadowViewTables(suffix);
+  await withTransaction(pool, async (tx) => {
+    for (const table of ['consumer_offsets', 'view_watermarks', 'parked_events']) {
+      await tx.query(`delete from ${table} where group_id = $1`, [liveGroupId]);
+      await tx.query(`update ${table} set group_id = $1 where group_id = $2`, [liveGroupId, rebuildGroupId]);
+    }
+    for (const k of keys) {
+      const live = liveViewTables[k];
+      await tx.query(`alter table ${live} rename to ${live}_old`);
+      await tx.query(`alter table ${shadow[k]} rename to ${live}`);
+    }
+    await recreateZoneUtilisation(tx);
+    for (const k of keys) await tx.query(`drop table ${liveViewTables[k]}_old`);
+  });
+}
