@@ -13,8 +13,8 @@ export default tseslint.config(
     },
   },
   {
-    // Entry points and scripts print to the terminal on purpose.
-    files: ['scripts/**', 'bench/**', 'src/main/**'],
+    // Entry points, scripts and the end-to-end suites' summaries print to the terminal on purpose.
+    files: ['scripts/**', 'bench/**', 'src/main/**', 'test/e2e/**'],
     rules: { 'no-console': 'off' },
   },
 );

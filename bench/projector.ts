@@ -23,7 +23,7 @@ import { createJournal } from '../src/command/journal.js';
 import { loadConfig } from '../src/config/config.js';
 import type { ConsumedEvent } from '../src/consumers/handler.js';
 import { createInventoryProjector } from '../src/consumers/projectors/inventory-projector.js';
-import { stockDelta } from '../src/command/inventory.js';
+import { movementOf, stockDelta } from '../src/command/inventory.js';
 import { defaultSchemasDir, loadCatalog } from '../src/events/catalog.js';
 import type { InventoryEvent } from '../src/events/generated/inventory.js';
 import { createEventSerde } from '../src/events/serde.js';
@@ -104,11 +104,6 @@ async function runProjector(pool: Pool, events: ConsumedEvent<InventoryEvent>[])
   return performance.now() - t0;
 }
 
-const MOVEMENT: Record<string, string> = {
-  InventoryCreated: 'CREATED', StockReceived: 'RECEIPT', StockReserved: 'RESERVATION', StockReleased: 'RELEASE',
-  StockShipped: 'SHIPMENT', StockAdjusted: 'ADJUSTMENT', StorageConditionViolated: 'VIOLATION',
-};
-
 /**
  * The seed's style (seed 000 §9.3: each DAO call is its own `db.run`): an
  * existence check, an update or insert and a history insert per event, a
@@ -153,11 +148,11 @@ async function runNaive(pool: Pool, events: InventoryEvent[], batched: boolean) 
           );
         }
         const d = stockDelta(e);
-        const movement = e.type === 'ZoneTransferred' ? `TRANSFER_${e.data.direction}` : MOVEMENT[e.type]!;
+        const { movementType: movement, quantity } = movementOf(e);
         await tx.query(
           `insert into inventory_movements (persistence_id, sequence_nr, event_id, event_type, movement_type, quantity, on_hand_before, on_hand_after,
              reserved_before, reserved_after, warehouse_id, zone_id, event_time, correlation_id) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,to_timestamp($13/1000.0),$14)`,
-          [md.persistenceId, md.sequenceNr, md.eventId, e.type, movement, 0, row.on_hand, row.on_hand + d.onHand, row.reserved, row.reserved + d.reserved, row.warehouse_id, row.zone_id, md.occurredAt, md.correlationId],
+          [md.persistenceId, md.sequenceNr, md.eventId, e.type, movement, quantity, row.on_hand, row.on_hand + d.onHand, row.reserved, row.reserved + d.reserved, row.warehouse_id, row.zone_id, md.occurredAt, md.correlationId],
         );
       }
     });

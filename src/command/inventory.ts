@@ -198,6 +198,36 @@ export function stockDelta(event: InventoryEvent | NewEvent): { onHand: number; 
   }
 }
 
+const MOVEMENT_TYPE: Record<InventoryEvent['type'], string> = {
+  InventoryCreated: 'CREATED',
+  StockReceived: 'RECEIPT',
+  StockReserved: 'RESERVATION',
+  StockReleased: 'RELEASE',
+  StockShipped: 'SHIPMENT',
+  StockAdjusted: 'ADJUSTMENT',
+  ZoneTransferred: 'TRANSFER',
+  StorageConditionViolated: 'VIOLATION',
+};
+
+/**
+ * Movement type and quantity of one event as the audit log and the daily
+ * movement windows record it: the single definition both views share.
+ */
+export function movementOf(e: InventoryEvent | NewEvent): { movementType: string; quantity: number } {
+  switch (e.type) {
+    case 'InventoryCreated':
+      return { movementType: MOVEMENT_TYPE[e.type], quantity: 0 };
+    case 'StockAdjusted':
+      return { movementType: MOVEMENT_TYPE[e.type], quantity: e.data.quantityDelta };
+    case 'StorageConditionViolated':
+      return { movementType: MOVEMENT_TYPE[e.type], quantity: e.data.attemptedQuantity };
+    case 'ZoneTransferred':
+      return { movementType: `TRANSFER_${e.data.direction}`, quantity: e.data.quantity };
+    default:
+      return { movementType: MOVEMENT_TYPE[e.type], quantity: e.data.quantity };
+  }
+}
+
 export function evolve(state: InventoryState, event: InventoryEvent | NewEvent, sequenceNr = state.sequenceNr + 1): InventoryState {
   if (event.type === 'InventoryCreated') {
     const d = event.data;

@@ -4,7 +4,7 @@ import type { EventSerde } from '../events/serde.js';
 import { PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { sleep } from '../shared/retry.js';
-import type { Pool } from '../views/db.js';
+import type { Pool, PoolClient } from '../views/db.js';
 import type { ConsumerHandler } from './handler.js';
 import { createConsumerRunner } from './runner.js';
 
@@ -54,6 +54,8 @@ export interface RebuildOptions<E> {
   onProgress?: (p: RebuildProgress) => void;
   /** Keep the shadow tables after a crash to resume (default), or start over. */
   restart?: boolean;
+  /** Runs inside the swap transaction after the renames (e.g. re-point SQL views at the new tables). */
+  afterSwap?: (tx: PoolClient) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -114,7 +116,7 @@ export async function rebuildView<E>(options: RebuildOptions<E>): Promise<{ even
       });
       lastDone = done;
       // Within a few records of the end (transaction markers take offsets): try the swap.
-      if (total - done <= partitions.length * 2) swapped = await trySwap(pool, topic, liveGroup, rebuildGroup, tables, logger);
+      if (total - done <= partitions.length * 2) swapped = await trySwap(pool, topic, liveGroup, rebuildGroup, tables, logger, options.afterSwap);
       if (!swapped) await sleep(500, options.signal);
     }
   } finally {
@@ -130,7 +132,18 @@ export async function rebuildView<E>(options: RebuildOptions<E>): Promise<{ even
   return { events: rows[0]!.n, durationMs: Date.now() - t0 };
 }
 
-async function trySwap(pool: Pool, topic: string, liveGroup: string, rebuildGroup: string, tables: RebuildTable[], logger: Logger) {
+/** Per-group state besides offsets that belongs to the tables it describes (keyed by group_id). */
+const GROUP_STATE_TABLES = ['parked_events', 'view_watermarks'];
+
+async function trySwap(
+  pool: Pool,
+  topic: string,
+  liveGroup: string,
+  rebuildGroup: string,
+  tables: RebuildTable[],
+  logger: Logger,
+  afterSwap?: (tx: PoolClient) => Promise<void>,
+) {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -158,8 +171,12 @@ async function trySwap(pool: Pool, topic: string, liveGroup: string, rebuildGrou
        select $1, topic, partition, next_offset from consumer_offsets where group_id = $2 and topic = $3`,
       [liveGroup, rebuildGroup, topic],
     );
-    await client.query('delete from parked_events where group_id = $1', [liveGroup]);
-    await client.query('update parked_events set group_id = $1 where group_id = $2', [liveGroup, rebuildGroup]);
+    for (const t of GROUP_STATE_TABLES) {
+      if (!(await tableExists(client, t))) continue;
+      await client.query(`delete from ${t} where group_id = $1`, [liveGroup]);
+      await client.query(`update ${t} set group_id = $1 where group_id = $2`, [liveGroup, rebuildGroup]);
+    }
+    await afterSwap?.(client);
     await client.query('COMMIT');
     logger.info({ tables: tables.map((t) => t.live) }, 'rebuilt tables swapped in');
     return true;
@@ -171,8 +188,20 @@ async function trySwap(pool: Pool, topic: string, liveGroup: string, rebuildGrou
   }
 }
 
+async function tableExists(client: PoolClient, table: string) {
+  const { rows } = await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [table]);
+  return rows[0]?.t !== null;
+}
+
 async function discard(pool: Pool, rebuildGroup: string, tables: RebuildTable[]) {
   for (const t of tables) await pool.query(`drop table if exists ${ident(shadowName(t.live))}`);
   await pool.query('delete from consumer_offsets where group_id = $1', [rebuildGroup]);
-  await pool.query('delete from parked_events where group_id = $1', [rebuildGroup]);
+  const client = await pool.connect();
+  try {
+    for (const t of GROUP_STATE_TABLES) {
+      if (await tableExists(client, t)) await client.query(`delete from ${t} where group_id = $1`, [rebuildGroup]);
+    }
+  } finally {
+    client.release();
+  }
 }

@@ -1,19 +1,95 @@
+import type { Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Journal } from '../command/journal.js';
+import { createInventoryViewsAggregator, INVENTORY_VIEWS_GROUP } from '../consumers/aggregators/inventory-views-aggregator.js';
+import { recreateZoneUtilisation, viewTableNames, viewTablesFromNames } from '../consumers/aggregators/view-tables.js';
+import { consumerMetrics } from '../consumers/consumer-metrics.js';
+import { createDeadLetterQueue } from '../consumers/dead-letter.js';
+import type { RebuildOptions } from '../consumers/rebuild.js';
+import { createConsumerRunner, type ConsumerRunner } from '../consumers/runner.js';
 import type { InventoryEvent } from '../events/generated/inventory.js';
 import type { EventSerde } from '../events/serde.js';
-import type { ConsumerRunner } from '../consumers/runner.js';
-import type { RebuildOptions } from '../consumers/rebuild.js';
-import { PipelineError } from '../shared/errors.js';
 import type { Clients } from './clients.js';
 
-export async function startViewsRole(_o: { clients: Clients; registry: Registry; topic: string; serde: EventSerde<InventoryEvent>; journal: Journal }): Promise<{ groupId: string; runner: ConsumerRunner }> {
-  throw new PipelineError('ROLE_UNAVAILABLE', 'the views role is not wired yet');
+/**
+ * The `inventory-views` group: the aggregator on the shared runner, with one
+ * producer for the runner's DLQ and the aggregator's own (maintenance-time)
+ * dead letters.
+ */
+export async function startViewsRole(o: {
+  clients: Clients;
+  registry: Registry;
+  topic: string;
+  serde: EventSerde<InventoryEvent>;
+  journal: Journal;
+}): Promise<{ groupId: string; runner: ConsumerRunner }> {
+  const { clients, registry, topic, serde, journal } = o;
+  const { config, logger } = clients;
+  const groupId = `${config.groupPrefix}${INVENTORY_VIEWS_GROUP}`;
+  const producer: Producer = clients.kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const parked = consumerMetrics(registry).parkedIds;
+  const handler = createInventoryViewsAggregator({
+    journal,
+    serde,
+    pool: clients.pool(),
+    logger,
+    metrics: registry,
+    groupId,
+    graceMs: config.windowGraceMs,
+    lateEvents: config.lateEvents,
+    deadLetterQueue: createDeadLetterQueue(producer),
+    onParkedChange: (n) => parked.set({ group: groupId }, n),
+  });
+  const runner = createConsumerRunner({
+    kafka: clients.kafka(),
+    pool: clients.pool(),
+    groupId,
+    topics: [topic],
+    serde,
+    handler,
+    logger,
+    metrics: registry,
+    maxBatchSize: config.consumerBatchSize,
+    replicationFactor: config.topicReplicationFactor,
+    producer,
+  });
+  await runner.start();
+  return {
+    groupId,
+    runner: {
+      ...runner,
+      async stop() {
+        await runner.stop();
+        await producer.disconnect();
+      },
+    },
+  };
 }
 
+/** How `rebuild inventory-views` rebuilds the group's tables (see consumers/rebuild.ts). */
 export function viewsRebuildSpec(
-  _view: string,
-  _o: { clients: Clients; serde: EventSerde<InventoryEvent>; journal: Journal },
-): Pick<RebuildOptions<InventoryEvent>, 'liveGroup' | 'tables' | 'makeHandler'> | undefined {
-  return undefined;
+  view: string,
+  o: { clients: Clients; serde: EventSerde<InventoryEvent>; journal: Journal },
+): Pick<RebuildOptions<InventoryEvent>, 'liveGroup' | 'tables' | 'makeHandler' | 'afterSwap'> | undefined {
+  if (view !== INVENTORY_VIEWS_GROUP) return undefined;
+  const { clients, serde, journal } = o;
+  const liveGroup = `${clients.config.groupPrefix}${INVENTORY_VIEWS_GROUP}`;
+  return {
+    liveGroup,
+    tables: viewTableNames().map((live) => ({ live })),
+    makeHandler: (names) =>
+      createInventoryViewsAggregator({
+        journal,
+        serde,
+        pool: clients.pool(),
+        logger: clients.logger,
+        groupId: `${liveGroup}.rebuild`,
+        tables: viewTablesFromNames(names),
+        graceMs: clients.config.windowGraceMs,
+        lateEvents: clients.config.lateEvents,
+      }),
+    // zone_utilisation is a SQL view bound to the old stock table until re-created.
+    afterSwap: recreateZoneUtilisation,
+  };
 }

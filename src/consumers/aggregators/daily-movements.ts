@@ -1,4 +1,3 @@
-import type { InventoryEvent } from '../../events/generated/inventory.js';
 import type { PoolClient } from '../../views/db.js';
 
 /**
@@ -10,32 +9,7 @@ export const DAY_MS = 86_400_000;
 
 export type LatePolicy = 'correct' | 'dead-letter';
 
-const MOVEMENT: Record<InventoryEvent['type'], string> = {
-  InventoryCreated: 'CREATED',
-  StockReceived: 'RECEIPT',
-  StockReserved: 'RESERVATION',
-  StockReleased: 'RELEASE',
-  StockShipped: 'SHIPMENT',
-  StockAdjusted: 'ADJUSTMENT',
-  ZoneTransferred: 'TRANSFER',
-  StorageConditionViolated: 'VIOLATION',
-};
-
-/** Movement type and signed quantity, as the projector records them in inventory_movements. */
-export function movementOf(e: InventoryEvent): { movementType: string; quantity: number } {
-  switch (e.type) {
-    case 'InventoryCreated':
-      return { movementType: MOVEMENT[e.type], quantity: 0 };
-    case 'StockAdjusted':
-      return { movementType: MOVEMENT[e.type], quantity: e.data.quantityDelta };
-    case 'StorageConditionViolated':
-      return { movementType: MOVEMENT[e.type], quantity: e.data.attemptedQuantity };
-    case 'ZoneTransferred':
-      return { movementType: `TRANSFER_${e.data.direction}`, quantity: e.data.quantity };
-    default:
-      return { movementType: MOVEMENT[e.type], quantity: e.data.quantity };
-  }
-}
+export { movementOf } from '../../command/inventory.js';
 
 /** Start of the UTC day holding `ms`, as epoch ms. */
 export const dayStart = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;

@@ -1,5 +1,5 @@
 import type { InventoryEvent } from '../../events/generated/inventory.js';
-import { stockDelta } from '../../command/inventory.js';
+import { movementOf, stockDelta } from '../../command/inventory.js';
 
 /**
  * The pure core of the inventory projector: from the current read-model rows
@@ -56,30 +56,6 @@ export interface InventoryPlan<T> {
   rejected: { item: T; code: string; message: string }[];
   /** Items after a rejection, per id: they wait (parked) for the journal's version. */
   held: T[];
-}
-
-const MOVEMENT: Record<InventoryEvent['type'], string> = {
-  InventoryCreated: 'CREATED',
-  StockReceived: 'RECEIPT',
-  StockReserved: 'RESERVATION',
-  StockReleased: 'RELEASE',
-  StockShipped: 'SHIPMENT',
-  StockAdjusted: 'ADJUSTMENT',
-  ZoneTransferred: 'TRANSFER',
-  StorageConditionViolated: 'VIOLATION',
-};
-
-function quantityOf(e: InventoryEvent): number {
-  switch (e.type) {
-    case 'InventoryCreated':
-      return 0;
-    case 'StockAdjusted':
-      return e.data.quantityDelta;
-    case 'StorageConditionViolated':
-      return e.data.attemptedQuantity;
-    default:
-      return e.data.quantity;
-  }
 }
 
 function detailOf(e: InventoryEvent): Record<string, unknown> {
@@ -143,13 +119,14 @@ export function planInventory<T extends PlannedEvent>(
         for (let j = i + 1; j < items.length; j++) held.push(items[j]!);
         break;
       }
+      const movement = movementOf(e);
       movements.push({
         persistenceId: pid,
         sequenceNr: md.sequenceNr,
         eventId: md.eventId,
         eventType: e.type,
-        movementType: e.type === 'ZoneTransferred' ? `TRANSFER_${e.data.direction}` : MOVEMENT[e.type],
-        quantity: quantityOf(e),
+        movementType: movement.movementType,
+        quantity: movement.quantity,
         onHandBefore: row.onHand,
         onHandAfter: onHand,
         reservedBefore: row.reserved,
