@@ -69,14 +69,14 @@ describe('pipeline end to end', () => {
       throw new Error(`${String(err)}\n${pipeline.output().slice(-3000)}`);
     });
 
-    const load = spawnCli(['load', '--profile', 'flat', '--rate', '0', '--count', '1500', '--inventories', '120', '--seed', '5', '--legacy-share', '0.2', '--prefix', 'E2E'], env);
+    const load = spawnCli(['load', '--profile', 'flat', '--rate', '0', '--count', '800', '--inventories', '60', '--seed', '5', '--legacy-share', '0.2', '--prefix', 'E2E'], env);
     procs.push(load);
     expect(await load.exited, load.output()).toBe(0);
 
     // The journal is the truth.
     const { records: all, marks } = await readJournal(table);
     records = all;
-    expect(records.length).toBeGreaterThanOrEqual(1500);
+    expect(records.length).toBeGreaterThanOrEqual(800);
     await waitForProjector(db.pool, marks).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${pipeline.output().slice(-3000)}`);
     });
