@@ -103,8 +103,8 @@ function toTopicMessages(messages: OutgoingMessage[], checkpoint: CheckpointWrit
  * A transactional producer for one shard. The transactional id is derived
  * from table and shard by the caller, so whichever process reads the shard
  * next — a restarted worker or the lease's new owner — fences this one.
- * Connecting (InitProducerId) also completes a predecessor's open
- * transaction, which is why checkpoints are read only after {@link connect}.
+ * Creating it (InitProducerId) also completes a predecessor's open
+ * transaction, which is why checkpoints are read only after it resolves.
  */
 export async function createTransactionalSink(options: {
   kafka: Kafka;
@@ -122,10 +122,23 @@ export async function createTransactionalSink(options: {
       maxInFlightRequests: 1,
       transactionTimeout: transactionTimeoutMs,
       createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
+      // kafkajs keeps retrying idempotent sends indefinitely by default (limiting
+      // it "may invalidate EoS"); our own timeouts bound each step instead.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
+  /**
+   * kafkajs sends InitProducerId for the transactional id only at the first
+   * transaction(), not at connect(): begin and abort an empty transaction
+   * (no EndTxn is sent for it) so that predecessors are fenced, and their open
+   * transaction completed, before the caller reads its checkpoint.
+   */
+  async function connectAndFence(p: Producer) {
+    await withTimeout(p.connect(), operationTimeoutMs, `connecting ${transactionalId}`);
+    const tx = await withTimeout(p.transaction(), operationTimeoutMs, `initialising ${transactionalId}`);
+    await withTimeout(tx.abort(), operationTimeoutMs, 'abort of the fencing transaction');
+  }
   let producer: Producer = build();
-  await withTimeout(producer.connect(), operationTimeoutMs, `initialising ${transactionalId}`);
+  await connectAndFence(producer);
 
   async function teardown(p: Producer) {
     await withTimeout(p.disconnect(), 10_000, 'producer disconnect').catch((err: unknown) =>
@@ -158,7 +171,7 @@ export async function createTransactionalSink(options: {
       const old = producer;
       await teardown(old);
       producer = build();
-      await withTimeout(producer.connect(), operationTimeoutMs, `re-initialising ${transactionalId}`);
+      await connectAndFence(producer);
     },
     async close() {
       await teardown(producer);
@@ -183,7 +196,7 @@ export async function createAtLeastOnceSink(options: {
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
   let producer = build();
   await withTimeout(producer.connect(), operationTimeoutMs, 'producer connect');

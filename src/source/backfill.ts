@@ -1,9 +1,10 @@
-import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BACKFILL_KEY, checkpointKey } from '../log/checkpoints.js';
 import type { OutgoingMessage, ShardSink } from '../log/relay-producer.js';
 import type { Logger } from '../shared/logger.js';
 import type { ConnectorConfig } from './connector.js';
 import type { RecordMapper } from './mapping.js';
+import { STREAM_RETENTION_MS } from './shard-worker.js';
 
 export interface BackfillResult {
   items: number;
@@ -101,4 +102,32 @@ export async function runBackfill(options: {
   const result = { ...totals, durationMs: Date.now() - started };
   logger.info({ table: connector.table, ...result }, 'backfill complete');
   return result;
+}
+
+/**
+ * A first start needs a snapshot unless the stream has held every write
+ * since the table was created (stream enabled by CreateTable itself, table
+ * younger than the retention), the table is empty, or the bridge has
+ * checkpoints for it already (not a first start).
+ */
+export async function needsInitialSnapshot(options: {
+  ddb: DynamoDBClient;
+  connector: ConnectorConfig;
+  hasCheckpoints: () => Promise<boolean>;
+}): Promise<boolean> {
+  const { ddb, connector } = options;
+  if (!connector.backfill.onFirstStart) return false;
+  const d = (await ddb.send(new DescribeTableCommand({ TableName: connector.table }))).Table;
+  const created = d?.CreationDateTime?.getTime() ?? 0;
+  // Stream labels are UTC timestamps without a zone designator.
+  const rawLabel = d?.LatestStreamLabel ?? '';
+  const label = Date.parse(/Z$|[+-]\d\d:?\d\d$/.test(rawLabel) ? rawLabel : `${rawLabel}Z`);
+  // Enabled in the CreateTable request itself: the label is the creation instant.
+  const streamSinceCreation = Number.isFinite(label) && label - created < 1_000;
+  if (streamSinceCreation && Date.now() - created < STREAM_RETENTION_MS - 3600_000) return false;
+  const any = await ddb.send(
+    new ScanCommand({ TableName: connector.table, Limit: 1, ProjectionExpression: '#k', ExpressionAttributeNames: { '#k': connector.mapping.sequenceNr } }),
+  );
+  if ((any.Items?.length ?? 0) === 0 && !any.LastEvaluatedKey) return false;
+  return !(await options.hasCheckpoints());
 }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { DescribeTableCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -10,8 +10,8 @@ import { createAtLeastOnceSink, createTransactionalSink, type ShardSink } from '
 import { ensureTopicSpecs } from '../log/topics.js';
 import { errorMessage, PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { sleep } from '../shared/retry.js';
-import { runBackfill } from './backfill.js';
+import { retry, sleep } from '../shared/retry.js';
+import { needsInitialSnapshot, runBackfill } from './backfill.js';
 import { createBridgeMetrics } from './bridge-metrics.js';
 import type { ConnectorConfig } from './connector.js';
 import { createLeaseManager, type LeaseManager } from './leases.js';
@@ -73,8 +73,6 @@ export async function ensureTopics(admin: Admin, connector: ConnectorConfig, opt
   );
 }
 
-/** Retention of DynamoDB Streams; a stream younger than this (created with the table) still holds every write. */
-const STREAM_RETENTION_MS = 24 * 3600_000;
 
 /**
  * The CDC bridge for one connector: DynamoDB stream → Kafka topic, keyed by
@@ -157,27 +155,10 @@ export function createBridge(options: BridgeOptions): Bridge {
         status.backfill.lastCompletedAt = Date.now();
       } finally {
         await Promise.all(sinks.map((s) => s.close()));
-        status.state = previous;
+        if (status.state === 'backfilling') status.state = previous;
       }
     })().finally(() => (backfilling = undefined));
     return backfilling;
-  }
-
-  /** A first start needs a snapshot unless the stream has held every write since the table was created. */
-  async function needsInitialSnapshot(): Promise<boolean> {
-    if (!connector.backfill.onFirstStart) return false;
-    const d = (await ddb.send(new DescribeTableCommand({ TableName: table }))).Table;
-    const created = d?.CreationDateTime?.getTime() ?? 0;
-    // Stream labels are UTC timestamps without a zone designator.
-    const rawLabel = d?.LatestStreamLabel ?? '';
-    const label = Date.parse(/Z$|[+-]\d\d:?\d\d$/.test(rawLabel) ? rawLabel : `${rawLabel}Z`);
-    // Enabled in the CreateTable request itself: the label is the creation instant.
-    const streamSinceCreation = Number.isFinite(label) && label - created < 1_000;
-    if (streamSinceCreation && Date.now() - created < STREAM_RETENTION_MS - 3600_000) return false;
-    const any = await ddb.send(new ScanCommand({ TableName: table, Limit: 1, ProjectionExpression: '#k', ExpressionAttributeNames: { '#k': connector.mapping.sequenceNr } }));
-    if ((any.Items?.length ?? 0) === 0 && !any.LastEvaluatedKey) return false;
-    const known = await checkpoints.read(table);
-    return known.size === 0;
   }
 
   function startShard(shardId: string) {
@@ -208,8 +189,16 @@ export function createBridge(options: BridgeOptions): Bridge {
       .catch(async (err: unknown) => {
         if (err instanceof TrimmedDataError) {
           logger.warn({ shardId }, 'checkpoint is older than the stream retention: backfilling, then reading from TRIM_HORIZON');
-          trimmedShards.add(shardId);
-          await backfill('trimmed').catch((e: unknown) => logger.error({ err: e }, 'backfill failed'));
+          try {
+            await backfill('trimmed');
+            // Only a completed snapshot allows skipping to TRIM_HORIZON; otherwise the
+            // shard restarts from its checkpoint, is refused again and retries the backfill.
+            trimmedShards.add(shardId);
+          } catch (e) {
+            status.lastError = errorMessage(e);
+            logger.error({ err: e }, 'backfill failed; retried on the next round');
+            await sleep(5_000, controller.signal);
+          }
           return;
         }
         status.lastError = errorMessage(err);
@@ -227,8 +216,9 @@ export function createBridge(options: BridgeOptions): Bridge {
     const ended = leases?.endedShards() ?? new Set<string>();
     const plan = planShards(shards, (id) => (finished.has(id) || ended.has(id) ? { shardEnded: true } : undefined));
     const owned = leases ? await leases.sync(plan.readable) : new Set(plan.readable);
-    if (backfilling) await backfilling;
-    for (const id of plan.readable) if (owned.has(id) && !workers.has(id) && !controller.signal.aborted) startShard(id);
+    // During a backfill, rounds keep renewing leases but start no shard: the
+    // shards that hit trimmed data must resume only after the snapshot.
+    if (!backfilling) for (const id of plan.readable) if (owned.has(id) && !workers.has(id) && !controller.signal.aborted) startShard(id);
     status.leasesHeld = leases?.held() ?? [...owned];
     metrics.leasesHeld.set({ table, worker: workerId }, status.leasesHeld.length);
     metrics.shardsActive.set({ table }, workers.size);
@@ -268,7 +258,17 @@ export function createBridge(options: BridgeOptions): Bridge {
       }
       status.streamArn = arn;
       await leases?.ensureTable();
-      if (await needsInitialSnapshot()) await backfill('first start on a table with history');
+      // A snapshot interrupted by a crash left segment checkpoints but no completion mark: it is redone.
+      const hasCheckpoints = async () => {
+        const known = await checkpoints.read(table);
+        return [...known].some(([key, c]) => key !== BACKFILL_KEY || c.backfillCompletedAt !== undefined);
+      };
+      if (await needsInitialSnapshot({ ddb, connector, hasCheckpoints })) {
+        await retry(() => backfill('first start on a table with history'), {
+          attempts: 3,
+          onRetry: (err) => logger.warn({ err }, 'initial backfill failed; starting it again'),
+        });
+      }
       status.state = 'running';
       loop = run();
       logger.info({ streamArn: arn, delivery: connector.delivery }, 'bridge started');

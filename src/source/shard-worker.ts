@@ -8,7 +8,10 @@ import type { Item } from './attributes.js';
 import type { BridgeMetrics } from './bridge-metrics.js';
 import type { ConnectorConfig } from './connector.js';
 import type { RecordMapper } from './mapping.js';
-import { IteratorExpiredError, type StreamReader } from './stream-reader.js';
+import { IteratorExpiredError, TrimmedDataError, type RecordsPage, type StreamReader } from './stream-reader.js';
+
+/** DynamoDB Streams keeps records for 24 hours. */
+export const STREAM_RETENTION_MS = 24 * 3600_000;
 
 export type ShardOutcome = 'ended' | 'stopped' | 'lost-lease';
 
@@ -71,6 +74,8 @@ export async function runShard(ctx: {
     if (pos?.shardEnded) return (status.state = 'ended');
     let iterator = await reader.iterator(streamArn, shardId, pos?.sequenceNumber, signal);
     let failures = 0;
+    let trims = 0;
+    let prefetched: Promise<RecordsPage> | undefined;
     status.state = 'reading';
     logger.info({ after: pos?.sequenceNumber ?? 'TRIM_HORIZON' }, 'shard relay started');
 
@@ -108,10 +113,23 @@ export async function runShard(ctx: {
       }
       let page;
       try {
-        page = await reader.getRecords(iterator, connector.batch.maxRecords, signal);
+        const fetching = prefetched ?? reader.getRecords(iterator, connector.batch.maxRecords, signal);
+        prefetched = undefined;
+        page = await fetching;
+        trims = 0;
       } catch (err) {
-        if (!(err instanceof IteratorExpiredError)) throw err;
-        // 15-minute iterator expiry: renew from the last committed position.
+        if (err instanceof TrimmedDataError) {
+          // GetRecords can report trimming for an iterator whose position is
+          // still in the stream (DynamoDB Local does so for a TRIM_HORIZON
+          // iterator taken on an empty shard). Only a position that is really
+          // gone — GetShardIterator refuses it, or the checkpoint is older
+          // than the retention — is escalated to a backfill.
+          const stale = pos !== undefined && Date.now() - pos.updatedAt > STREAM_RETENTION_MS;
+          if (stale || ++trims > 5) throw err;
+          logger.warn({ trims }, 'GetRecords reported trimmed data for a live position; renewing the iterator');
+          await sleep(backoffDelay(trims, 100, 2_000), signal);
+        } else if (!(err instanceof IteratorExpiredError)) throw err;
+        // Iterator expiry (15 min) or a spurious trim: renew from the last committed position.
         iterator = await reader.iterator(streamArn, shardId, pos?.sequenceNumber, signal);
         continue;
       }
@@ -119,7 +137,7 @@ export async function runShard(ctx: {
       const { records, nextIterator } = page;
       const ended = nextIterator === undefined;
       let out: OutgoingMessage[];
-      let counts: { relayed: number; dead: number; filtered: number; lastWrittenAt: number | undefined };
+      let counts: Awaited<ReturnType<typeof mapAll>>['counts'];
       try {
         ({ out, counts } = await mapAll(records));
       } catch (err) {
@@ -130,11 +148,23 @@ export async function runShard(ctx: {
       }
       const last = records.at(-1);
       const lastSeq = last?.dynamodb?.SequenceNumber ?? pos?.sequenceNumber ?? null;
+      const created = last?.dynamodb?.ApproximateCreationDateTime;
+      // Catching up (a full page, or records already seconds old) reads on at
+      // once; at the head of the stream a short pause lets the next page fill.
+      const full = records.length >= connector.batch.maxRecords;
+      const behind = created !== undefined && Date.now() - new Date(created).getTime() > 2_000;
+      if (!ended && records.length > 0 && (full || behind)) {
+        // Read the next page while this one commits. It is used only if the
+        // commit succeeds; after a failure the position comes from the checkpoint.
+        prefetched = reader.getRecords(nextIterator, connector.batch.maxRecords, signal);
+        prefetched.catch(() => undefined);
+      }
       if (records.length > 0 || ended) {
         if (!ctx.leaseValid()) return (status.state = 'lost-lease');
         try {
           await sink.commit(out, checkpointOf(lastSeq, ended));
         } catch (err) {
+          prefetched = undefined;
           if (!(await recover(err))) return (status.state = 'lost-lease');
           continue;
         }
@@ -146,21 +176,21 @@ export async function runShard(ctx: {
         status.deadLettered += counts.dead;
         status.filtered += counts.filtered;
         metrics.recordsRelayed.inc(labels, counts.relayed);
+        for (const code of counts.deadCodes) metrics.recordsDeadLettered.inc({ ...labels, error_code: code });
         metrics.transactionsCommitted.inc({ table });
         metrics.batchSize.observe({ table }, records.length);
         metrics.lastCheckpointAt.set(labels, Date.now() / 1000);
         if (counts.lastWrittenAt !== undefined) metrics.writtenAtAgeMs.set(labels, Date.now() - counts.lastWrittenAt);
       }
       metrics.checkpointAgeSeconds.set(labels, status.lastCommitAt ? (Date.now() - status.lastCommitAt) / 1000 : 0);
-      const created = last?.dynamodb?.ApproximateCreationDateTime;
       metrics.iteratorAgeMs.set(labels, created ? Math.max(0, Date.now() - new Date(created).getTime()) : 0);
       if (ended) {
         logger.info({ lastSeq }, 'shard relayed to its end');
         return (status.state = 'ended');
       }
       iterator = nextIterator;
-      const full = records.length >= connector.batch.maxRecords;
-      if (!full) await sleep(records.length > 0 ? connector.batch.pollIntervalMs : connector.batch.idlePollIntervalMs, signal);
+      if (records.length === 0) await sleep(connector.batch.idlePollIntervalMs, signal);
+      else if (!full && !behind) await sleep(connector.batch.pollIntervalMs, signal);
     }
     return (status.state = 'stopped');
   } finally {
@@ -177,7 +207,7 @@ export async function runShard(ctx: {
 
   async function mapAll(records: _Record[]) {
     const out: OutgoingMessage[] = [];
-    const counts = { relayed: 0, dead: 0, filtered: 0, lastWrittenAt: undefined as number | undefined };
+    const counts = { relayed: 0, dead: 0, filtered: 0, lastWrittenAt: undefined as number | undefined, deadCodes: [] as string[] };
     for (const r of records) {
       const created = r.dynamodb?.ApproximateCreationDateTime;
       const result = await mapper.map(r.dynamodb?.NewImage as Item | undefined, {
@@ -194,7 +224,7 @@ export async function runShard(ctx: {
       } else if (result.kind === 'dead-letter') {
         out.push(result.message);
         counts.dead++;
-        metrics.recordsDeadLettered.inc({ ...labels, error_code: result.code });
+        counts.deadCodes.push(result.code);
         logger.warn({ code: result.code, reason: result.reason, seq: r.dynamodb?.SequenceNumber }, 'record dead-lettered');
       } else {
         counts.filtered++;

@@ -1,5 +1,8 @@
 import path from 'node:path';
 import { Registry } from 'prom-client';
+import type { Journal } from '../../src/command/journal.js';
+import { ConcurrencyError } from '../../src/shared/errors.js';
+import { createLogger } from '../../src/shared/logger.js';
 import { defaultSchemasDir, loadCatalog } from '../../src/events/catalog.js';
 import { createSchemaStore } from '../../src/events/schema-store.js';
 import { syncSchemas } from '../../src/events/schema-sync.js';
@@ -59,7 +62,8 @@ export function bridgeFor(connector: ConnectorConfig, serde: EventSerde, extra: 
     ddb: dynamo(),
     streams: dynamoStreams(),
     serde,
-    logger: testLogger,
+    // BRIDGE_LOG_LEVEL=info shows the in-process bridges' logs when a test needs a post-mortem.
+    logger: process.env.BRIDGE_LOG_LEVEL ? createLogger({ level: process.env.BRIDGE_LOG_LEVEL, name: 'bridge-test' }) : testLogger,
     metrics: extra.metrics ?? new Registry(),
     catalog,
     ...(extra.workerId ? { workerId: extra.workerId } : {}),
@@ -118,4 +122,26 @@ export function positions(messages: ReadMessage[]): Map<string, number[]> {
     m.set(msg.key, list);
   }
   return m;
+}
+
+/**
+ * Appends one StockReceived at `seq`, riding out an overloaded DynamoDB Local
+ * (InternalServerError "waiting for a lock"): a retried append that had in
+ * fact succeeded shows as a ConcurrencyError, so the journal is asked.
+ */
+export async function appendReceived(journal: Journal, persistenceId: string, seq: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await journal.append({
+        persistenceId,
+        expectedSequenceNr: seq - 1,
+        events: [{ type: 'StockReceived', data: { quantity: seq, lotNumber: `LOT-${seq}`, supplierId: null, expiryDate: null } }],
+      });
+      return;
+    } catch (err) {
+      if (err instanceof ConcurrencyError && attempt > 0 && (await journal.highestSequenceNr(persistenceId)) >= seq) return;
+      if (attempt >= 10 || (err as { name?: string }).name !== 'InternalServerError') throw err;
+      await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+    }
+  }
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ConnectorConfig } from '../../src/source/connector.js';
 
@@ -26,7 +27,13 @@ export function spawnBridge(connector: ConnectorConfig, workerId: string): Bridg
     });
   });
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      // Keep what the process said for post-mortems of a failed run.
+      if (process.env.BRIDGE_DEBUG_DIR) appendFileSync(path.join(process.env.BRIDGE_DEBUG_DIR, `${workerId}.log`), `--- pid ${child.pid} exit ${code}\n${out}`);
+      resolve(code);
+    }),
+  );
   return {
     child,
     ready,
