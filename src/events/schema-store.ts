@@ -1,5 +1,5 @@
 import avro from 'avsc';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { PipelineError } from '../shared/errors.js';
 import { createRegistry, type RegistrySettings } from './registry.js';
 
@@ -97,10 +97,18 @@ export function createSchemaStore(settings: RegistrySettings, client: SchemaRegi
     },
     async register(subject, schema) {
       try {
-        const { id } = await client.register({ type: 'AVRO' as never, schema: JSON.stringify(schema) }, { subject });
+        const { id } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject });
         return id;
       } catch (err) {
         const status = (err as { status?: number }).status;
+        if (status === 409) {
+          // A retried register whose first attempt did land answers 409 on some
+          // registries: if the schema is there, the registration succeeded.
+          const existing = await client
+            .getRegistryIdBySchema(subject, { type: SchemaType.AVRO, schema: JSON.stringify(schema) })
+            .catch(() => undefined);
+          if (existing !== undefined) return existing;
+        }
         throw new RegistryError(`registering ${subject} failed: ${(err as Error).message}`, { status, cause: err });
       }
     },

@@ -3,7 +3,7 @@ import type { Logger } from '../shared/logger.js';
 
 /**
  * The only place the Kafka client library is constructed. Keeping kafkajs
- * behind this module (and log/producer.ts, consumers/runner.ts) lets a
+ * behind this module (and log/relay-producer.ts, consumers/runner.ts) lets a
  * KafkaJS-compatible client replace it without touching the rest.
  */
 export interface KafkaSettings {

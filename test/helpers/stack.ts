@@ -10,9 +10,15 @@ import { createPool, type Pool } from '../../src/views/db.js';
 /** Configuration of the local stack, as the pipeline itself would load it. */
 export const config: Config = loadConfig();
 
+/**
+ * Marks every name made in this test file (each file runs in its own worker),
+ * so test/helpers/cleanup.ts can drop the file's DynamoDB tables afterwards.
+ */
+export const FILE_TOKEN = `t${randomBytes(2).toString('hex')}`;
+
 /** A name nobody else uses: tests run repeatedly against the same stack. */
 export function uniqueName(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  return `${prefix}-${FILE_TOKEN}${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 export const testLogger: Logger = silentLogger();
