@@ -7,6 +7,7 @@ import { positiveInt, share, type CliContext } from '../cli.js';
 import type { Clients } from '../clients.js';
 import { startRoles, type Role, type RunningPipeline } from '../run.js';
 import { setupDatabase, setupStreams } from './setup.js';
+import { retry } from '../../shared/retry.js';
 
 /** Runs until SIGTERM/SIGINT, then shuts down gracefully (in-flight batches commit, leases are released). */
 async function untilSignal(pipeline: RunningPipeline, clients: Clients, extra?: () => Promise<void>) {
@@ -108,7 +109,13 @@ export function registerRunCommands(program: Command, ctx: CliContext) {
         await setupDatabase(clients);
         await setupStreams(clients);
       }
-      const pipeline = await startRoles(clients, roles);
+      // Dependencies may still be starting (or restarting): wait for them rather than exit.
+      const pipeline = await retry(() => startRoles(clients, roles), {
+        attempts: 40,
+        initialDelayMs: 500,
+        maxDelayMs: 5_000,
+        onRetry: (err, attempt) => clients.logger.warn({ err: String(err), attempt }, 'start failed, retrying'),
+      });
       clients.logger.info({ roles, metricsPort: pipeline.metricsPort, apiPort: pipeline.apiPort }, 'pipeline running');
       await untilSignal(pipeline, clients);
     });
