@@ -13,6 +13,7 @@
  *   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true npx tsx bench/aggregator.ts [--n 1000] [--batch 500] [--batches 8] [--history 4]
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Registry } from 'prom-client';
@@ -175,7 +176,19 @@ for (let r = 0; r < ROUNDS; r++) for (const [i, s] of scenarios.entries()) round
 const [small, large] = await Promise.all(scenarios.map((s, i) => s.summary(rounds[i]!)));
 for (const s of scenarios) await s.close();
 if (!small || !large) throw new Error('unreachable');
-console.log(JSON.stringify({ historyPerInventory: HISTORY, batchSize: BATCH, batchesPerRound: BATCHES, rounds: ROUNDS, results: [small, large] }, null, 2));
+const report = {
+  historyPerInventory: HISTORY,
+  batchSize: BATCH,
+  batchesPerRound: BATCHES,
+  rounds: ROUNDS,
+  results: [small, large],
+  ratioVsRecompute: small.ratio,
+  ratioVsRecomputeAt10x: large.ratio,
+  costPerEvent10xOverN: Number((large.aggregatorUsPerEvent / small.aggregatorUsPerEvent).toFixed(2)),
+};
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/aggregator.json', `${JSON.stringify(report, null, 2)}\n`);
+console.log(JSON.stringify(report, null, 2));
 console.log(
   [
     `aggregator vs GROUP BY recompute per batch of ${BATCH} (median of ${ROUNDS} rounds of ${BATCHES} batches):`,
