@@ -17,7 +17,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../src/config/config.js';
-import { createKafka } from '../src/log/kafka.js';
+import { createKafka, kafkaSettingsOf } from '../src/log/kafka.js';
 import { createLagMonitor, type LagMonitor } from '../src/monitor/lag-monitor.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { createPool } from '../src/views/db.js';
@@ -29,14 +29,7 @@ const INTERVAL_MS = 5_000;
 const config = loadConfig();
 const logger = silentLogger();
 const kafka = createKafka(
-  {
-    brokers: config.kafkaBrokers,
-    clientId: config.kafkaClientId,
-    ssl: config.kafkaSsl,
-    saslMechanism: config.kafkaSaslMechanism,
-    saslUsername: config.kafkaSaslUsername,
-    saslPassword: config.kafkaSaslPassword,
-  },
+  kafkaSettingsOf(config),
   logger,
   'bench-lag',
 );

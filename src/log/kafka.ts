@@ -15,6 +15,25 @@ export interface KafkaSettings {
   saslPassword: string;
 }
 
+/** The Kafka part of the pipeline's configuration (structurally, so this module needs no config import). */
+export function kafkaSettingsOf(c: {
+  kafkaBrokers: string[];
+  kafkaClientId: string;
+  kafkaSsl: boolean;
+  kafkaSaslMechanism: KafkaSettings['saslMechanism'];
+  kafkaSaslUsername: string;
+  kafkaSaslPassword: string;
+}): KafkaSettings {
+  return {
+    brokers: c.kafkaBrokers,
+    clientId: c.kafkaClientId,
+    ssl: c.kafkaSsl,
+    saslMechanism: c.kafkaSaslMechanism,
+    saslUsername: c.kafkaSaslUsername,
+    saslPassword: c.kafkaSaslPassword,
+  };
+}
+
 export function createKafka(settings: KafkaSettings, logger: Logger, clientIdSuffix = ''): Kafka {
   const config: KafkaConfig = {
     brokers: settings.brokers,

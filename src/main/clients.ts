@@ -9,7 +9,7 @@ import { createSchemaStore, type SchemaStore } from '../events/schema-store.js';
 import { createEventSerde, type EventSerde } from '../events/serde.js';
 import { createVersionLadder, type VersionLadder } from '../events/upcast.js';
 import { inventoryUpcasters } from '../events/upcasters/index.js';
-import { createKafka } from '../log/kafka.js';
+import { createKafka, kafkaSettingsOf } from '../log/kafka.js';
 import type { Logger } from '../shared/logger.js';
 import { createDynamo, createDynamoStreams } from '../source/dynamodb.js';
 import { createPool, type Pool } from '../views/db.js';
@@ -55,14 +55,7 @@ export function createClients(config: Config, logger: Logger): Clients {
     kafka: () =>
       once('kafka', () =>
         createKafka(
-          {
-            brokers: config.kafkaBrokers,
-            clientId: config.kafkaClientId,
-            ssl: config.kafkaSsl,
-            saslMechanism: config.kafkaSaslMechanism,
-            saslUsername: config.kafkaSaslUsername,
-            saslPassword: config.kafkaSaslPassword,
-          },
+          kafkaSettingsOf(config),
           logger,
         ),
       ),

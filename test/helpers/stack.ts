@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import { createKafka } from '../../src/log/kafka.js';
+import { createKafka, kafkaSettingsOf } from '../../src/log/kafka.js';
 import { createDynamo, createDynamoStreams } from '../../src/source/dynamodb.js';
 import { createRegistry } from '../../src/events/registry.js';
 import { silentLogger, type Logger } from '../../src/shared/logger.js';
@@ -25,14 +25,7 @@ export const testLogger: Logger = silentLogger();
 
 export function kafka(suffix = 'test') {
   return createKafka(
-    {
-      brokers: config.kafkaBrokers,
-      clientId: config.kafkaClientId,
-      ssl: config.kafkaSsl,
-      saslMechanism: config.kafkaSaslMechanism,
-      saslUsername: config.kafkaSaslUsername,
-      saslPassword: config.kafkaSaslPassword,
-    },
+    kafkaSettingsOf(config),
     testLogger,
     suffix,
   );
