@@ -180,8 +180,21 @@ pg_answers() {
   PGPASSWORD="$PG_PASSWORD" psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1
 }
 
-start_postgres() {
+# PostgreSQL refuses to run as root, so as root its cluster belongs to the
+# postgres system user, who must be able to reach the folder. A checkout under
+# a directory that user cannot traverse (e.g. /root) gets its cluster under
+# /var/lib/postgresql instead, one per checkout.
+pg_home() {
   local d="$STACK_DIR/postgres"
+  if [[ $(id -u) == 0 ]] && ! su -s /bin/bash postgres -c "test -x '$STACK_DIR'" 2>/dev/null; then
+    d="/var/lib/postgresql/ddb-cdc-stack/$(printf '%s' "$STACK_DIR" | sha256sum | cut -c1-12)"
+  fi
+  echo "$d"
+}
+
+start_postgres() {
+  local d; d="$(pg_home)"
+  mkdir -p "$STACK_DIR/postgres"
   if is_running postgres; then log "postgres: already running (pid $(cat "$(pidfile postgres)"))"; return 0; fi
   if pg_answers; then
     log "postgres: using the server already answering on 127.0.0.1:$PG_PORT"
@@ -215,6 +228,7 @@ EOF
   run_pg "'$bin/pg_ctl' -D '$d/data' -l '$d/postgres.log' -w -t 60 start" >/dev/null \
     || { tail -n 30 "$d/postgres.log" >&2; die "postgres did not start"; }
   head -1 "$d/data/postmaster.pid" >"$(pidfile postgres)"
+  [[ "$d" == "$STACK_DIR/postgres" ]] || ln -sf "$d/postgres.log" "$STACK_DIR/postgres/postgres.log"
 }
 
 ensure_pg_database() {
@@ -308,7 +322,7 @@ cmd_down() {
       log "$svc: stopping (pid $pid)"
       if [[ $svc == postgres ]]; then
         local bin; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-        su -s /bin/bash postgres -c "'$bin/pg_ctl' -D '$STACK_DIR/postgres/data' -m fast -w stop" >/dev/null 2>&1 \
+        su -s /bin/bash postgres -c "'$bin/pg_ctl' -D '$(pg_home)/data' -m fast -w stop" >/dev/null 2>&1 \
           || stop_pid "$svc" "$pid"
       else
         # setsid made the service its own process group: stop the whole group.
@@ -345,7 +359,7 @@ cmd_restart() {
     if [[ -f "$pf" ]] && kill -0 "$(cat "$pf")" 2>/dev/null; then
       if [[ $svc == postgres ]]; then
         local bin; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-        su -s /bin/bash postgres -c "'$bin/pg_ctl' -D '$STACK_DIR/postgres/data' -m fast -w stop" >/dev/null
+        su -s /bin/bash postgres -c "'$bin/pg_ctl' -D '$(pg_home)/data' -m fast -w stop" >/dev/null
       else
         stop_pid "$svc" "-$(cat "$pf")" || true
         stop_pid "$svc" "$(cat "$pf")"
