@@ -39,10 +39,17 @@ export async function runBackfill(options: {
   const started = Date.now();
   const totals = { items: 0, relayed: 0, deadLettered: 0, filtered: 0 };
   let segmentsDone = 0;
+  // DescribeTable's ItemCount is approximate (refreshed about every 6 h on AWS): good enough for an ETA.
+  const estimated = await ddb
+    .send(new DescribeTableCommand({ TableName: connector.table }))
+    .then((d) => d.Table?.ItemCount)
+    .catch(() => undefined);
   const progress = setInterval(() => {
     const s = (Date.now() - started) / 1000;
+    const rate = totals.items / s;
+    const etaSeconds = estimated && rate > 0 ? Math.max(0, Math.round((estimated - totals.items) / rate)) : undefined;
     logger.info(
-      { table: connector.table, items: totals.items, segmentsDone, segments, ratePerSec: Math.round(totals.items / s) },
+      { table: connector.table, items: totals.items, estimatedItems: estimated, segmentsDone, segments, ratePerSec: Math.round(rate), etaSeconds },
       'backfill progress',
     );
   }, progressIntervalMs);
