@@ -60,8 +60,12 @@ spawn() {
 
 need_node_modules() {
   if [[ ! -d "$ROOT/node_modules" || "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]]; then
-    log "installing npm dependencies (npm ci)"
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+    log "installing npm dependencies from package-lock.json"
+    # Not `npm ci`: with omit-lockfile-registry-resolved (this environment's npm
+    # config) npm leaves some optional platform packages of rollup out of the
+    # lock, and `npm ci` then refuses the lock as out of sync. `install
+    # --no-save` installs the locked versions and never rewrites the lock.
+    (cd "$ROOT" && npm install --no-save --no-audit --no-fund --loglevel=error)
   fi
 }
 
