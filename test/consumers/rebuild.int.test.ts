@@ -1,49 +1,28 @@
-import type { Admin, Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Journal, JournalRecord } from '../../src/command/journal.js';
+import type { JournalRecord } from '../../src/command/journal.js';
 import { createInventoryProjector } from '../../src/consumers/projectors/inventory-projector.js';
 import { rebuildView, type RebuildProgress } from '../../src/consumers/rebuild.js';
 import { createConsumerRunner, type ConsumerRunner } from '../../src/consumers/runner.js';
-import type { InventoryEvent } from '../../src/events/generated/inventory.js';
-import type { EventSerde } from '../../src/events/serde.js';
-import { migrate } from '../../src/views/migrate.js';
-import { foldJournal, journalFor, produceRecords, serdeFor, writeHistory } from '../helpers/pipeline.js';
-import { createTestDatabase, eventually, kafka, testLogger, uniqueName, type TestDatabase } from '../helpers/stack.js';
+import { consumerFixture, foldJournal, produceRecords, writeHistory } from '../helpers/pipeline.js';
+import { eventually, testLogger } from '../helpers/stack.js';
 
 describe('rebuild of the projector into shadow tables with an atomic swap (real servers)', () => {
-  const k = kafka('rebuild-test');
-  const topic = uniqueName('rebuild.events');
-  const table = uniqueName('journal');
-  const groupId = uniqueName('inventory-projector');
-  let admin: Admin;
-  let producer: Producer;
-  let db: TestDatabase;
-  let serde: EventSerde<InventoryEvent>;
-  let journal: Journal;
+  let f: Awaited<ReturnType<typeof consumerFixture>>;
   let records: JournalRecord[];
   let live: ConsumerRunner | undefined;
 
   beforeAll(async () => {
-    admin = k.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-    producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    db = await createTestDatabase('rebuild');
-    await migrate(db.pool, 'migrations');
-    serde = await serdeFor(topic);
-    journal = await journalFor(table);
-    records = await writeHistory(journal, 30, 6, 'R');
+    f = await consumerFixture('rebuild');
+    records = await writeHistory(f.journal, 30, 6, 'R');
   });
   afterAll(async () => {
     await live?.stop().catch(() => undefined);
-    await producer?.disconnect();
-    await admin?.disconnect();
-    await db?.drop();
+    await f?.close();
   });
 
   it('replays from offset 0 while readers keep reading, swaps, and equals the incremental state', async () => {
+    const { kafka: k, db, serde, journal, topic, groupId, producer } = f;
     await produceRecords(producer, serde, topic, records);
     const projector = (tables?: { inventories: string; movements: string }, group = groupId) =>
       createInventoryProjector({ journal, serde, pool: db.pool, logger: testLogger, groupId: group, ...(tables ? { tables } : {}) });

@@ -9,7 +9,8 @@ import { createSchemaStore } from '../../src/events/schema-store.js';
 import { syncSchemas } from '../../src/events/schema-sync.js';
 import { createEventSerde, type EventSerde } from '../../src/events/serde.js';
 import { inventoryUpcasters } from '../../src/events/upcasters/index.js';
-import { config, dynamo } from './stack.js';
+import { migrate } from '../../src/views/migrate.js';
+import { config, createTestDatabase, dynamo, kafka, uniqueName } from './stack.js';
 
 export const catalog = loadCatalog(defaultSchemasDir('inventory'));
 export const schemaStore = () =>
@@ -115,4 +116,40 @@ export const freshRegistry = () => new Registry();
 /** A random valid value of an Avro type (avsc types `random()` wrongly as returning a Type). */
 export function randomValue(type: { random(): unknown }): Record<string, unknown> {
   return type.random() as Record<string, unknown>;
+}
+
+/**
+ * What a consumer-group test needs: its own topic (created), journal table,
+ * group id, database (migrated), serde (schemas registered) and a producer.
+ */
+export async function consumerFixture(name: string, partitions = 3) {
+  const k = kafka(`${name}-test`);
+  const topic = uniqueName(`${name}.events`);
+  const table = uniqueName('journal');
+  const groupId = uniqueName('inventory-projector');
+  const admin = k.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  const producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const db = await createTestDatabase(name.replaceAll('-', '_'));
+  await migrate(db.pool, 'migrations');
+  const serde = await serdeFor(topic);
+  const journal = await journalFor(table);
+  return {
+    kafka: k,
+    admin,
+    producer,
+    topic,
+    table,
+    groupId,
+    db,
+    serde,
+    journal,
+    async close() {
+      await producer.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      await db.drop();
+    },
+  };
 }
