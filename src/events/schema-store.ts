@@ -2,6 +2,7 @@ import avro from 'avsc';
 import { SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { PipelineError } from '../shared/errors.js';
 import { createRegistry, type RegistrySettings } from './registry.js';
+import { retry } from '../shared/retry.js';
 
 /**
  * What the pipeline needs of a Confluent-API schema registry. Backed by
@@ -32,11 +33,18 @@ export class UnknownSchemaIdError extends PipelineError {
 }
 
 export class RegistryError extends PipelineError {
+  readonly status: number | undefined;
+
   constructor(message: string, options: { status?: number; cause?: unknown } = {}) {
     // 5xx and network failures are worth retrying; 4xx are answers.
     super('REGISTRY', message, { retriable: options.status === undefined || options.status >= 500, cause: options.cause });
+    this.status = options.status;
   }
 }
+
+/** Apicurio's spurious conflict (see register); an incompatible schema is also 409 but says so. */
+const isSpuriousConflict = (err: unknown) =>
+  err instanceof RegistryError && err.status === 409 && /already exists/i.test(err.message);
 
 export function createSchemaStore(settings: RegistrySettings, client: SchemaRegistry = createRegistry(settings)): SchemaStore {
   const base = settings.url.replace(/\/+$/, '');
@@ -96,21 +104,34 @@ export function createSchemaStore(settings: RegistrySettings, client: SchemaRegi
       return p;
     },
     async register(subject, schema) {
-      try {
-        const { id } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject });
-        return id;
-      } catch (err) {
-        const status = (err as { status?: number }).status;
-        if (status === 409) {
-          // A retried register whose first attempt did land answers 409 on some
-          // registries: if the schema is there, the registration succeeded.
-          const existing = await client
-            .getRegistryIdBySchema(subject, { type: SchemaType.AVRO, schema: JSON.stringify(schema) })
-            .catch(() => undefined);
-          if (existing !== undefined) return existing;
-        }
-        throw new RegistryError(`registering ${subject} failed: ${(err as Error).message}`, { status, cause: err });
-      }
+      const body = { type: SchemaType.AVRO as const, schema: JSON.stringify(schema) };
+      // Two cases answer 409 without being a refusal: a retried register whose
+      // first attempt landed (the schema is there: registered is registered),
+      // and Apicurio's SQL storage, which reports "artifact already exists" when
+      // the same schema text is registered concurrently under other subjects
+      // (a unique-key race on its shared content table; the subject does not
+      // exist). The second is transient: register again after a short pause.
+      return retry(
+        async () => {
+          try {
+            const { id } = await client.register(body, { subject });
+            return id;
+          } catch (err) {
+            const status = (err as { status?: number }).status;
+            if (status === 409) {
+              const existing = await client.getRegistryIdBySchema(subject, body).catch(() => undefined);
+              if (existing !== undefined) return existing;
+            }
+            throw new RegistryError(`registering ${subject} failed: ${(err as Error).message}`, { status, cause: err });
+          }
+        },
+        {
+          attempts: 8,
+          initialDelayMs: 50,
+          maxDelayMs: 1_000,
+          retryOn: (err) => (err instanceof RegistryError && err.retriable) || isSpuriousConflict(err),
+        },
+      );
     },
     async setCompatibility(subject, level) {
       await http('PUT', `/config/${enc(subject)}`, { compatibility: level });

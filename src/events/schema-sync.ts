@@ -39,17 +39,7 @@ export async function syncSchemas(store: SchemaStore, catalog: EventCatalog, top
         continue;
       }
       if (existing.length > 0) await store.setCompatibility(subject, 'BACKWARD');
-      let id: number;
-      try {
-        id = await store.register(subject, sv.schema);
-      } catch (err) {
-        // Apicurio under load: a register whose first attempt landed is retried by
-        // the client and refused as "already exists". Registered is registered.
-        const registered = await store.schemaOf(subject, sv.version).catch(() => undefined);
-        const type = registered && avro.Type.forSchema(JSON.parse(registered.schema) as avro.Schema);
-        if (!registered || !type || fingerprintOf(type) !== sv.fingerprint) throw err;
-        id = registered.id;
-      }
+      const id = await store.register(subject, sv.schema);
       existing = await store.versions(subject);
       if (existing.at(-1) !== sv.version) {
         throw new PipelineError(

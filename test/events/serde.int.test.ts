@@ -23,6 +23,18 @@ describe('Avro serde against the real schema registry', () => {
     expect(await store.versions(`${topic}-inventory.events.StockShipped`)).toEqual([1, 2]);
   });
 
+  it('many pipelines registering the same schemas under their own topics at once all succeed (Apicurio content race)', async () => {
+    // Apicurio's SQL storage answers 409 "already exists" for a subject that does
+    // not exist when the same schema text is registered concurrently elsewhere;
+    // parallel test files and workers starting together hit it.
+    const topics = Array.from({ length: 8 }, (_, i) => uniqueName(`serde-race-${i}.events`));
+    const reports = await Promise.all(topics.map((t) => syncSchemas(schemaStore(), catalog, t)));
+    for (const [i, report] of reports.entries()) {
+      expect(report.every((r) => r.action === 'registered')).toBe(true);
+      expect(await store.versions(`${topics[i]}-inventory.events.StockShipped`)).toEqual([1, 2]);
+    }
+  });
+
   it('the registry serves every schema byte-layout-identical to the file (field order kept), so any client decodes alike', async () => {
     for (const eventType of catalog.eventTypes()) {
       for (const sv of catalog.versions(eventType)) {
