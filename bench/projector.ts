@@ -13,11 +13,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { generateMasterData } from '../src/command/master-data.js';
 import { createJournal } from '../src/command/journal.js';
 import { loadConfig } from '../src/config/config.js';
@@ -31,6 +28,7 @@ import { createSchemaStore } from '../src/events/schema-store.js';
 import { inventoryUpcasters } from '../src/events/upcasters/index.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { createDynamo } from '../src/source/dynamodb.js';
+import { copyLines } from '../src/views/copy.js';
 import { createPool, withTransaction, type Pool } from '../src/views/db.js';
 import { migrate } from '../src/views/migrate.js';
 import { planWorkload, workloadEvents } from '../test/helpers/inventory-workload.js';
@@ -176,8 +174,9 @@ async function runRawCopy(pool: Pool) {
     await client.query('truncate inventories, inventory_movements');
     const t0 = performance.now();
     await client.query('BEGIN');
-    await pipeline(Readable.from(m), client.query(copyFrom(`copy inventory_movements (${movementCols}) from stdin`)));
-    await pipeline(Readable.from(inv), client.query(copyFrom(`copy inventories (${inventoryCols}) from stdin`)));
+    // Pre-formatted lines in large chunks: the fastest way in, so the ratio is honest.
+    await copyLines(client, `copy inventory_movements (${movementCols}) from stdin`, m);
+    await copyLines(client, `copy inventories (${inventoryCols}) from stdin`, inv);
     await client.query('COMMIT');
     return performance.now() - t0;
   } finally {

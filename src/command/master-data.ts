@@ -1,12 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { StorageCondition } from '../events/generated/inventory.js';
 import { PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { createRandom, deriveSeed, type Random } from '../shared/random.js';
-import { copyRow, type CopyValue } from '../views/copy.js';
+import { copyLines, copyRow, type CopyValue } from '../views/copy.js';
 import { withTransaction, type Pool, type PoolClient } from '../views/db.js';
 
 export type ProductCategory = 'FOOD' | 'DAILY_GOODS';
@@ -344,10 +341,9 @@ export async function loadMasterData(pool: Pool, data: MasterData, { logger }: {
     if (await alreadyLoaded(client, checksum, counts)) return false;
     await client.query('truncate table customers, companies, products, warehouse_zones, warehouses');
     for (const step of plan) {
-      const stream = client.query(copyFrom(step.sql));
-      await pipeline(Readable.from(chunks(step.rows, 1000)), stream);
-      if (stream.rowCount !== step.rows.length) {
-        throw new PipelineError('MASTER_DATA_COPY', `${step.table}: COPY wrote ${stream.rowCount} rows, expected ${step.rows.length}`);
+      const written = await copyLines(client, step.sql, step.rows);
+      if (written !== step.rows.length) {
+        throw new PipelineError('MASTER_DATA_COPY', `${step.table}: COPY wrote ${written} rows, expected ${step.rows.length}`);
       }
     }
     const meta: [string, string][] = [
@@ -381,6 +377,3 @@ async function alreadyLoaded(client: PoolClient, checksum: string, counts: Maste
 }
 
 // One write per 1000 rows instead of per row: fewer stream round trips through pg.
-function* chunks(rows: readonly string[], size: number): Generator<string> {
-  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size).join('');
-}

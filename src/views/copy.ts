@@ -1,4 +1,8 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import { ValidationError } from '../shared/errors.js';
+import type { PoolClient } from './db.js';
 
 /** A value COPY can carry in text format; null and undefined become SQL NULL. */
 export type CopyValue = string | number | bigint | boolean | Date | null | undefined;
@@ -66,4 +70,44 @@ function escapeText(s: string): string {
     }
   }
   return out;
+}
+
+/** Rows per chunk written to the COPY stream. */
+const ROWS_PER_CHUNK = 1000;
+
+/**
+ * Streams rows into `COPY ... FROM STDIN` and returns the row count
+ * PostgreSQL reports. Rows are formatted lazily, a chunk of
+ * {@link ROWS_PER_CHUNK} at a time, so PostgreSQL (another process, another
+ * core) inserts one chunk while this process formats the next; and each chunk
+ * is one CopyData message, because pg-copy-streams sends every chunk it is
+ * given as its own message and socket write (measured: bench/projector.ts).
+ */
+export async function copyRows<T>(
+  client: PoolClient,
+  sql: string,
+  items: readonly T[],
+  toValues: (item: T) => readonly CopyValue[],
+): Promise<number> {
+  return copyChunks(client, sql, chunked(items, (item) => copyRow(toValues(item))));
+}
+
+/** {@link copyRows} for lines already formatted with {@link copyRow}. */
+export async function copyLines(client: PoolClient, sql: string, lines: readonly string[]): Promise<number> {
+  return copyChunks(client, sql, chunked(lines, (line) => line));
+}
+
+async function copyChunks(client: PoolClient, sql: string, chunks: Iterable<string>): Promise<number> {
+  const stream = client.query(copyFrom(sql));
+  await pipeline(Readable.from(chunks), stream);
+  return stream.rowCount;
+}
+
+function* chunked<T>(items: readonly T[], line: (item: T) => string): Generator<string> {
+  for (let i = 0; i < items.length; i += ROWS_PER_CHUNK) {
+    let chunk = '';
+    const end = Math.min(items.length, i + ROWS_PER_CHUNK);
+    for (let j = i; j < end; j++) chunk += line(items[j]!);
+    yield chunk;
+  }
 }

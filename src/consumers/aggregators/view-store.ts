@@ -1,8 +1,5 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { InventoryEvent } from '../../events/generated/inventory.js';
-import { copyRow } from '../../views/copy.js';
+import { copyLines, copyRow } from '../../views/copy.js';
 import type { PoolClient } from '../../views/db.js';
 import type { MasterData, ViewState } from './inventory-views-plan.js';
 
@@ -93,7 +90,7 @@ export async function saveStates(tx: PoolClient, table: string, states: Iterable
   await tx.query(`create temp table if not exists stg_inventory_view_state (
     persistence_id text, inventory_id text, product_id text, warehouse_id text, zone_id text, category text,
     storage_condition text, on_hand integer, reserved integer, alert_open boolean, last_sequence_nr bigint) on commit delete rows`);
-  await pipeline(Readable.from([lines.join('')]), tx.query(copyFrom(`copy stg_inventory_view_state (${cols}) from stdin`)));
+  await copyLines(tx, `copy stg_inventory_view_state (${cols}) from stdin`, lines);
   await tx.query(
     `insert into ${table} (${cols}, updated_at)
      select ${cols}, now() from stg_inventory_view_state

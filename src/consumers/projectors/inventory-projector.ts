@@ -1,11 +1,8 @@
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { Journal } from '../../command/journal.js';
 import type { InventoryEvent } from '../../events/generated/inventory.js';
 import type { EventSerde } from '../../events/serde.js';
 import type { Logger } from '../../shared/logger.js';
-import { copyRow } from '../../views/copy.js';
+import { copyRows } from '../../views/copy.js';
 import { withTransaction, type Pool, type PoolClient } from '../../views/db.js';
 import type { ConsumedEvent, ConsumerHandler, HandlerOutcome } from '../handler.js';
 import { planSequence, type Sequenced } from '../sequence-gate.js';
@@ -190,22 +187,19 @@ export function createInventoryProjector(options: InventoryProjectorOptions): In
 
   async function writeMovements(tx: PoolClient, movements: MovementRow[]) {
     if (movements.length === 0) return;
-    const lines = movements.map((m) =>
-      copyRow([
+    // Straight into the audit log: the sequence gate guarantees each (id, seq) once,
+    // and the primary key would fail the batch rather than double a movement.
+    await copyRows(
+      tx,
+      `copy ${tables.movements} (persistence_id, sequence_nr, event_id, event_type, movement_type, quantity,
+        on_hand_before, on_hand_after, reserved_before, reserved_after, warehouse_id, zone_id, event_time,
+        correlation_id, causation_id, detail) from stdin`,
+      movements,
+      (m) => [
         m.persistenceId, m.sequenceNr, m.eventId, m.eventType, m.movementType, m.quantity,
         m.onHandBefore, m.onHandAfter, m.reservedBefore, m.reservedAfter, m.warehouseId, m.zoneId,
         new Date(m.eventTime), m.correlationId, m.causationId, JSON.stringify(m.detail),
-      ]),
-    );
-    // Straight into the audit log: the sequence gate guarantees each (id, seq) once,
-    // and the primary key would fail the batch rather than double a movement.
-    await pipeline(
-      Readable.from(lines),
-      tx.query(
-        copyFrom(`copy ${tables.movements} (persistence_id, sequence_nr, event_id, event_type, movement_type, quantity,
-          on_hand_before, on_hand_after, reserved_before, reserved_after, warehouse_id, zone_id, event_time,
-          correlation_id, causation_id, detail) from stdin`),
-      ),
+      ],
     );
   }
 
@@ -215,16 +209,13 @@ export function createInventoryProjector(options: InventoryProjectorOptions): In
       persistence_id text, inventory_id text, product_id text, warehouse_id text, zone_id text,
       product_storage_condition text, zone_type text, on_hand integer, reserved integer, violations integer,
       last_sequence_nr bigint, last_event_at timestamptz, last_source_written_at timestamptz) on commit delete rows`);
-    const lines = rows.map((r) =>
-      copyRow([
-        r.persistenceId, r.inventoryId, r.productId, r.warehouseId, r.zoneId, r.productStorageCondition, r.zoneType,
-        r.onHand, r.reserved, r.violations, r.lastSequenceNr, new Date(r.lastEventAt),
-        r.lastSourceWrittenAt === null ? null : new Date(r.lastSourceWrittenAt),
-      ]),
-    );
     const cols = `persistence_id, inventory_id, product_id, warehouse_id, zone_id, product_storage_condition, zone_type,
       on_hand, reserved, violations, last_sequence_nr, last_event_at, last_source_written_at`;
-    await pipeline(Readable.from(lines), tx.query(copyFrom(`copy stg_inventories (${cols}) from stdin`)));
+    await copyRows(tx, `copy stg_inventories (${cols}) from stdin`, rows, (r) => [
+      r.persistenceId, r.inventoryId, r.productId, r.warehouseId, r.zoneId, r.productStorageCondition, r.zoneType,
+      r.onHand, r.reserved, r.violations, r.lastSequenceNr, new Date(r.lastEventAt),
+      r.lastSourceWrittenAt === null ? null : new Date(r.lastSourceWrittenAt),
+    ]);
     await tx.query(
       `insert into ${tables.inventories} (${cols}, updated_at)
        select ${cols}, now() from stg_inventories
