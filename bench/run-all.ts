@@ -4,6 +4,8 @@
  * writes bench/results/report.json, report.md and two SVG charts — each ratio
  * against its target, and end-to-end latency percentiles against offered rate.
  *
+ * Brings the local stack up first (idempotent), like `npm test`.
+ *
  *   npm run bench                # full sizes
  *   npm run bench -- --smoke     # small sizes, for a quick check that every bench still runs
  */
@@ -140,6 +142,12 @@ function main() {
   // Benches write fixed paths; a smoke run puts the real figures back afterwards.
   const saved = smoke ? new Map(benches.filter((b) => existsSync(b.result)).map((b) => [b.result, readFileSync(b.result, 'utf8')])) : new Map<string, string>();
   const failures: string[] = [];
+  // Like `npm test` and `npm start`, the bench brings up the local stack itself (seconds when it already runs).
+  const stack = spawnSync('bash', ['scripts/stack.sh', 'up'], { stdio: 'inherit' });
+  if (stack.status !== 0) {
+    console.error('the local stack did not come up; see the lines above');
+    process.exit(1);
+  }
   for (const b of benches) {
     if (only && !only.includes(b.name)) continue;
     console.log(`\n=== ${b.name}`);

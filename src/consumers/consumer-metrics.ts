@@ -59,7 +59,7 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
     }),
     e2eLatency: new Histogram({
       name: 'pipeline_e2e_latency_seconds',
-      help: 'Journal written_at → view commit, per view.',
+      help: 'Journal written_at → view commit, one observation per applied event, per view.',
       labelNames: ['view'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers,

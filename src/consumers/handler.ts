@@ -35,6 +35,12 @@ export interface HandlerOutcome<E> {
   /** Newest journal written_at applied (ms), for view freshness. */
   newestSourceTime?: number;
   newestEventTime?: number;
+  /**
+   * Journal written_at (ms) of each event applied from the topic, for the
+   * end-to-end latency histogram (one observation per event, not per batch:
+   * the oldest event of a batch waited longest).
+   */
+  appliedSourceTimes?: number[];
 }
 
 /**

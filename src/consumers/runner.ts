@@ -229,9 +229,11 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
           m.events.inc({ group: groupId, outcome: 'parked' }, r.outcome.parked);
           m.events.inc({ group: groupId, outcome: 'dead_lettered' }, r.failed.length);
           m.batchSize.observe({ group: groupId }, messages.length);
-          if (r.outcome.newestSourceTime) {
-            const lag = (Date.now() - r.outcome.newestSourceTime) / 1000;
-            for (const v of handler.views) m.e2eLatency.observe({ view: v }, Math.max(0, lag));
+          const committedAt = Date.now();
+          const sourceTimes = r.outcome.appliedSourceTimes ?? (r.outcome.newestSourceTime ? [r.outcome.newestSourceTime] : []);
+          for (const v of handler.views) {
+            const h = m.e2eLatency.labels({ view: v });
+            for (const t of sourceTimes) h.observe(Math.max(0, (committedAt - t) / 1000));
           }
         }
         break;
@@ -378,4 +380,5 @@ function mergeOutcome<E>(into: HandlerOutcome<E>, o: HandlerOutcome<E>) {
   into.rejected.push(...o.rejected);
   into.newestSourceTime = Math.max(into.newestSourceTime ?? 0, o.newestSourceTime ?? 0) || undefined;
   into.newestEventTime = Math.max(into.newestEventTime ?? 0, o.newestEventTime ?? 0) || undefined;
+  if (o.appliedSourceTimes) (into.appliedSourceTimes ??= []).push(...o.appliedSourceTimes);
 }

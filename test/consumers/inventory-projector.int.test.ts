@@ -22,8 +22,11 @@ describe('inventory projector (real Kafka, registry, DynamoDB, PostgreSQL)', () 
   let journal: Journal;
   let records: JournalRecord[];
   const runners: ConsumerRunner[] = [];
+  const registries: Registry[] = [];
 
   const startProjector = async () => {
+    const metrics = freshRegistry();
+    registries.push(metrics);
     const runner = createConsumerRunner({
       kafka: k,
       pool: db.pool,
@@ -32,7 +35,7 @@ describe('inventory projector (real Kafka, registry, DynamoDB, PostgreSQL)', () 
       serde,
       handler: createInventoryProjector({ journal, serde, pool: db.pool, logger: testLogger, groupId, gapAttempts: 2, gapDelayMs: 50 }),
       logger: testLogger,
-      metrics: freshRegistry(),
+      metrics,
       maxBatchSize: 200,
       maintainIntervalMs: 500,
     });
@@ -141,6 +144,16 @@ describe('inventory projector (real Kafka, registry, DynamoDB, PostgreSQL)', () 
     const kafkaSum = committed[0]!.partitions.reduce((s, p) => s + Number(p.offset), 0);
     expect(stored.rows[0]!.n).toBe(fed.length + 3);
     expect(kafkaSum).toBe(stored.rows[0]!.n);
+
+    // The journal → view latency histogram has one observation per event applied from the topic, not one per batch.
+    const metrics = await registries[0]!.getMetricsAsJSON();
+    const value = (name: string, labels: Record<string, string>) =>
+      metrics.find((m) => m.name === name)?.values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+    const applied = value('consumer_events_total', { group: groupId, outcome: 'applied' });
+    expect(applied).toBeGreaterThan(0);
+    const latency = metrics.find((m) => m.name === 'pipeline_e2e_latency_seconds')?.values;
+    const observed = latency?.find((v) => (v as { metricName?: string }).metricName === 'pipeline_e2e_latency_seconds_count' && v.labels.view === 'inventories');
+    expect(observed?.value).toBe(applied);
   });
 
   it('replaying the whole topic again changes nothing (apply twice)', async () => {

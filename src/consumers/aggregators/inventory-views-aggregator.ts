@@ -206,7 +206,10 @@ export function createInventoryViewsAggregator(options: InventoryViewsAggregator
     outcome.applied = plan.applied.filter((c) => c.origin !== 'journal').length;
     outcome.parked = toPark.length;
     for (const c of plan.applied) {
-      if (c.sourceWrittenAt) outcome.newestSourceTime = Math.max(outcome.newestSourceTime ?? 0, c.sourceWrittenAt);
+      if (c.sourceWrittenAt) {
+        outcome.newestSourceTime = Math.max(outcome.newestSourceTime ?? 0, c.sourceWrittenAt);
+        if (c.origin !== 'journal') (outcome.appliedSourceTimes ??= []).push(c.sourceWrittenAt);
+      }
       outcome.newestEventTime = Math.max(outcome.newestEventTime ?? 0, c.event.data.metadata.occurredAt);
     }
     return outcome;

@@ -179,7 +179,10 @@ export function createInventoryProjector(options: InventoryProjectorOptions): In
     await writeMovements(tx, planned.movements);
     await upsertRows(tx, [...planned.rows.values()]);
     for (const c of planned.applied) {
-      if (c.sourceWrittenAt) outcome.newestSourceTime = Math.max(outcome.newestSourceTime ?? 0, c.sourceWrittenAt);
+      if (c.sourceWrittenAt) {
+        outcome.newestSourceTime = Math.max(outcome.newestSourceTime ?? 0, c.sourceWrittenAt);
+        if (c.origin !== 'journal') (outcome.appliedSourceTimes ??= []).push(c.sourceWrittenAt);
+      }
       outcome.newestEventTime = Math.max(outcome.newestEventTime ?? 0, c.event.data.metadata.occurredAt);
     }
     return outcome;
