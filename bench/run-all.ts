@@ -100,9 +100,13 @@ function latencyChart(e2e: Json | undefined): string {
   const w = 520;
   const h = 300;
   if (results.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="60"><text x="10" y="30">no end-to-end results</text></svg>\n`;
-  const maxRate = Math.max(...results.map((r) => num(r.offeredRate) ?? 0));
+  const rates = results.map((r) => num(r.offeredRate) ?? 1);
+  const maxRate = Math.max(...rates);
+  const minRate = Math.min(...rates);
   const maxMs = Math.max(...results.map((r) => num(r.p99Ms) ?? 0), 1);
-  const x = (rate: number) => 60 + (rate / maxRate) * (w - 100);
+  // Offered rates span decades (200 … 5,000): a log axis keeps them apart.
+  const span = Math.log10(maxRate) - Math.log10(minRate) || 1;
+  const x = (rate: number) => 80 + ((Math.log10(rate) - Math.log10(minRate)) / span) * (w - 140);
   const y = (ms: number) => h - 40 - (ms / maxMs) * (h - 80);
   const line = (key: string, color: string) =>
     `<polyline fill="none" stroke="${color}" stroke-width="2" points="${results.map((r) => `${x(num(r.offeredRate)!).toFixed(0)},${y(num(r[key]) ?? 0).toFixed(0)}`).join(' ')}"/>` +
@@ -110,7 +114,8 @@ function latencyChart(e2e: Json | undefined): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">
 <text x="10" y="18" font-size="14" font-weight="bold">Journal write → visible in the API</text>
 <line x1="60" y1="${h - 40}" x2="${w - 30}" y2="${h - 40}" stroke="#333"/><line x1="60" y1="30" x2="60" y2="${h - 40}" stroke="#333"/>
-<text x="${w / 2}" y="${h - 10}" font-size="12">offered rate (events/s), max ${maxRate}</text>
+<text x="${w / 2 - 80}" y="${h - 6}" font-size="12">offered rate (events/s, log scale; accepted below)</text>
+${results.map((r) => `<text x="${(x(num(r.offeredRate)!) - 14).toFixed(0)}" y="${h - 26}" font-size="10">${num(r.offeredRate)} (${Math.round(num(r.acceptedRate) ?? 0)})</text>`).join('')}
 <text x="5" y="40" font-size="12">${maxMs.toFixed(0)} ms</text>
 ${line('p50Ms', '#37a')}${line('p99Ms', '#d54')}
 <text x="${w - 120}" y="50" font-size="12" fill="#37a">p50</text><text x="${w - 120}" y="66" font-size="12" fill="#d54">p99</text>

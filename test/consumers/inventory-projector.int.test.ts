@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Journal, JournalRecord } from '../../src/command/journal.js';
