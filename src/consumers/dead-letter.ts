@@ -1,4 +1,5 @@
 import type { Admin, Producer, IHeaders } from 'kafkajs';
+import { createTopicsAndWait } from '../log/topics.js';
 
 /** `<topic>.dlq.<group>`: one dead-letter topic per source topic and consumer group. */
 export const dlqTopicOf = (topic: string, groupId: string) => `${topic}.dlq.${groupId}`;
@@ -64,8 +65,8 @@ export async function ensureDlqTopics(admin: Admin, topics: string[], groupId: s
   const existing = new Set(await admin.listTopics());
   const missing = topics.map((t) => dlqTopicOf(t, groupId)).filter((t) => !existing.has(t));
   if (missing.length === 0) return;
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: missing.map((topic) => ({ topic, numPartitions: 1, replicationFactor })),
-  });
+  await createTopicsAndWait(
+    admin,
+    missing.map((topic) => ({ topic, numPartitions: 1, replicationFactor })),
+  );
 }

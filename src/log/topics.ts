@@ -1,4 +1,6 @@
-import type { Admin } from 'kafkajs';
+import type { Admin, ITopicConfig } from 'kafkajs';
+import { PipelineError } from '../shared/errors.js';
+import { sleep } from '../shared/retry.js';
 
 /**
  * The topics one bridge connector writes: the event topic, its dead-letter
@@ -18,9 +20,9 @@ export async function ensureTopicSpecs(admin: Admin, specs: TopicSpec[], replica
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length === 0) return [];
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: missing.map((s) => ({
+  await createTopicsAndWait(
+    admin,
+    missing.map((s) => ({
       topic: s.topic,
       numPartitions: s.partitions,
       replicationFactor,
@@ -33,6 +35,36 @@ export async function ensureTopicSpecs(admin: Admin, specs: TopicSpec[], replica
           ]
         : [],
     })),
-  });
+  );
   return missing.map((s) => s.topic);
+}
+
+/** Metadata errors a broker answers while a just-created topic propagates to its metadata cache. */
+const PROPAGATING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Creates topics (existing ones are left alone) and returns once every
+ * partition has a leader. kafkajs' own `waitForLeaders` retries only
+ * LEADER_NOT_AVAILABLE, but a KRaft broker answers UNKNOWN_TOPIC_OR_PARTITION
+ * for a moment after creating a topic (its metadata cache lags the
+ * controller), and kafkajs gives up on that: a first producer or consumer
+ * would then fail. Here both count as "not yet", for at most `timeoutMs`.
+ */
+export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[], timeoutMs = 30_000): Promise<void> {
+  await admin.createTopics({ topics, waitForLeaders: false });
+  const names = topics.map((t) => t.topic);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const md = await admin.fetchTopicMetadata({ topics: names });
+      const ready = md.topics.length === names.length && md.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (ready) return;
+    } catch (err) {
+      if (!PROPAGATING.has((err as { type?: string }).type ?? '')) throw err;
+    }
+    if (Date.now() > deadline) {
+      throw new PipelineError('KAFKA_TOPICS_NOT_READY', `topics ${names.join(', ')} have no leader ${timeoutMs} ms after creation`, { retriable: true });
+    }
+    await sleep(100);
+  }
 }

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { createTopicsAndWait } from '../../src/log/topics.js';
 import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Journal, JournalRecord } from '../../src/command/journal.js';
@@ -48,7 +49,7 @@ describe('inventory projector (real Kafka, registry, DynamoDB, PostgreSQL)', () 
   beforeAll(async () => {
     admin = k.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 3 }]);
     producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     db = await createTestDatabase('proj');

@@ -1,4 +1,5 @@
 import type { Producer } from 'kafkajs';
+import { createTopicsAndWait } from '../../src/log/topics.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JournalRecord } from '../../src/command/journal.js';
 import { INVENTORY_PROJECTOR_GROUP } from '../../src/consumers/projectors/inventory-projector.js';
@@ -29,7 +30,7 @@ describe('projector survives kill -9 mid-batch (real CLI process)', () => {
     await migrate(db.pool, 'migrations');
     const admin = k.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 3 }]);
     await admin.disconnect();
     await serdeFor(topic);
     const journal = await journalFor(table);

@@ -1,4 +1,5 @@
 import type { Producer } from 'kafkajs';
+import { createTopicsAndWait } from '../../src/log/topics.js';
 import { Registry } from 'prom-client';
 import { decide, evolve, fold, initialState, persistenceIdOf, type InventoryCommand, type InventoryState } from '../../src/command/inventory.js';
 import { asLatest, asLegacy } from '../../src/command/legacy-versions.js';
@@ -129,7 +130,7 @@ export async function consumerFixture(name: string, partitions = 3) {
   const groupId = uniqueName('inventory-projector');
   const admin = k.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await createTopicsAndWait(admin, [{ topic, numPartitions: partitions }]);
   const producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const db = await createTestDatabase(name.replaceAll('-', '_'));

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTopicsAndWait } from '../../src/log/topics.js';
 import type { Admin } from 'kafkajs';
 import { kafka, uniqueName } from '../helpers/stack.js';
 
@@ -10,7 +11,7 @@ describe('kafka (real broker)', () => {
   beforeAll(async () => {
     admin = k.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 1 }]);
   });
   afterAll(async () => {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);

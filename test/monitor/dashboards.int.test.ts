@@ -1,4 +1,5 @@
 import type { Admin, Producer } from 'kafkajs';
+import { createTopicsAndWait } from '../../src/log/topics.js';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpMetrics } from '../../src/api/http-metrics.js';
@@ -89,7 +90,7 @@ describe('dashboards and alert expressions against the real Prometheus', () => {
   beforeAll(async () => {
     admin = k.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 4 }]);
     producer = k.producer();
     await producer.connect();
     await producer.send({ topic, messages: Array.from({ length: 400 }, (_, i) => ({ partition: i % 4, value: `v${i}` })) });

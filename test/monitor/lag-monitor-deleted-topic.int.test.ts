@@ -1,4 +1,5 @@
 import { Registry } from 'prom-client';
+import { createTopicsAndWait } from '../../src/log/topics.js';
 import { describe, expect, it } from 'vitest';
 import { createLagMonitor } from '../../src/monitor/lag-monitor.js';
 import { eventually, kafka, testLogger, uniqueName } from '../helpers/stack.js';
@@ -11,7 +12,7 @@ describe('lag monitor when a watched topic is deleted (real broker)', () => {
     const doomed = uniqueName('doomed');
     const kept = uniqueName('kept');
     const group = uniqueName('g-deleted');
-    await admin.createTopics({ topics: [{ topic: doomed }, { topic: kept }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic: doomed }, { topic: kept }]);
     const producer = k.producer();
     await producer.connect();
     for (const topic of [doomed, kept]) await producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }] });

@@ -1,4 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
+import { createTopicsAndWait } from '../../src/log/topics.js';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLagMonitor, type LagMonitor, type LagSnapshot } from '../../src/monitor/lag-monitor.js';
@@ -49,13 +50,10 @@ describe('lag monitor against the real broker and PostgreSQL', () => {
   beforeAll(async () => {
     admin = k.admin();
     await admin.connect();
-    await admin.createTopics({
-      topics: [
-        { topic, numPartitions: PARTITIONS },
-        { topic: txTopic, numPartitions: 1 },
-      ],
-      waitForLeaders: true,
-    });
+    await createTopicsAndWait(admin, [
+      { topic, numPartitions: PARTITIONS },
+      { topic: txTopic, numPartitions: 1 },
+    ]);
     const producer = k.producer();
     await producer.connect();
     // Record i of every partition is stamped baseTs + i s: the exact seconds-lag is known.

@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs';
+import { createTopicsAndWait } from '../../src/log/topics.js';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLagMonitor } from '../../src/monitor/lag-monitor.js';
@@ -20,7 +21,7 @@ describe('seconds-lag by interpolation on a known produce schedule', () => {
   beforeAll(async () => {
     admin = k.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 1 }]);
     await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '25' }] });
   });
   afterAll(async () => {

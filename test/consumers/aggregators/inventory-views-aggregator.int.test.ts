@@ -1,4 +1,5 @@
 import type { Admin, Producer } from 'kafkajs';
+import { createTopicsAndWait } from '../../../src/log/topics.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Journal, JournalRecord } from '../../../src/command/journal.js';
 import { generateMasterData, loadMasterData } from '../../../src/command/master-data.js';
@@ -55,7 +56,7 @@ describe('inventory-views aggregator (real Kafka, registry, DynamoDB, PostgreSQL
   beforeAll(async () => {
     admin = k.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 3 }]);
     producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     db = await createTestDatabase('views');
@@ -154,7 +155,7 @@ describe('inventory-views aggregator (real Kafka, registry, DynamoDB, PostgreSQL
     const H = 3_600_000;
 
     it('inside the grace period count on time; after it they are counted and corrected or dead-lettered by policy', async () => {
-      await admin.createTopics({ topics: [{ topic: lateTopic, numPartitions: 1 }], waitForLeaders: true });
+      await createTopicsAndWait(admin, [{ topic: lateTopic, numPartitions: 1 }]);
       const lateSerde = await serdeFor(lateTopic);
       const product = master.products.find((p) => p.storageCondition === 'AMBIENT')!;
       const append = async (id: string, seq: number, at: number, type: string, data: Record<string, unknown>) =>
@@ -204,7 +205,7 @@ describe('inventory-views aggregator (real Kafka, registry, DynamoDB, PostgreSQL
   it('waits for a missing creation: applies once the journal has it, dead-letters after the bound', async () => {
     const waitTopic = uniqueName('inventory.wait');
     topics.push(waitTopic);
-    await admin.createTopics({ topics: [{ topic: waitTopic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic: waitTopic, numPartitions: 1 }]);
     const waitSerde = await serdeFor(waitTopic);
     const groupId = uniqueName('views-wait');
     const tables = await createShadowViewTables(db.pool, 'wait');
