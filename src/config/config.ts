@@ -176,6 +176,12 @@ export const configEntries = {
     '300000',
     '/readyz fails when a view is staler than this.',
   ),
+  shutdownTimeoutMs: entry(
+    'SHUTDOWN_TIMEOUT_MS',
+    int(1000, 600_000),
+    '25000',
+    'Grace period of a SIGTERM stop; past it the process logs the role still stopping and exits (keep it below the orchestrator\'s own).',
+  ),
 };
 
 type Entries = typeof configEntries;

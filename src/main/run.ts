@@ -22,6 +22,8 @@ export interface RunningPipeline {
   consumers: Record<string, ConsumerRunner>;
   /** Graceful: stops intake first (bridge), then consumers (commit in-flight batches), then the rest. */
   stop(): Promise<void>;
+  /** The role whose stop is in progress (for a shutdown that overruns its grace period). */
+  stopping?: string | undefined;
 }
 
 /**
@@ -37,7 +39,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
   collectDefaultMetrics({ register: registry });
   const connector = loadConnector(config.connectorFile);
   const topic = connector.topic;
-  const stops: (() => Promise<void>)[] = [];
+  const stops: { role: string; stop: () => Promise<void> }[] = [];
   const running: RunningPipeline = {
     metricsPort: 0,
     apiPort: undefined,
@@ -45,9 +47,11 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
     bridge: undefined,
     consumers: {},
     async stop() {
-      for (const stop of stops.reverse()) {
-        await stop().catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'stopping a role failed'));
+      for (const { role, stop } of stops.reverse()) {
+        running.stopping = role;
+        await stop().catch((err: unknown) => logger.error({ role, err: errorMessage(err) }, 'stopping a role failed'));
       }
+      running.stopping = undefined;
     },
   };
 
@@ -60,9 +64,12 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
       `127.0.0.1:${metricsServer.port}`,
       { roles: [...roles].sort().join('+') },
     );
-    stops.push(async () => {
-      await withdraw();
-      await metricsServer.close();
+    stops.push({
+      role: 'metrics',
+      stop: async () => {
+        await withdraw();
+        await metricsServer.close();
+      },
     });
 
     const kafka = clients.kafka();
@@ -90,7 +97,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
       });
       await bridge.start();
       running.bridge = bridge;
-      stops.push(() => bridge.stop());
+      stops.push({ role: 'bridge', stop: () => bridge.stop() });
     }
 
     if (roles.includes('projector')) {
@@ -117,13 +124,13 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
       });
       await runner.start();
       running.consumers[groupId] = runner;
-      stops.push(() => runner.stop());
+      stops.push({ role: 'projector', stop: () => runner.stop() });
     }
 
     if (roles.includes('views')) {
       const views = await startViewsRole({ clients, registry, topic, serde, journal });
       running.consumers[views.groupId] = views.runner;
-      stops.push(() => views.runner.stop());
+      stops.push({ role: 'views', stop: () => views.runner.stop() });
     }
 
     if (roles.includes('monitor')) {
@@ -138,13 +145,13 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
       });
       lag.start();
       running.lag = lag;
-      stops.push(() => lag.stop());
+      stops.push({ role: 'monitor', stop: () => lag.stop() });
     }
 
     if (roles.includes('api')) {
       const api = await startApiRole({ clients, registry, lag: running.lag });
       running.apiPort = api.port;
-      stops.push(() => api.close());
+      stops.push({ role: 'api', stop: () => api.close() });
     }
   } catch (err) {
     await running.stop();

@@ -19,8 +19,28 @@ async function untilSignal(pipeline: RunningPipeline, clients: Clients, extra?: 
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
   });
-  await extra?.();
-  await pipeline.stop();
+  // Shutdown is bounded: an orchestrator SIGKILLs after its own grace period
+  // anyway, and nothing depends on a clean stop for correctness (transactions
+  // and PostgreSQL-held offsets make a cut-off stop like kill -9: the next
+  // owner redoes the in-flight batch). Past the deadline, say which role hung
+  // and exit, instead of being killed without a word. A second signal exits at once.
+  const grace = clients.config.shutdownTimeoutMs;
+  const deadline = setTimeout(() => {
+    clients.logger.error({ role: pipeline.stopping, graceMs: grace }, 'shutdown grace period expired; exiting without a clean stop of this role');
+    process.exit(0);
+  }, grace);
+  deadline.unref();
+  const again = () => process.exit(130);
+  process.once('SIGTERM', again);
+  process.once('SIGINT', again);
+  try {
+    await extra?.();
+    await pipeline.stop();
+  } finally {
+    clearTimeout(deadline);
+    process.off('SIGTERM', again);
+    process.off('SIGINT', again);
+  }
 }
 
 interface LoadFlags {
