@@ -97,6 +97,12 @@ export function histogramQuantile(before: Buckets, after: Buckets, q: number): {
   return { ms: Math.round(seconds * 1000), count };
 }
 
+/** The projector group's summed lag from the API's /lag (undefined while the monitor has not polled). */
+async function projectorLag(api: string): Promise<number | undefined> {
+  const lag = await fetch(`${api}/lag`).then((r) => r.json() as Promise<{ groups?: { group: string; sumLag: number }[] }>).catch(() => undefined);
+  return lag?.groups?.filter((g) => g.group.includes('inventory-projector')).reduce((s, g) => s + g.sumLag, 0);
+}
+
 function cli(args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '0', PROMETHEUS_TARGETS_DIR: '', ...env },
@@ -190,16 +196,13 @@ async function main() {
           }
           await new Promise((r) => setTimeout(r, 20));
         }
-        const lag = await fetch(`${api}/lag`).then((r) => r.json() as Promise<{ groups?: { group: string; sumLag: number }[] }>).catch(() => undefined);
-        lagSamples.push(lag?.groups?.filter((g) => g.group.includes('inventory-projector')).reduce((s, g) => s + g.sumLag, 0) ?? 0);
+        lagSamples.push((await projectorLag(api)) ?? 0);
         await new Promise((r) => setTimeout(r, 250));
       }
       await load.exited;
       // Let the tail of the load drain before the second scrape, so its events count.
       for (let i = 0; i < 60; i++) {
-        const lag = await fetch(`${api}/lag`).then((r) => r.json() as Promise<{ groups?: { group: string; sumLag: number }[] }>).catch(() => undefined);
-        const backlog = lag?.groups?.filter((g) => g.group.includes('inventory-projector')).reduce((s, g) => s + g.sumLag, 0);
-        if (backlog === 0) break;
+        if ((await projectorLag(api)) === 0) break;
         await new Promise((r) => setTimeout(r, 1000));
       }
       const histogramAfter = await scrapeHistogram(metricsUrl, 'inventories');

@@ -43,6 +43,25 @@ export interface HandlerOutcome<E> {
   appliedSourceTimes?: number[];
 }
 
+/** What a handler knows of each event it applied, whatever its origin. */
+export interface AppliedEvent {
+  sourceWrittenAt: number | undefined;
+  /** `journal`: read to repair a gap, not consumed from the topic (no latency of its own). */
+  origin: 'topic' | 'journal' | 'parked';
+  event: { data: { metadata: { occurredAt: number } } };
+}
+
+/** Fills the outcome's times (view freshness, end-to-end latency) from the events a batch applied. */
+export function recordAppliedTimes<E>(outcome: HandlerOutcome<E>, applied: readonly AppliedEvent[]): void {
+  for (const c of applied) {
+    if (c.sourceWrittenAt) {
+      outcome.newestSourceTime = Math.max(outcome.newestSourceTime ?? 0, c.sourceWrittenAt);
+      if (c.origin !== 'journal') (outcome.appliedSourceTimes ??= []).push(c.sourceWrittenAt);
+    }
+    outcome.newestEventTime = Math.max(outcome.newestEventTime ?? 0, c.event.data.metadata.occurredAt);
+  }
+}
+
 /**
  * A batch handler of a consumer group (a projector or an aggregator).
  * `applyBatch` runs inside the runner's PostgreSQL transaction, after the

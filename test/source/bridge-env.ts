@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import type { Journal } from '../../src/command/journal.js';
+import { createJournal, type Journal } from '../../src/command/journal.js';
 import { ConcurrencyError } from '../../src/shared/errors.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { defaultSchemasDir, loadCatalog } from '../../src/events/catalog.js';
@@ -40,6 +40,19 @@ export function testConnector(file: string, overrides: Record<string, unknown> =
     backfill: { onFirstStart: true, segments: 2, pageSize: 100 },
     ...overrides,
   });
+}
+
+/**
+ * A journal-layout connector with its own table (created, with a stream), topics
+ * and registry subjects; the table name goes into `tables` for the file's cleanup.
+ */
+export async function journalConnector(tables: string[], overrides: Record<string, unknown> = {}) {
+  const connector = testConnector('journal.json', overrides);
+  tables.push(connector.table);
+  const journal = createJournal({ ddb: dynamo(), table: connector.table, catalog });
+  await journal.ensureTable();
+  const serde = await prepareTopics(connector);
+  return { connector, journal, serde };
 }
 
 export async function prepareTopics(connector: ConnectorConfig): Promise<EventSerde> {

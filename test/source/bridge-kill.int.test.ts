@@ -1,9 +1,9 @@
 import { DeleteTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createJournal, type Journal } from '../../src/command/journal.js';
+import type { Journal } from '../../src/command/journal.js';
 import type { ConnectorConfig } from '../../src/source/connector.js';
 import { dynamo, eventually } from '../helpers/stack.js';
-import { appendReceived, catalog, positions, prepareTopics, readTopic, testConnector, type ReadMessage } from './bridge-env.js';
+import { appendReceived, journalConnector, positions, readTopic, type ReadMessage } from './bridge-env.js';
 import { spawnBridge, type BridgeProcess } from './bridge-process.js';
 
 const ddb = dynamo();
@@ -47,11 +47,7 @@ function startWriter(journal: Journal, ids: string[], pauseMs: number) {
 }
 
 async function setup(delivery: ConnectorConfig['delivery']) {
-  const connector = testConnector('journal.json', { delivery });
-  tables.push(connector.table);
-  const journal = createJournal({ ddb, table: connector.table, catalog });
-  await journal.ensureTable();
-  await prepareTopics(connector);
+  const { connector, journal } = await journalConnector(tables, { delivery });
   return { connector, journal };
 }
 

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createJournal, type Journal } from '../../src/command/journal.js';
 import { partitionForKey } from '../../src/log/partitioner.js';
 import { dynamo, eventually, kafka } from '../helpers/stack.js';
-import { appendReceived, bridgeFor, catalog, positions, prepareTopics, readTopic, testConnector } from './bridge-env.js';
+import { appendReceived, bridgeFor, catalog, journalConnector, positions, prepareTopics, readTopic, testConnector } from './bridge-env.js';
 
 const ddb = dynamo();
 const tables: string[] = [];
@@ -38,11 +38,7 @@ function expectGapless(seen: Map<string, number[]>, ids: string[], n: number, op
 
 describe('CDC bridge against DynamoDB Local, Kafka and the registry', () => {
   it('relays the journal in per-persistence-id order to the murmur2 partition; a malformed item is dead-lettered and the stream continues', async () => {
-    const connector = testConnector('journal.json');
-    tables.push(connector.table);
-    const journal = createJournal({ ddb, table: connector.table, catalog });
-    await journal.ensureTable();
-    const serde = await prepareTopics(connector);
+    const { connector, journal, serde } = await journalConnector(tables);
     const metrics = new Registry();
     const bridge = bridgeFor(connector, serde, { metrics });
     await bridge.start();
@@ -204,11 +200,7 @@ describe('CDC bridge against DynamoDB Local, Kafka and the registry', () => {
   });
 
   it('stop() lets the in-flight batch finish and releases the lease; a restart continues exactly once', async () => {
-    const connector = testConnector('journal.json');
-    tables.push(connector.table);
-    const journal = createJournal({ ddb, table: connector.table, catalog });
-    await journal.ensureTable();
-    const serde = await prepareTopics(connector);
+    const { connector, journal, serde } = await journalConnector(tables);
     const ids = Array.from({ length: 4 }, (_, i) => `inventory-STOP-${i}`);
     const first = bridgeFor(connector, serde, { workerId: 'stopper-1' });
     await first.start();
@@ -234,11 +226,7 @@ describe('CDC bridge against DynamoDB Local, Kafka and the registry', () => {
   });
 
   it('a producer fenced by an intruder with its transactional id re-initialises, re-reads the checkpoint and continues exactly once', async () => {
-    const connector = testConnector('journal.json', { leases: { enabled: false } });
-    tables.push(connector.table);
-    const journal = createJournal({ ddb, table: connector.table, catalog });
-    await journal.ensureTable();
-    const serde = await prepareTopics(connector);
+    const { connector, journal, serde } = await journalConnector(tables, { leases: { enabled: false } });
     const metrics = new Registry();
     const bridge = bridgeFor(connector, serde, { metrics });
     await bridge.start();

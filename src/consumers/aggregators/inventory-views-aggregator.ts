@@ -7,7 +7,7 @@ import type { Logger } from '../../shared/logger.js';
 import { sleep } from '../../shared/retry.js';
 import { withTransaction, type Pool, type PoolClient } from '../../views/db.js';
 import type { DeadLetter, DeadLetterQueue } from '../dead-letter.js';
-import { emptyOutcome, type ConsumedEvent, type ConsumerHandler, type HandlerOutcome, type Rejection } from '../handler.js';
+import { emptyOutcome, recordAppliedTimes, type ConsumedEvent, type ConsumerHandler, type HandlerOutcome, type Rejection } from '../handler.js';
 import { planSequence, type Sequenced } from '../sequence-gate.js';
 import { aggregatorMetrics } from './aggregator-metrics.js';
 import { applyDailyMovements, type LatePolicy } from './daily-movements.js';
@@ -205,13 +205,7 @@ export function createInventoryViewsAggregator(options: InventoryViewsAggregator
     outcome.duplicates = gate.duplicates.filter((c) => c.origin === 'topic').length;
     outcome.applied = plan.applied.filter((c) => c.origin !== 'journal').length;
     outcome.parked = toPark.length;
-    for (const c of plan.applied) {
-      if (c.sourceWrittenAt) {
-        outcome.newestSourceTime = Math.max(outcome.newestSourceTime ?? 0, c.sourceWrittenAt);
-        if (c.origin !== 'journal') (outcome.appliedSourceTimes ??= []).push(c.sourceWrittenAt);
-      }
-      outcome.newestEventTime = Math.max(outcome.newestEventTime ?? 0, c.event.data.metadata.occurredAt);
-    }
+    recordAppliedTimes(outcome, plan.applied);
     return outcome;
   }
 

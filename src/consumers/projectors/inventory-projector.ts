@@ -4,7 +4,7 @@ import type { EventSerde } from '../../events/serde.js';
 import type { Logger } from '../../shared/logger.js';
 import { copyRows } from '../../views/copy.js';
 import { withTransaction, type Pool, type PoolClient } from '../../views/db.js';
-import type { ConsumedEvent, ConsumerHandler, HandlerOutcome } from '../handler.js';
+import { recordAppliedTimes, type ConsumedEvent, type ConsumerHandler, type HandlerOutcome } from '../handler.js';
 import { planSequence, type Sequenced } from '../sequence-gate.js';
 import { planInventory, type InventoryRow, type MovementRow } from './inventory-plan.js';
 
@@ -178,13 +178,7 @@ export function createInventoryProjector(options: InventoryProjectorOptions): In
     }
     await writeMovements(tx, planned.movements);
     await upsertRows(tx, [...planned.rows.values()]);
-    for (const c of planned.applied) {
-      if (c.sourceWrittenAt) {
-        outcome.newestSourceTime = Math.max(outcome.newestSourceTime ?? 0, c.sourceWrittenAt);
-        if (c.origin !== 'journal') (outcome.appliedSourceTimes ??= []).push(c.sourceWrittenAt);
-      }
-      outcome.newestEventTime = Math.max(outcome.newestEventTime ?? 0, c.event.data.metadata.occurredAt);
-    }
+    recordAppliedTimes(outcome, planned.applied);
     return outcome;
   }
 
