@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MASK, maskUrl, urlSecrets, type LogRedaction } from '../shared/redact.js';
 
 /**
  * The one configuration schema of the pipeline. Every key has its environment
@@ -15,17 +16,45 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const url = z.string().url();
-const csv = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
-  .pipe(z.array(z.string()).min(1));
+/** Comma-separated list, blanks dropped; empty string = empty list. */
+const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+const csv = list.pipe(z.array(z.string()).min(1));
+
+/**
+ * Which part of a setting is a credential: the whole value, the password of a
+ * URL (`scheme://user:password@host`, `?password=`), or the key of each
+ * `name:key:rate` entry. The `config` printer, the logger's redaction and the
+ * README's table all read it from here.
+ */
+export type SecretKind = 'value' | 'url' | 'keys';
+
+const SECRET_KINDS: Record<SecretKind, { parts: (raw: string) => string[]; mask: (raw: string) => string; readme: string }> = {
+  value: { parts: (raw) => (raw === '' ? [] : [raw]), mask: (raw) => (raw === '' ? raw : MASK), readme: 'yes' },
+  url: { parts: urlSecrets, mask: maskUrl, readme: 'password in the URL' },
+  keys: {
+    parts: (raw) => splitKeys(raw).flatMap((k) => (k.key ? [k.key] : [])),
+    mask: (raw) => splitKeys(raw).map((k) => (k.key ? `${k.name}:${MASK}${k.rest}` : MASK)).join(','),
+    readme: 'the keys',
+  },
+};
+
+function splitKeys(raw: string): { name: string; key: string; rest: string }[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const [name = '', key = '', ...rest] = part.split(':');
+      return { name, key, rest: rest.length ? `:${rest.join(':')}` : '' };
+    });
+}
 
 interface Entry<T extends z.ZodTypeAny> {
   env: string;
   schema: T;
   default: string | undefined;
   doc: string;
-  secret?: boolean;
+  secret?: SecretKind;
 }
 
 function entry<T extends z.ZodTypeAny>(
@@ -33,9 +62,9 @@ function entry<T extends z.ZodTypeAny>(
   schema: T,
   def: string | undefined,
   doc: string,
-  secret = false,
+  secret?: SecretKind,
 ): Entry<T> {
-  return { env, schema, default: def, doc, secret };
+  return { env, schema, default: def, doc, ...(secret ? { secret } : {}) };
 }
 
 export const configEntries = {
@@ -50,8 +79,7 @@ export const configEntries = {
     'SASL mechanism for the brokers.',
   ),
   kafkaSaslUsername: entry('KAFKA_SASL_USERNAME', z.string(), '', 'SASL user name.'),
-  kafkaSaslPassword: entry('KAFKA_SASL_PASSWORD', z.string(), '', 'SASL password (never logged).', true),
-  topicPartitions: entry('TOPIC_PARTITIONS', int(1, 1024), '6', 'Partitions of event topics created by the pipeline.'),
+  kafkaSaslPassword: entry('KAFKA_SASL_PASSWORD', z.string(), '', 'SASL password.', 'value'),
   topicReplicationFactor: entry(
     'TOPIC_REPLICATION_FACTOR',
     int(1, 10),
@@ -65,14 +93,15 @@ export const configEntries = {
     url,
     'http://127.0.0.1:8081/apis/ccompat/v7',
     'Confluent-API schema registry base URL (Redpanda: http://localhost:8081).',
+    'url',
   ),
   schemaRegistryUsername: entry('SCHEMA_REGISTRY_USERNAME', z.string(), '', 'Registry basic-auth user.'),
   schemaRegistryPassword: entry(
     'SCHEMA_REGISTRY_PASSWORD',
     z.string(),
     '',
-    'Registry basic-auth password (never logged).',
-    true,
+    'Registry basic-auth password.',
+    'value',
   ),
 
   // --- DynamoDB
@@ -81,6 +110,7 @@ export const configEntries = {
     z.string(),
     'http://127.0.0.1:8000',
     'DynamoDB endpoint; empty string = the AWS regional endpoint.',
+    'url',
   ),
   awsRegion: entry('AWS_REGION', z.string().min(1), 'us-east-1', 'AWS region.'),
   awsAccessKeyId: entry('AWS_ACCESS_KEY_ID', z.string(), 'local', 'AWS access key id (DynamoDB Local accepts any).'),
@@ -88,8 +118,8 @@ export const configEntries = {
     'AWS_SECRET_ACCESS_KEY',
     z.string(),
     'local',
-    'AWS secret access key (never logged).',
-    true,
+    'AWS secret access key.',
+    'value',
   ),
 
   // --- PostgreSQL
@@ -98,19 +128,25 @@ export const configEntries = {
     url,
     'postgres://postgres:postgres@127.0.0.1:5432/pipeline',
     'PostgreSQL URL for writers (projectors, aggregators, migrations).',
-    true,
+    'url',
   ),
   apiDatabaseUrl: entry(
     'API_DATABASE_URL',
     url,
     'postgres://pipeline_reader:pipeline_reader@127.0.0.1:5432/pipeline',
-    'PostgreSQL URL of the read-only role the API uses.',
-    true,
+    'PostgreSQL URL of the read-only role the API uses; `setup` creates the role with this user name and password.',
+    'url',
   ),
   pgPoolMax: entry('PG_POOL_MAX', int(1, 200), '10', 'Connections per pool.'),
 
   // --- Observability
-  prometheusUrl: entry('PROMETHEUS_URL', url, 'http://127.0.0.1:9090', 'Prometheus base URL (dashboard checks).'),
+  prometheusUrl: entry(
+    'PROMETHEUS_URL',
+    url,
+    'http://127.0.0.1:9090',
+    'Prometheus base URL: printed by `demo`, queried by the dashboard and alert-rule checks (test/monitor).',
+    'url',
+  ),
   prometheusTargetsDir: entry(
     'PROMETHEUS_TARGETS_DIR',
     z.string(),
@@ -149,7 +185,12 @@ export const configEntries = {
     'Events later than the grace period: applied as counted corrections, or dead-lettered.',
   ),
   lagPollIntervalMs: entry('LAG_POLL_INTERVAL_MS', int(100, 600_000), '5000', 'Lag monitor poll interval.'),
-  lagGroups: entry('LAG_GROUPS', z.string(), 'all', "Groups the lag monitor watches: 'all' or a comma-separated list."),
+  lagGroups: entry(
+    'LAG_GROUPS',
+    csv.transform((groups): string[] | 'all' => (groups.length === 1 && groups[0] === 'all' ? 'all' : groups)),
+    'all',
+    "Groups the lag monitor watches: 'all' or a comma-separated list.",
+  ),
 
   // --- API
   apiPort: entry('API_PORT', int(0, 65535), '3000', 'HTTP port of the API.'),
@@ -159,17 +200,17 @@ export const configEntries = {
     z.string(),
     '',
     'Optional bearer keys, `name:key:requestsPerSecond` comma-separated; empty = no authentication.',
-    true,
+    'keys',
   ),
   apiCursorSecret: entry(
     'API_CURSOR_SECRET',
     z.string(),
     '',
     'HMAC secret of pagination cursors; API instances behind one load balancer must share it (empty = random per process).',
-    true,
+    'value',
   ),
   apiStatementTimeoutMs: entry('API_STATEMENT_TIMEOUT_MS', int(100, 600_000), '5000', 'statement_timeout of the API read-only sessions.'),
-  corsOrigins: entry('CORS_ORIGINS', z.string(), '', 'Comma-separated allowed CORS origins (empty = CORS off).'),
+  corsOrigins: entry('CORS_ORIGINS', list, '', 'Comma-separated allowed CORS origins (empty = CORS off).'),
   readyMaxStalenessMs: entry(
     'READY_MAX_STALENESS_MS',
     int(0, 86_400_000),
@@ -187,12 +228,23 @@ export const configEntries = {
 type Entries = typeof configEntries;
 export type Config = { [K in keyof Entries]: z.output<Entries[K]['schema']> };
 
+/**
+ * Settings that were documented once and are no longer read: setting one is
+ * an error that says where the setting lives now, rather than a knob that
+ * silently does nothing.
+ */
+const removedSettings: Record<string, string> = {
+  TOPIC_PARTITIONS: 'no longer read: the connector file\'s "partitions" (CONNECTOR_FILE) sets the partitions of the topic it creates',
+};
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
   }
 }
+
+const entries = () => Object.entries(configEntries) as [keyof Config, Entry<z.ZodTypeAny>][];
 
 /**
  * Validates the environment once. Throws {@link ConfigError} naming every bad
@@ -201,7 +253,10 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
-  for (const [key, e] of Object.entries(configEntries) as [string, Entry<z.ZodTypeAny>][]) {
+  for (const [name, why] of Object.entries(removedSettings)) {
+    if (env[name] !== undefined) problems.push(`${name}: ${why}`);
+  }
+  for (const [key, e] of entries()) {
     const raw = env[e.env] ?? e.default;
     if (raw === undefined) {
       problems.push(`${e.env}: required (${e.doc})`);
@@ -218,31 +273,59 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return out as Config;
 }
 
-/** The configuration with secrets masked, for the start-up log line. */
+/** The configuration with the secret part of every secret setting masked: what `config` prints and the start-up log shows. */
 export function redactConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, e] of Object.entries(configEntries) as [keyof Config, Entry<z.ZodTypeAny>][]) {
+  for (const [key, e] of entries()) {
     const v = config[key];
-    out[key] = e.secret ? redactSecret(v) : v;
+    out[key] = e.secret && typeof v === 'string' ? SECRET_KINDS[e.secret].mask(v) : v;
   }
   return out;
 }
 
-function redactSecret(v: unknown): unknown {
-  if (typeof v !== 'string' || v === '') return v;
-  try {
-    const u = new URL(v);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '***';
+/**
+ * The secret values of this configuration, to be masked wherever they occur.
+ * A value that is also part of the setting's documented default (the local
+ * stack's `postgres` password) is public and left out: masking it would hide
+ * every "postgres" in the logs and protect nothing.
+ */
+export function secretValues(config: Config): string[] {
+  const out = new Set<string>();
+  for (const [key, e] of entries()) {
+    const v = config[key];
+    if (!e.secret || typeof v !== 'string') continue;
+    const kind = SECRET_KINDS[e.secret];
+    const published = new Set(e.default === undefined ? [] : kind.parts(e.default));
+    for (const part of kind.parts(v)) if (!published.has(part)) out.add(part);
   }
+  return [...out];
+}
+
+/**
+ * The logger's redaction, from the same table: every secret setting's field
+ * is censored by path (a URL keeps its host), and every secret value is masked
+ * wherever it appears in a line.
+ */
+export function logRedaction(config: Config): LogRedaction {
+  const byKey = new Map<string, SecretKind>();
+  for (const [key, e] of entries()) if (e.secret) byKey.set(key, e.secret);
+  const paths = [...byKey.keys()].flatMap((k) => [k, `*.${k}`]);
+  return {
+    paths,
+    censor: (value, path) => {
+      const kind = byKey.get(path[path.length - 1] ?? '');
+      return kind && typeof value === 'string' ? SECRET_KINDS[kind].mask(value) : MASK;
+    },
+    secrets: secretValues(config),
+  };
 }
 
 /** Markdown table of every setting, for the README. */
 export function configMarkdown(): string {
-  const rows = Object.values(configEntries).map(
-    (e) => `| \`${e.env}\` | ${e.default === undefined ? '(required)' : `\`${e.default}\``} | ${e.doc} |`,
-  );
-  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+  const rows = Object.values(configEntries).map((e: Entry<z.ZodTypeAny>) => {
+    const def = e.default === undefined ? '(required)' : `\`${e.default}\``;
+    const secret = e.secret ? SECRET_KINDS[e.secret].readme : '';
+    return `| \`${e.env}\` | ${def} | ${secret} | ${e.doc} |`;
+  });
+  return ['| variable | default | secret | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -45,7 +45,7 @@ export async function startApiRole(o: { clients: Clients; registry: Registry; la
     ...(lag ? { lag: () => lag.snapshot(), lagMaxAgeMs: 3 * config.lagPollIntervalMs } : {}),
     readiness: { checks: [kafkaCheck] },
     ...(apiKeys.size > 0 ? { apiKeys } : {}),
-    ...(config.corsOrigins ? { cors: { origins: config.corsOrigins.split(',').map((s) => s.trim()) } } : {}),
+    ...(config.corsOrigins.length > 0 ? { cors: { origins: config.corsOrigins } } : {}),
     staleness: { upToDateMs: 1000, slightlyStaleMs: 5000 },
     readyMaxStalenessMs: config.readyMaxStalenessMs,
     ...(config.apiCursorSecret ? { cursorSecret: config.apiCursorSecret } : {}),

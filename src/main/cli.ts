@@ -5,7 +5,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, configMarkdown, loadConfig, redactConfig, type Config } from '../config/config.js';
+import { ConfigError, configMarkdown, loadConfig, logRedaction, redactConfig, type Config } from '../config/config.js';
 import { createLogger } from '../shared/logger.js';
 import { errorMessage } from '../shared/errors.js';
 import { createClients, type Clients } from './clients.js';
@@ -35,7 +35,7 @@ function context(): CliContext {
     clients() {
       if (!clients) {
         const c = this.config();
-        const logger = createLogger({ level: c.logLevel });
+        const logger = createLogger({ level: c.logLevel, redaction: logRedaction(c) });
         logger.debug({ config: redactConfig(c) }, 'configuration');
         clients = createClients(c, logger);
       }

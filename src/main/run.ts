@@ -137,7 +137,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
       const lag = createLagMonitor({
         kafka,
         pool: clients.pool(),
-        groups: config.lagGroups === 'all' ? 'all' : config.lagGroups.split(',').map((g) => g.trim()),
+        groups: config.lagGroups,
         excludeGroups: /^(dlq-reader|stack-probe)/,
         registry,
         logger,

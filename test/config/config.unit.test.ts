@@ -1,31 +1,111 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redactConfig } from '../../src/config/config.js';
+import { ConfigError, configMarkdown, loadConfig, redactConfig, secretValues } from '../../src/config/config.js';
 
 describe('configuration', () => {
   it('has defaults that point at the local stack', () => {
     const c = loadConfig({});
     expect(c.kafkaBrokers).toEqual(['127.0.0.1:9092']);
     expect(c.schemaRegistryUrl).toBe('http://127.0.0.1:8081/apis/ccompat/v7');
-    expect(c.topicPartitions).toBe(6);
+    expect(c.lagGroups).toBe('all');
+    expect(c.corsOrigins).toEqual([]);
   });
 
   it('names every bad variable and what it expected, without echoing secrets', () => {
     try {
-      loadConfig({ TOPIC_PARTITIONS: 'many', KAFKA_SSL: 'maybe', DATABASE_URL: 'not a url with secret hunter2' });
+      loadConfig({ PG_POOL_MAX: 'many', KAFKA_SSL: 'maybe', DATABASE_URL: 'not a url with secret hunter2' });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
       const msg = (err as Error).message;
-      expect(msg).toMatch(/TOPIC_PARTITIONS="many"/);
+      expect(msg).toMatch(/PG_POOL_MAX="many"/);
       expect(msg).toMatch(/KAFKA_SSL="maybe"/);
       expect(msg).toMatch(/DATABASE_URL=<redacted>/);
       expect(msg).not.toMatch(/hunter2/);
     }
   });
 
-  it('redacts passwords in URLs for the start-up log', () => {
-    const r = redactConfig(loadConfig({ DATABASE_URL: 'postgres://u:s3cret@db:5432/x' }));
-    expect(JSON.stringify(r)).not.toMatch(/s3cret/);
-    expect(r.databaseUrl).toBe('postgres://u:***@db:5432/x');
+  it('parses LAG_GROUPS and CORS_ORIGINS with the list parser', () => {
+    const c = loadConfig({ LAG_GROUPS: ' a.inventory-projector , b.inventory-views,', CORS_ORIGINS: 'https://a.example, https://b.example' });
+    expect(c.lagGroups).toEqual(['a.inventory-projector', 'b.inventory-views']);
+    expect(c.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(() => loadConfig({ LAG_GROUPS: ' , ' })).toThrow(/LAG_GROUPS/);
+  });
+
+  it('refuses TOPIC_PARTITIONS, which nothing reads, and says where partitions are set', () => {
+    expect(() => loadConfig({ TOPIC_PARTITIONS: '12' })).toThrow(/TOPIC_PARTITIONS: no longer read: the connector file's "partitions"/);
+    expect(configMarkdown()).not.toMatch(/TOPIC_PARTITIONS/);
+  });
+});
+
+describe('secret settings', () => {
+  const key1 = 'k3y-ONE-abcdefghijklmnop';
+  const key2 = 'k3y-TWO-qrstuvwxyz012345';
+  const env = {
+    API_KEYS: `ops:${key1}:10, ci:${key2}:5`,
+    API_CURSOR_SECRET: 'cursor-secret-value',
+    KAFKA_SASL_PASSWORD: 'sasl-secret-value',
+    SCHEMA_REGISTRY_PASSWORD: 'registry-secret-value',
+    AWS_SECRET_ACCESS_KEY: 'aws-secret-value',
+    DATABASE_URL: 'postgres://writer:S3cr%40t-pw@db:5432/x?sslmode=require',
+    API_DATABASE_URL: 'postgres://reader@db:5432/x?password=reader-secret-value',
+    SCHEMA_REGISTRY_URL: 'https://reg:registry-url-secret@registry.example/apis/ccompat/v7',
+    PROMETHEUS_URL: 'http://prom:prom-url-secret@prometheus.example:9090',
+  };
+  const c = loadConfig(env);
+
+  it('are masked by the config printer, keeping what is not secret (hosts, user and key names, rates)', () => {
+    const r = redactConfig(c);
+    expect(r.apiKeys).toBe('ops:***:10,ci:***:5');
+    expect(r.apiCursorSecret).toBe('***');
+    expect(r.kafkaSaslPassword).toBe('***');
+    expect(r.schemaRegistryPassword).toBe('***');
+    expect(r.awsSecretAccessKey).toBe('***');
+    expect(r.databaseUrl).toBe('postgres://writer:***@db:5432/x?sslmode=require');
+    expect(r.apiDatabaseUrl).toBe('postgres://reader@db:5432/x?password=***');
+    expect(r.schemaRegistryUrl).toBe('https://reg:***@registry.example/apis/ccompat/v7');
+    expect(r.prometheusUrl).toBe('http://prom:***@prometheus.example:9090');
+    const printed = JSON.stringify(r);
+    for (const s of secretValues(c)) expect(printed).not.toContain(s);
+    // Not secret: printed as they are.
+    expect(r.kafkaBrokers).toEqual(['127.0.0.1:9092']);
+    expect(r.awsAccessKeyId).toBe('local');
+  });
+
+  it('lists every secret value (a URL password raw and decoded) and leaves out the documented defaults', () => {
+    expect(secretValues(c).sort()).toEqual(
+      [
+        key1,
+        key2,
+        'cursor-secret-value',
+        'sasl-secret-value',
+        'registry-secret-value',
+        'aws-secret-value',
+        'S3cr%40t-pw',
+        'S3cr@t-pw',
+        'reader-secret-value',
+        'registry-url-secret',
+        'prom-url-secret',
+      ].sort(),
+    );
+    // The local stack's published passwords (postgres, pipeline_reader, local) are not secrets to hunt for in logs.
+    expect(secretValues(loadConfig({}))).toEqual([]);
+  });
+
+  it('an API key spec is not mistaken for a URL (ops:<key>:10 parses as scheme "ops:")', () => {
+    expect(redactConfig(loadConfig({ API_KEYS: `ops:${key1}:10` })).apiKeys).toBe('ops:***:10');
+  });
+
+  it('the README table marks every secret setting', () => {
+    const md = configMarkdown();
+    const row = (name: string) => md.split('\n').find((l) => l.startsWith(`| \`${name}\``));
+    expect(md.split('\n')[0]).toBe('| variable | default | secret | meaning |');
+    for (const name of ['KAFKA_SASL_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD', 'AWS_SECRET_ACCESS_KEY', 'API_CURSOR_SECRET']) {
+      expect(row(name)).toMatch(/\| yes \|/);
+    }
+    for (const name of ['DATABASE_URL', 'API_DATABASE_URL', 'SCHEMA_REGISTRY_URL', 'PROMETHEUS_URL', 'DYNAMODB_ENDPOINT']) {
+      expect(row(name)).toMatch(/\| password in the URL \|/);
+    }
+    expect(row('API_KEYS')).toMatch(/\| the keys \|/);
+    expect(row('KAFKA_SASL_USERNAME')).toMatch(/^\| `KAFKA_SASL_USERNAME` \| `` \| {2}\|/);
   });
 });
