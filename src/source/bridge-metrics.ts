@@ -22,6 +22,9 @@ export interface BridgeMetrics {
   producerResets: Counter<'table'>;
   leasesHeld: Gauge<'table' | 'worker'>;
   shardsActive: Gauge<'table'>;
+  shards: Gauge<'table' | 'state'>;
+  transientFaults: Counter<'table' | 'stage'>;
+  shardFailures: Counter<'table' | 'shard' | 'stage'>;
   backfillItems: Counter<'table'>;
 }
 
@@ -55,6 +58,9 @@ export function createBridgeMetrics(registry: Registry): BridgeMetrics {
     producerResets: counter('cdc_bridge_producer_resets_total', 'Producers torn down and re-initialised after a transaction failure.', ['table']),
     leasesHeld: gauge('cdc_bridge_leases_held', 'Shard leases held by this worker.', ['table', 'worker']),
     shardsActive: gauge('cdc_bridge_shards_active', 'Shards this process is reading.', ['table']),
+    shards: gauge('cdc_bridge_shards', 'Shards of this process by worker state (failed: stopped on a programming error; recovering: retrying a transient fault).', ['table', 'state']),
+    transientFaults: counter('cdc_bridge_transient_faults_total', 'Transient faults (AWS, network, Kafka, registry) retried with backoff, by stage.', ['table', 'stage']),
+    shardFailures: counter('cdc_bridge_shard_failures_total', 'Shards stopped on a programming error (never retried; a person should look).', ['table', 'shard', 'stage']),
     backfillItems: counter('cdc_bridge_backfill_items_total', 'Items relayed by table snapshots (backfill).', ['table']),
   };
 }

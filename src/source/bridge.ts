@@ -8,32 +8,23 @@ import type { EventSerde } from '../events/serde.js';
 import { BACKFILL_KEY, createCheckpointReader } from '../log/checkpoints.js';
 import { createAtLeastOnceSink, createTransactionalSink, type ShardSink } from '../log/relay-producer.js';
 import { ensureTopicSpecs } from '../log/topics.js';
-import { errorMessage, PipelineError } from '../shared/errors.js';
+import { errorCode, errorMessage, PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { retry, sleep } from '../shared/retry.js';
 import { needsInitialSnapshot, runBackfill } from './backfill.js';
 import { createBridgeMetrics } from './bridge-metrics.js';
+import { bridgeReadiness, shardStateCounts, type BridgeStatus } from './bridge-status.js';
 import type { ConnectorConfig } from './connector.js';
 import { createLeaseManager, type LeaseManager } from './leases.js';
 import { createRecordMapper } from './mapping.js';
 import { planShards, type ShardInfo } from './shard-lineage.js';
-import { runShard, type ShardStatus } from './shard-worker.js';
-import { createStreamReader, TrimmedDataError } from './stream-reader.js';
+import { createShardObserver, type ShardObserver } from './shard-observer.js';
+import { classifyFailure, type ShardOutcome, type ShardStatus } from './shard-state.js';
+import { runShard } from './shard-worker.js';
+import { createStreamReader } from './stream-reader.js';
 
 export { loadConnector, parseConnector, type ConnectorConfig } from './connector.js';
-
-export interface BridgeStatus {
-  state: 'idle' | 'starting' | 'backfilling' | 'running' | 'stopping' | 'stopped';
-  table: string;
-  topic: string;
-  delivery: ConnectorConfig['delivery'];
-  workerId: string;
-  streamArn: string | undefined;
-  shards: ShardStatus[];
-  leasesHeld: string[];
-  backfill: { runs: number; items: number; lastCompletedAt: number | undefined };
-  lastError: string | undefined;
-}
+export { bridgeReadiness, type BridgeStatus } from './bridge-status.js';
 
 export interface BridgeOptions {
   connector: ConnectorConfig;
@@ -58,6 +49,8 @@ export interface Bridge {
   /** Lets in-flight batches commit (or abort), stops every shard and releases leases. */
   stop(): Promise<void>;
   status(): BridgeStatus;
+  /** Not ready while starting or stopping, while rounds fail, or while a shard is failed or retrying a fault. */
+  readiness(): { ready: boolean; reasons: string[] };
 }
 
 /** Creates the connector's topic, its DLQ and the checkpoint topic if missing. */
@@ -72,7 +65,6 @@ export async function ensureTopics(admin: Admin, connector: ConnectorConfig, opt
     options.replicationFactor ?? 1,
   );
 }
-
 
 /**
  * The CDC bridge for one connector: DynamoDB stream → Kafka topic, keyed by
@@ -99,8 +91,11 @@ export function createBridge(options: BridgeOptions): Bridge {
     : undefined;
 
   const controller = new AbortController();
-  const workers = new Map<string, { status: ShardStatus; done: Promise<void> }>();
+  const workers = new Map<string, { observer: ShardObserver; done: Promise<void> }>();
   const finished = new Set<string>();
+  // Stopped on a programming error: kept (with its lease, so no other worker repeats the
+  // error) and not restarted until the process is.
+  const failed = new Map<string, ShardStatus>();
   const trimmedShards = new Set<string>();
   const status: BridgeStatus = {
     state: 'idle',
@@ -112,6 +107,7 @@ export function createBridge(options: BridgeOptions): Bridge {
     shards: [],
     leasesHeld: [],
     backfill: { runs: 0, items: 0, lastCompletedAt: undefined },
+    roundFaults: 0,
     lastError: undefined,
   };
   let loop: Promise<void> | undefined;
@@ -139,8 +135,11 @@ export function createBridge(options: BridgeOptions): Bridge {
       const previous = status.state;
       status.state = 'backfilling';
       logger.info({ reason, segments: connector.backfill.segments }, 'backfilling the table into the topic');
-      const sinks = await Promise.all(Array.from({ length: connector.backfill.segments }, (_, i) => openSink(`${BACKFILL_KEY}-${i}`)));
+      const opened = await Promise.allSettled(Array.from({ length: connector.backfill.segments }, (_, i) => openSink(`${BACKFILL_KEY}-${i}`)));
+      const sinks = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
       try {
+        const refused = opened.find((o) => o.status === 'rejected');
+        if (refused) throw refused.reason;
         const r = await runBackfill({
           ddb,
           connector,
@@ -161,67 +160,88 @@ export function createBridge(options: BridgeOptions): Bridge {
     return backfilling;
   }
 
+  /** Logs a failed round or backfill: a warning for a transient fault (rate-limited), an error for a programming error. */
+  function fault(err: unknown, faults: number, message: string) {
+    status.lastError = errorMessage(err);
+    if (classifyFailure(err) === 'programming') logger.error({ err, code: errorCode(err) }, `${message} (programming error)`);
+    else if (faults <= 3 || faults % 10 === 0) logger.warn({ err, code: errorCode(err), faults }, `${message}; retrying`);
+  }
+
   function startShard(shardId: string) {
-    const s: ShardStatus = { shardId, state: 'starting', lastSequenceNumber: null, relayed: 0, deadLettered: 0, filtered: 0, lastCommitAt: undefined };
-    const fromTrimHorizon = trimmedShards.delete(shardId);
-    const done = runShard({
-      connector,
-      streamArn: status.streamArn!,
-      shardId,
-      reader,
-      mapper,
-      openSink: () => openSink(shardId),
-      checkpoints,
-      leaseValid: () => !leases || leases.holds(shardId),
-      leaseEpoch: () => leases?.epoch(shardId) ?? 0,
-      fromTrimHorizon,
-      metrics,
-      logger,
-      signal: controller.signal,
-      status: s,
-    })
-      .then(async (outcome) => {
-        if (outcome === 'ended') {
-          finished.add(shardId);
-          await leases?.finish(shardId);
-        }
-      })
-      .catch(async (err: unknown) => {
-        if (err instanceof TrimmedDataError) {
-          logger.warn({ shardId }, 'checkpoint is older than the stream retention: backfilling, then reading from TRIM_HORIZON');
-          try {
-            await backfill('trimmed');
-            // Only a completed snapshot allows skipping to TRIM_HORIZON; otherwise the
-            // shard restarts from its checkpoint, is refused again and retries the backfill.
-            trimmedShards.add(shardId);
-          } catch (e) {
-            status.lastError = errorMessage(e);
-            logger.error({ err: e }, 'backfill failed; retried on the next round');
-            await sleep(5_000, controller.signal);
-          }
-          return;
-        }
-        status.lastError = errorMessage(err);
-        logger.error({ err, shardId }, 'shard relay failed; it is restarted on the next round');
-        await sleep(1_000, controller.signal);
-      })
-      .finally(() => {
-        workers.delete(shardId);
-        wake?.();
+    const observer = createShardObserver({ shardId, table, metrics, logger });
+    const done = supervise(shardId, observer).finally(() => {
+      workers.delete(shardId);
+      wake?.();
+    });
+    workers.set(shardId, { observer, done });
+  }
+
+  /** Runs one shard worker and acts on its outcome; never rejects. */
+  async function supervise(shardId: string, observer: ShardObserver): Promise<void> {
+    let outcome: ShardOutcome;
+    try {
+      outcome = await runShard({
+        connector,
+        shard: { streamArn: status.streamArn!, shardId, fromTrimHorizon: trimmedShards.delete(shardId) },
+        ports: { reader, checkpoints, mapper, openSink: () => openSink(shardId) },
+        lease: { valid: () => !leases || leases.holds(shardId), epoch: () => leases?.epoch(shardId) ?? 0 },
+        signal: controller.signal,
+        observe: observer.observe,
       });
-    workers.set(shardId, { status: s, done });
+    } catch (err) {
+      // runShard returns every outcome: a rejection is a bug in the worker or its observer.
+      logger.error({ err, shardId }, 'shard worker crashed; the shard is not restarted until the process is');
+      failed.set(shardId, { ...observer.status(), state: 'failed', lastError: errorMessage(err) });
+      return;
+    }
+    if (outcome.type === 'finished') {
+      finished.add(shardId);
+      // Retried by the next rounds if DynamoDB refuses it now.
+      await leases?.finish(shardId).catch((err: unknown) => logger.warn({ err, shardId }, 'marking the lease finished failed; retried next round'));
+    } else if (outcome.type === 'failed') {
+      failed.set(shardId, observer.status());
+      status.lastError = errorMessage(outcome.error);
+    } else if (outcome.type === 'trimmed') {
+      logger.warn({ shardId }, 'checkpoint is older than the stream retention: backfilling, then reading from TRIM_HORIZON');
+      try {
+        await backfill('trimmed');
+        // Only a completed snapshot allows skipping to TRIM_HORIZON; otherwise the
+        // shard restarts from its checkpoint, is refused again and retries the backfill.
+        trimmedShards.add(shardId);
+      } catch (err) {
+        fault(err, 1, 'backfill failed; it is started again on the next round');
+        await sleep(5_000, controller.signal);
+      }
+    }
   }
 
   async function round(shards: ShardInfo[]): Promise<void> {
     const ended = leases?.endedShards() ?? new Set<string>();
     const plan = planShards(shards, (id) => (finished.has(id) || ended.has(id) ? { shardEnded: true } : undefined));
     const owned = leases ? await leases.sync(plan.readable) : new Set(plan.readable);
+    if (leases) for (const id of leases.held()) if (finished.has(id)) await leases.finish(id);
     // During a backfill, rounds keep renewing leases but start no shard: the
     // shards that hit trimmed data must resume only after the snapshot.
-    if (!backfilling) for (const id of plan.readable) if (owned.has(id) && !workers.has(id) && !controller.signal.aborted) startShard(id);
+    if (!backfilling) {
+      for (const id of plan.readable) {
+        if (owned.has(id) && !workers.has(id) && !failed.has(id) && !controller.signal.aborted) startShard(id);
+      }
+    }
     status.leasesHeld = leases?.held() ?? [...owned];
     metrics.leasesHeld.set({ table, worker: workerId }, status.leasesHeld.length);
     metrics.shardsActive.set({ table }, workers.size);
+  }
+
+  function shardStatuses(): ShardStatus[] {
+    return [...[...workers.values()].map((w) => w.observer.status()), ...failed.values()];
+  }
+
+  function snapshot(): BridgeStatus {
+    return { ...status, shards: shardStatuses(), leasesHeld: leases?.held() ?? status.leasesHeld };
+  }
+
+  function gaugeShardStates() {
+    for (const [state, n] of shardStateCounts(shardStatuses())) metrics.shards.set({ table, state }, n);
   }
 
   async function run(): Promise<void> {
@@ -235,10 +255,12 @@ export function createBridge(options: BridgeOptions): Bridge {
           discoveredAt = Date.now();
         }
         await round(shards);
+        status.roundFaults = 0;
       } catch (err) {
-        status.lastError = errorMessage(err);
-        logger.error({ err }, 'bridge round failed; retrying');
+        metrics.transientFaults.inc({ table, stage: 'round' });
+        fault(err, ++status.roundFaults, 'shard discovery or lease renewal failed');
       }
+      gaugeShardStates();
       await new Promise<void>((resolve) => {
         wake = resolve;
         void sleep(tick, controller.signal).then(resolve);
@@ -286,6 +308,7 @@ export function createBridge(options: BridgeOptions): Bridge {
       status.state = 'stopped';
       logger.info('bridge stopped');
     },
-    status: () => ({ ...status, shards: [...workers.values()].map((w) => ({ ...w.status })), leasesHeld: leases?.held() ?? status.leasesHeld }),
+    status: snapshot,
+    readiness: () => bridgeReadiness(snapshot()),
   };
 }

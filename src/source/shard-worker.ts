@@ -1,65 +1,117 @@
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { checkpointKey, type Checkpoint, type CheckpointReader } from '../log/checkpoints.js';
-import { ProducerFencedError, type OutgoingMessage, type ShardSink } from '../log/relay-producer.js';
-import { errorCode } from '../shared/errors.js';
-import type { Logger } from '../shared/logger.js';
+import { ProducerFencedError, type CheckpointWrite, type OutgoingMessage, type ShardSink } from '../log/relay-producer.js';
 import { backoffDelay, sleep } from '../shared/retry.js';
 import type { Item } from './attributes.js';
-import type { BridgeMetrics } from './bridge-metrics.js';
 import type { ConnectorConfig } from './connector.js';
 import type { RecordMapper } from './mapping.js';
+import { classifyFailure, RecordMappingError, type ShardEvent, type ShardOutcome, type ShardStage } from './shard-state.js';
 import { IteratorExpiredError, TrimmedDataError, type RecordsPage, type StreamReader } from './stream-reader.js';
+
+export type { ShardEvent, ShardOutcome, ShardState, ShardStatus } from './shard-state.js';
 
 /** DynamoDB Streams keeps records for 24 hours. */
 export const STREAM_RETENTION_MS = 24 * 3600_000;
 
-export type ShardOutcome = 'ended' | 'stopped' | 'lost-lease';
-
-export interface ShardStatus {
-  shardId: string;
-  state: 'starting' | 'reading' | 'recovering' | 'ended' | 'stopped' | 'lost-lease';
-  lastSequenceNumber: string | null;
-  relayed: number;
-  deadLettered: number;
-  filtered: number;
-  lastCommitAt: number | undefined;
-}
-
-/**
- * Relays one shard until it ends, the lease is lost or the signal aborts.
- *
- * Guarantee (exactly-once mode): each GetRecords page is committed as one
- * Kafka transaction holding its records, its dead letters and the shard
- * checkpoint; on any failure the producer is re-created with the same
- * transactional id and the position re-read from the committed checkpoint,
- * so a page is either fully in the topic with its checkpoint or not at all.
- * Records are written in stream order, which for one item key is write
- * order.
- */
-export async function runShard(ctx: {
-  connector: ConnectorConfig;
-  streamArn: string;
-  shardId: string;
+/** What a shard worker reads from and writes to. */
+export interface ShardPorts {
   reader: StreamReader;
+  checkpoints: CheckpointReader;
   mapper: RecordMapper;
   /** Builds (and initialises, which fences predecessors) the shard's sink. */
   openSink: () => Promise<ShardSink>;
-  checkpoints: CheckpointReader;
+}
+
+/** The worker's lease on the shard (always valid without leases). */
+export interface ShardLease {
   /** Is this worker still allowed to write the shard? */
-  leaseValid: () => boolean;
-  leaseEpoch: () => number;
-  /** Start from TRIM_HORIZON whatever the checkpoint says (after a backfill of trimmed data). */
-  fromTrimHorizon?: boolean;
-  metrics: BridgeMetrics;
-  logger: Logger;
+  valid(): boolean;
+  /** Written into every checkpoint. */
+  epoch(): number;
+}
+
+export interface ShardWorkerOptions {
+  connector: Pick<ConnectorConfig, 'table' | 'checkpointTopic' | 'batch'>;
+  shard: {
+    streamArn: string;
+    shardId: string;
+    /** Start from TRIM_HORIZON whatever the checkpoint says (after a backfill of trimmed data). */
+    fromTrimHorizon?: boolean;
+  };
+  ports: ShardPorts;
+  lease: ShardLease;
   signal: AbortSignal;
-  status: ShardStatus;
-}): Promise<ShardOutcome> {
-  const { connector, streamArn, shardId, reader, mapper, checkpoints, metrics, signal, status } = ctx;
-  const table = connector.table;
-  const logger = ctx.logger.child({ shardId });
-  const labels = { table, shard: shardId };
-  let fromTrimHorizon = ctx.fromTrimHorizon ?? false;
+  /** Receives every lifecycle event, the returned outcome last (metrics, logs and status live there). */
+  observe?: (event: ShardEvent) => void;
+}
+
+/**
+ * Relays one shard until it is finished, its data is trimmed, the lease is
+ * lost, a programming error fails it, or the signal stops it; the outcome is
+ * returned (and emitted), never thrown.
+ *
+ * Guarantee (exactly-once mode): each GetRecords page is committed as one
+ * Kafka transaction holding its records, its dead letters and the shard
+ * checkpoint. After any transient fault (AWS throttling or outage, Kafka
+ * unavailable, registry down) the worker backs off, re-initialises the
+ * producer if a commit was involved (same transactional id: fences the stuck
+ * incarnation), re-reads the committed checkpoint and resumes after it — so a
+ * page is either fully in the topic with its checkpoint or not at all — and
+ * keeps doing so for as long as it holds the lease. Records are written in
+ * stream order, which for one item key is write order.
+ *
+ * A programming error (TypeError and kin, see {@link classifyFailure}) is
+ * never retried: the shard stops with outcome `failed`, naming the stage and
+ * the sequence number, and its checkpoint stays before that record. Stopping
+ * rather than dead-lettering because such an error says nothing about the
+ * record — it is usually our bug hitting every record after it — and the
+ * bridge's DLQ holds item images that cannot be replayed into the event
+ * topic, so dead-lettering would divert valid events for good; a stopped
+ * shard loses nothing (the stream keeps records 24 h, then the trimmed-data
+ * backfill covers them) and resumes exactly where it stopped once fixed.
+ */
+export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcome> {
+  const { connector, shard, ports, lease, signal } = options;
+  const { table, batch } = connector;
+  const { streamArn, shardId } = shard;
+  const { reader, checkpoints, mapper } = ports;
+  const emit = options.observe ?? (() => undefined);
+  let fromTrimHorizon = shard.fromTrimHorizon ?? false;
+  let pos: Checkpoint | undefined;
+  let sink: ShardSink | undefined;
+  // After a failed commit (or open, or reset) the producer's state is unknown: re-initialise it first.
+  let sinkSuspect = false;
+  let stage = 'open-sink' as ShardStage;
+  let faults = 0;
+  let positioned = false;
+
+  const end = (outcome: ShardOutcome): ShardOutcome => {
+    emit(outcome);
+    return outcome;
+  };
+
+  try {
+    for (;;) {
+      if (signal.aborted) return end({ type: 'stopped' });
+      if (!lease.valid()) return end({ type: 'lost-lease' });
+      try {
+        return end(await relay());
+      } catch (err) {
+        if (signal.aborted) return end({ type: 'stopped' });
+        if (err instanceof TrimmedDataError) return end({ type: 'trimmed', after: pos?.sequenceNumber ?? null });
+        if (classifyFailure(err) === 'programming') {
+          const sequenceNumber = err instanceof RecordMappingError ? err.sequenceNumber : (pos?.sequenceNumber ?? null);
+          return end({ type: 'failed', stage, error: err, sequenceNumber });
+        }
+        if (err instanceof ProducerFencedError && !lease.valid()) return end({ type: 'lost-lease' });
+        if (stage === 'commit' || stage === 'open-sink' || stage === 'reset-sink') sinkSuspect = true;
+        emit({ type: 'transient-fault', stage, error: err, attempt: ++faults });
+        await sleep(backoffDelay(Math.min(faults, 8), 200, 10_000), signal);
+      }
+    }
+  } finally {
+    await sink?.close();
+  }
 
   async function position(): Promise<Checkpoint | undefined> {
     const c = (await checkpoints.read(table)).get(shardId);
@@ -67,53 +119,40 @@ export async function runShard(ctx: {
     return c;
   }
 
-  const sink = await ctx.openSink();
-  try {
-    let pos = await position();
-    status.lastSequenceNumber = pos?.sequenceNumber ?? null;
-    if (pos?.shardEnded) return (status.state = 'ended');
+  /** Positions at the committed checkpoint and relays page after page; throws on any fault. */
+  async function relay(): Promise<ShardOutcome> {
+    if (!sink) {
+      stage = 'open-sink';
+      sink = await ports.openSink();
+      sinkSuspect = false;
+    } else if (sinkSuspect) {
+      stage = 'reset-sink';
+      await sink.reset();
+      sinkSuspect = false;
+      emit({ type: 'producer-reset' });
+    }
+    stage = 'checkpoint';
+    pos = await position();
+    if (pos?.shardEnded) return { type: 'finished', lastSequenceNumber: pos.sequenceNumber };
+    stage = 'iterator';
     let iterator = await reader.iterator(streamArn, shardId, pos?.sequenceNumber, signal);
-    let failures = 0;
+    emit({ type: 'positioned', after: pos?.sequenceNumber ?? null, resumed: positioned });
+    positioned = true;
     let trims = 0;
     let prefetched: Promise<RecordsPage> | undefined;
-    status.state = 'reading';
-    logger.info({ after: pos?.sequenceNumber ?? 'TRIM_HORIZON' }, 'shard relay started');
-
-    const recover = async (err: unknown): Promise<boolean> => {
-      failures++;
-      status.state = 'recovering';
-      logger.warn({ err, failures, code: errorCode(err) }, 'batch failed; re-initialising the producer and re-reading the checkpoint');
-      await sleep(backoffDelay(Math.min(failures, 8), 200, 10_000), signal);
-      if (err instanceof ProducerFencedError && !ctx.leaseValid()) return false;
-      for (let attempt = 0; !signal.aborted; attempt++) {
-        try {
-          // Re-initialising fences the stuck incarnation and completes its transaction.
-          await sink.reset();
-          metrics.producerResets.inc({ table });
-          pos = await position();
-          iterator = await reader.iterator(streamArn, shardId, pos?.sequenceNumber, signal);
-          status.lastSequenceNumber = pos?.sequenceNumber ?? null;
-          status.state = 'reading';
-          fromTrimHorizon = false;
-          return true;
-        } catch (e) {
-          logger.warn({ err: e, attempt }, 'producer re-initialisation failed; retrying');
-          await sleep(backoffDelay(Math.min(attempt, 8), 500, 10_000), signal);
-        }
-      }
-      return true;
-    };
 
     while (!signal.aborted) {
-      if (!ctx.leaseValid()) return (status.state = 'lost-lease');
+      if (!lease.valid()) return { type: 'lost-lease' };
       if (iterator === undefined) {
         // No iterator for a closed shard that was read to its end.
+        stage = 'commit';
         await sink.commit([], checkpointOf(pos?.sequenceNumber ?? null, true));
-        return (status.state = 'ended');
+        return { type: 'finished', lastSequenceNumber: pos?.sequenceNumber ?? null };
       }
-      let page;
+      stage = 'get-records';
+      let page: RecordsPage;
       try {
-        const fetching = prefetched ?? reader.getRecords(iterator, connector.batch.maxRecords, signal);
+        const fetching = prefetched ?? reader.getRecords(iterator, batch.maxRecords, signal);
         prefetched = undefined;
         page = await fetching;
         trims = 0;
@@ -126,112 +165,98 @@ export async function runShard(ctx: {
           // than the retention — is escalated to a backfill.
           const stale = pos !== undefined && Date.now() - pos.updatedAt > STREAM_RETENTION_MS;
           if (stale || ++trims > 5) throw err;
-          logger.warn({ trims }, 'GetRecords reported trimmed data for a live position; renewing the iterator');
+          emit({ type: 'iterator-renewed', reason: 'spurious-trim', attempt: trims });
           await sleep(backoffDelay(trims, 100, 2_000), signal);
-        } else if (!(err instanceof IteratorExpiredError)) throw err;
+        } else if (err instanceof IteratorExpiredError) {
+          emit({ type: 'iterator-renewed', reason: 'expired', attempt: 1 });
+        } else throw err;
         // Iterator expiry (15 min) or a spurious trim: renew from the last committed position.
+        stage = 'iterator';
         iterator = await reader.iterator(streamArn, shardId, pos?.sequenceNumber, signal);
         continue;
       }
-      metrics.getRecordsSeconds.observe({ table }, page.latencyMs / 1000);
+      emit({ type: 'page-read', records: page.records.length, latencyMs: page.latencyMs });
       const { records, nextIterator } = page;
       const ended = nextIterator === undefined;
-      let out: OutgoingMessage[];
-      let counts: Awaited<ReturnType<typeof mapAll>>['counts'];
-      try {
-        ({ out, counts } = await mapAll(records));
-      } catch (err) {
-        // Retriable mapping failure (registry unavailable): read the same page again later.
-        logger.warn({ err }, 'mapping failed; retrying the page');
-        await sleep(backoffDelay(Math.min(++failures, 8), 200, 10_000), signal);
-        continue;
-      }
+      stage = 'mapping';
+      const mapped = await mapPage(records);
       const last = records.at(-1);
       const lastSeq = last?.dynamodb?.SequenceNumber ?? pos?.sequenceNumber ?? null;
       const created = last?.dynamodb?.ApproximateCreationDateTime;
       // Catching up (a full page, or records already seconds old) reads on at
       // once; at the head of the stream a short pause lets the next page fill.
-      const full = records.length >= connector.batch.maxRecords;
+      const full = records.length >= batch.maxRecords;
       const behind = created !== undefined && Date.now() - new Date(created).getTime() > 2_000;
       if (!ended && records.length > 0 && (full || behind)) {
         // Read the next page while this one commits. It is used only if the
         // commit succeeds; after a failure the position comes from the checkpoint.
-        prefetched = reader.getRecords(nextIterator, connector.batch.maxRecords, signal);
+        prefetched = reader.getRecords(nextIterator, batch.maxRecords, signal);
         prefetched.catch(() => undefined);
       }
       if (records.length > 0 || ended) {
-        if (!ctx.leaseValid()) return (status.state = 'lost-lease');
-        try {
-          await sink.commit(out, checkpointOf(lastSeq, ended));
-        } catch (err) {
-          prefetched = undefined;
-          if (!(await recover(err))) return (status.state = 'lost-lease');
-          continue;
-        }
-        failures = 0;
-        pos = { sequenceNumber: lastSeq, shardEnded: ended, updatedAt: Date.now(), leaseEpoch: ctx.leaseEpoch() };
-        status.lastSequenceNumber = lastSeq;
-        status.lastCommitAt = Date.now();
-        status.relayed += counts.relayed;
-        status.deadLettered += counts.dead;
-        status.filtered += counts.filtered;
-        metrics.recordsRelayed.inc(labels, counts.relayed);
-        for (const code of counts.deadCodes) metrics.recordsDeadLettered.inc({ ...labels, error_code: code });
-        metrics.transactionsCommitted.inc({ table });
-        metrics.batchSize.observe({ table }, records.length);
-        metrics.lastCheckpointAt.set(labels, Date.now() / 1000);
-        if (counts.lastWrittenAt !== undefined) metrics.writtenAtAgeMs.set(labels, Date.now() - counts.lastWrittenAt);
+        if (!lease.valid()) return { type: 'lost-lease' };
+        stage = 'commit';
+        await sink.commit(mapped.out, checkpointOf(lastSeq, ended));
+        // The checkpoint now marks a position inside the retention: later restarts use it.
+        fromTrimHorizon = false;
+        const at = Date.now();
+        pos = { sequenceNumber: lastSeq, shardEnded: ended, updatedAt: at, leaseEpoch: lease.epoch() };
+        emit({ type: 'committed', lastSequenceNumber: lastSeq, records: records.length, ...mapped.counts, at });
       }
-      metrics.checkpointAgeSeconds.set(labels, status.lastCommitAt ? (Date.now() - status.lastCommitAt) / 1000 : 0);
-      metrics.iteratorAgeMs.set(labels, created ? Math.max(0, Date.now() - new Date(created).getTime()) : 0);
-      if (ended) {
-        logger.info({ lastSeq }, 'shard relayed to its end');
-        return (status.state = 'ended');
-      }
+      faults = 0;
+      const iteratorAgeMs = created ? Math.max(0, Date.now() - new Date(created).getTime()) : 0;
+      emit({ type: 'polled', caughtUp: records.length === 0 || !(full || behind), iteratorAgeMs, at: Date.now() });
+      if (ended) return { type: 'finished', lastSequenceNumber: lastSeq };
       iterator = nextIterator;
-      if (records.length === 0) await sleep(connector.batch.idlePollIntervalMs, signal);
-      else if (!full && !behind) await sleep(connector.batch.pollIntervalMs, signal);
+      if (records.length === 0) await sleep(batch.idlePollIntervalMs, signal);
+      else if (!full && !behind) await sleep(batch.pollIntervalMs, signal);
     }
-    return (status.state = 'stopped');
-  } finally {
-    await sink.close();
+    return { type: 'stopped' };
   }
 
-  function checkpointOf(sequenceNumber: string | null, shardEnded: boolean) {
+  function checkpointOf(sequenceNumber: string | null, shardEnded: boolean): CheckpointWrite {
     return {
       topic: connector.checkpointTopic,
       key: checkpointKey(table, shardId),
-      checkpoint: { sequenceNumber, shardEnded, updatedAt: Date.now(), leaseEpoch: ctx.leaseEpoch() },
+      checkpoint: { sequenceNumber, shardEnded, updatedAt: Date.now(), leaseEpoch: lease.epoch() },
     };
   }
 
-  async function mapAll(records: _Record[]) {
+  /** Maps a page; records the mapper rejects as data errors come back as dead letters, any throw names its record. */
+  async function mapPage(records: _Record[]) {
     const out: OutgoingMessage[] = [];
-    const counts = { relayed: 0, dead: 0, filtered: 0, lastWrittenAt: undefined as number | undefined, deadCodes: [] as string[] };
+    const counts = {
+      relayed: 0,
+      deadLettered: [] as { code: string; reason: string; sequenceNumber: string }[],
+      filtered: [] as string[],
+      lastWrittenAt: undefined as number | undefined,
+    };
     for (const r of records) {
       const created = r.dynamodb?.ApproximateCreationDateTime;
-      const result = await mapper.map(r.dynamodb?.NewImage as Item | undefined, {
-        table,
-        shardId,
-        sequenceNumber: r.dynamodb?.SequenceNumber ?? '',
-        eventName: r.eventName ?? '',
-        ...(created ? { approximateCreatedAt: new Date(created).getTime() } : {}),
-      });
+      const sequenceNumber = r.dynamodb?.SequenceNumber ?? '';
+      let result;
+      try {
+        result = await mapper.map(r.dynamodb?.NewImage as Item | undefined, {
+          table,
+          shardId,
+          sequenceNumber,
+          eventName: r.eventName ?? '',
+          ...(created ? { approximateCreatedAt: new Date(created).getTime() } : {}),
+        });
+      } catch (err) {
+        throw new RecordMappingError(sequenceNumber, err);
+      }
       if (result.kind === 'relay') {
         out.push(result.message);
         counts.relayed++;
         if (result.writtenAt !== undefined) counts.lastWrittenAt = result.writtenAt;
       } else if (result.kind === 'dead-letter') {
         out.push(result.message);
-        counts.dead++;
-        counts.deadCodes.push(result.code);
-        logger.warn({ code: result.code, reason: result.reason, seq: r.dynamodb?.SequenceNumber }, 'record dead-lettered');
+        counts.deadLettered.push({ code: result.code, reason: result.reason, sequenceNumber });
       } else {
-        counts.filtered++;
-        metrics.recordsFiltered.inc({ ...labels, event_name: result.reason });
+        counts.filtered.push(result.reason);
       }
     }
-    metrics.recordsRead.inc(labels, records.length);
     return { out, counts };
   }
 }

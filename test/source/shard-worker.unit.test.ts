@@ -1,14 +1,11 @@
 import path from 'node:path';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Checkpoint, CheckpointReader } from '../../src/log/checkpoints.js';
 import { ProducerFencedError, SinkFailedError, type CheckpointWrite, type OutgoingMessage, type ShardSink } from '../../src/log/relay-producer.js';
-import { silentLogger } from '../../src/shared/logger.js';
-import { createBridgeMetrics } from '../../src/source/bridge-metrics.js';
 import { loadConnector } from '../../src/source/connector.js';
 import type { RecordMapper } from '../../src/source/mapping.js';
-import { runShard, STREAM_RETENTION_MS, type ShardStatus } from '../../src/source/shard-worker.js';
+import { runShard, STREAM_RETENTION_MS, type ShardEvent } from '../../src/source/shard-worker.js';
 import { TrimmedDataError, type RecordsPage, type StreamReader } from '../../src/source/stream-reader.js';
 
 // runShard against in-memory implementations of the project's own ports
@@ -76,25 +73,23 @@ const mapper: RecordMapper = {
   }),
 };
 
-function run(reader: StreamReader, kafka: ReturnType<typeof fakeKafka>, extra: { leaseValid?: () => boolean; stopAfterMs?: number } = {}) {
+/** Runs the worker; resolves to the outcome's type (the full outcome is the last event). */
+async function run(
+  reader: StreamReader,
+  kafka: ReturnType<typeof fakeKafka>,
+  extra: { leaseValid?: () => boolean; stopAfterMs?: number; events?: ShardEvent[] } = {},
+) {
   const controller = new AbortController();
-  const status: ShardStatus = { shardId: 's', state: 'starting', lastSequenceNumber: null, relayed: 0, deadLettered: 0, filtered: 0, lastCommitAt: undefined };
   if (extra.stopAfterMs !== undefined) setTimeout(() => controller.abort(), extra.stopAfterMs);
-  return runShard({
+  const outcome = await runShard({
     connector,
-    streamArn: 'arn',
-    shardId: 's',
-    reader,
-    mapper,
-    openSink: async () => kafka.sink,
-    checkpoints: kafka.checkpoints,
-    leaseValid: extra.leaseValid ?? (() => true),
-    leaseEpoch: () => 7,
-    metrics: createBridgeMetrics(new Registry()),
-    logger: silentLogger(),
+    shard: { streamArn: 'arn', shardId: 's' },
+    ports: { reader, mapper, checkpoints: kafka.checkpoints, openSink: async () => kafka.sink },
+    lease: { valid: extra.leaseValid ?? (() => true), epoch: () => 7 },
     signal: controller.signal,
-    status,
+    ...(extra.events ? { observe: (e: ShardEvent) => extra.events!.push(e) } : {}),
   });
+  return outcome.type;
 }
 
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
@@ -102,7 +97,7 @@ const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i)
 describe('shard worker', () => {
   it('relays a closed shard to its end, each page with its checkpoint, and marks SHARD_END', async () => {
     const k = fakeKafka();
-    expect(await run(fakeStream(10, { closed: true }).reader, k)).toBe('ended');
+    expect(await run(fakeStream(10, { closed: true }).reader, k)).toBe('finished');
     expect(k.topic).toEqual(range(1, 10));
     expect(k.committed.get('s')).toMatchObject({ sequenceNumber: seq(10), shardEnded: true, leaseEpoch: 7 });
   });
@@ -110,7 +105,7 @@ describe('shard worker', () => {
   it('after a failed transaction re-initialises the producer, re-reads the checkpoint and resumes after it: nothing lost, nothing doubled', async () => {
     const k = fakeKafka((n) => (n === 2 || n === 3 ? new SinkFailedError('CONCURRENT_TRANSACTIONS', new Error('x')) : undefined));
     const s = fakeStream(12, { closed: true });
-    expect(await run(s.reader, k)).toBe('ended');
+    expect(await run(s.reader, k)).toBe('finished');
     expect(k.topic).toEqual(range(1, 12));
     expect(k.stats().resets).toBe(2);
     // Resumed AFTER_SEQUENCE_NUMBER of the committed checkpoint each time.
@@ -120,7 +115,7 @@ describe('shard worker', () => {
   it('catching up, it reads the next full page while the current one commits, and drops that page if the commit fails', async () => {
     const k = fakeKafka((n) => (n === 2 ? new SinkFailedError('OUT_OF_ORDER_SEQUENCE_NUMBER', new Error('x')) : undefined));
     const s = fakeStream(3500, { pageSize: 1000, closed: true });
-    expect(await run(s.reader, k)).toBe('ended');
+    expect(await run(s.reader, k)).toBe('finished');
     expect(k.topic).toEqual(range(1, 3500));
     expect(s.iterators).toEqual([undefined, seq(1000)]);
   });
@@ -146,21 +141,24 @@ describe('shard worker', () => {
 
   it('a spurious trim on a live position renews the iterator instead of backfilling', async () => {
     const k = fakeKafka();
-    expect(await run(fakeStream(6, { closed: true, trimOnce: true }).reader, k)).toBe('ended');
+    expect(await run(fakeStream(6, { closed: true, trimOnce: true }).reader, k)).toBe('finished');
     expect(k.topic).toEqual(range(1, 6));
   });
 
-  it('a trim with a checkpoint older than the retention escalates (the bridge backfills)', async () => {
+  it('a trim with a checkpoint older than the retention is returned as the outcome "trimmed" (the bridge backfills)', async () => {
     const k = fakeKafka();
     k.committed.set('s', { sequenceNumber: seq(2), shardEnded: false, updatedAt: Date.now() - STREAM_RETENTION_MS - 1, leaseEpoch: 1 });
-    await expect(run(fakeStream(6, { trimAlways: true }).reader, k)).rejects.toBeInstanceOf(TrimmedDataError);
+    const events: ShardEvent[] = [];
+    expect(await run(fakeStream(6, { trimAlways: true }).reader, k, { events })).toBe('trimmed');
+    expect(events.at(-1)).toEqual({ type: 'trimmed', after: seq(2) });
+    expect(k.topic).toEqual([]);
   });
 
   it('a shard whose checkpoint says SHARD_END is not read again', async () => {
     const k = fakeKafka();
     k.committed.set('s', { sequenceNumber: seq(5), shardEnded: true, updatedAt: Date.now(), leaseEpoch: 1 });
     const s = fakeStream(6);
-    expect(await run(s.reader, k)).toBe('ended');
+    expect(await run(s.reader, k)).toBe('finished');
     expect(s.iterators).toEqual([]);
   });
 
