@@ -1,44 +1,56 @@
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { EventSerde } from '../events/serde.js';
-import { PipelineError } from '../shared/errors.js';
+import { errorMessage, isRetriable, PipelineError } from '../shared/errors.js';
+import { rebuildGroupId } from '../shared/group-names.js';
 import type { Logger } from '../shared/logger.js';
 import { sleep } from '../shared/retry.js';
 import type { Pool, PoolClient } from '../views/db.js';
+import { dlqTopicOf } from './dead-letter.js';
 import type { ConsumerHandler } from './handler.js';
+import { deleteGroupWhenEmpty, deleteTopicIfEmpty } from './rebuild-kafka.js';
+import { createProgressTracker, formatProgress, type PartitionReading, type RebuildProgress } from './rebuild-progress.js';
+import {
+  acquireRebuildLock,
+  createShadowTables,
+  deleteRebuildOffsets,
+  discardRebuildState,
+  dropOldTables,
+  groupOffsets,
+  shadowName,
+  shadowTablesPresent,
+  swapIn,
+  type RebuildTable,
+  type SwapResult,
+} from './rebuild-store.js';
 import { createConsumerRunner } from './runner.js';
 
+export { shadowName, type RebuildTable } from './rebuild-store.js';
+export type { PartitionProgress, RebuildProgress } from './rebuild-progress.js';
+
 /**
- * Rebuilds a view from offset 0 into shadow tables while the live tables keep
- * serving, then swaps them in atomically.
+ * Rebuilds a view from the start of the topic into shadow tables while the
+ * live tables keep serving, then swaps them in atomically — and leaves
+ * nothing behind.
  *
  * - The shadow tables (`<table>_rebuild`, created LIKE the live ones) are
- *   filled by a consumer group of their own (`<group>.rebuild`) with the same
- *   handler code; its offsets live in consumer_offsets like any group's, so a
- *   crashed rebuild resumes where it stopped.
- * - The swap is one transaction: it locks the live group's offset rows (live
- *   batches wait), checks that the rebuild has consumed at least as far as
- *   the live group on every partition — otherwise it lets the rebuild catch
- *   up and tries again — renames live → old and shadow → live, hands the
- *   rebuild's offsets and parked events to the live group, and commits.
- *   Readers see either the old or the new table, never an error. Records the
- *   live consumer has already fetched below the new offsets are dropped by
- *   the offset lock, so nothing applies twice.
+ *   filled by a consumer group of its own (`<live group>.rebuild`) with the
+ *   same handler code. PostgreSQL's offset rows of that group decide where an
+ *   interrupted rebuild resumes; its Kafka group is deleted before every
+ *   start, so no offset committed by an earlier rebuild is ever inherited.
+ * - One rebuild per live group at a time (an advisory lock in PostgreSQL).
+ * - The swap is one transaction (see `swapIn`): readers see the old or the
+ *   new tables, never an error; the live group continues from the rebuild's
+ *   offsets, and nothing applies twice.
+ * - After the swap nothing of the rebuild remains visible: its freshness rows
+ *   are merged into the live views' rows inside the swap, its offset rows are
+ *   deleted, its Kafka consumer group is deleted once its consumer has left,
+ *   and its dead-letter topic too when empty (kept, with a warning, when the
+ *   rebuild dead-lettered records: they are the events the new tables lack).
+ * - Progress is reported per partition on every poll (`onProgress`) and
+ *   logged every `progressLogIntervalMs` even when nothing moves; a partition
+ *   that makes no progress for `stallAfterMs` is named with the reason.
  */
-export interface RebuildTable {
-  live: string;
-  /** Declares the table's dependants, if any, that must be dropped with the old copy. */
-  cascade?: boolean;
-}
-
-export interface RebuildProgress {
-  partitions: { partition: number; done: number; total: number }[];
-  done: number;
-  total: number;
-  eventsPerSecond: number;
-  etaSeconds: number | undefined;
-}
-
 export interface RebuildOptions<E> {
   kafka: Kafka;
   pool: Pool;
@@ -46,162 +58,209 @@ export interface RebuildOptions<E> {
   liveGroup: string;
   tables: RebuildTable[];
   serde: EventSerde<E>;
-  /** The view's handler, writing into the given table names. */
+  /** The view's handler, writing into the given table names (live name → shadow name), under the rebuild's group id. */
   makeHandler: (names: Record<string, string>) => ConsumerHandler<E>;
   logger: Logger;
   metrics: Registry;
   batchSize?: number;
   onProgress?: (p: RebuildProgress) => void;
-  /** Keep the shadow tables after a crash to resume (default), or start over. */
+  /** Discard an unfinished rebuild and start over instead of resuming it. */
   restart?: boolean;
   /** Runs inside the swap transaction after the renames (e.g. re-point SQL views at the new tables). */
   afterSwap?: (tx: PoolClient) => Promise<void>;
   signal?: AbortSignal;
+  pollIntervalMs?: number;
+  progressLogIntervalMs?: number;
+  stallAfterMs?: number;
+  /** How long to wait for a killed rebuild's consumer to leave its group (Kafka drops it after the session timeout, 30 s). */
+  groupEmptyTimeoutMs?: number;
+  /** How long the swap waits for the live group's offset rows and the tables before trying again later. */
+  swapLockTimeoutMs?: number;
 }
 
-export const shadowName = (table: string) => `${table}_rebuild`;
-const ident = (s: string) => {
-  if (!/^[a-z_][a-z0-9_]*$/.test(s)) throw new PipelineError('REBUILD_NAME', `invalid table name ${s}`);
-  return s;
-};
+export interface RebuildResult {
+  /** Records the live group has consumed after the swap (sum of its next offsets). */
+  events: number;
+  durationMs: number;
+  /** Whether an interrupted rebuild was resumed. */
+  resumed: boolean;
+  /** Records the rebuild dead-lettered (its DLQ topic is kept when there are any). */
+  deadLetters: number;
+}
 
-export async function rebuildView<E>(options: RebuildOptions<E>): Promise<{ events: number; durationMs: number }> {
-  const { pool, kafka, topic, liveGroup, tables, logger } = options;
-  const rebuildGroup = `${liveGroup}.rebuild`;
+/** Records within this many offsets of a partition's end count as read (transaction markers take offsets). */
+const END_SLACK = 2;
+
+export async function rebuildView<E>(options: RebuildOptions<E>): Promise<RebuildResult> {
+  const { pool, kafka, topic, liveGroup, tables, logger: baseLogger, signal } = options;
+  const { pollIntervalMs = 500, progressLogIntervalMs = 10_000, stallAfterMs = 30_000, groupEmptyTimeoutMs = 60_000, swapLockTimeoutMs = 5_000 } = options;
+  const rebuildGroup = rebuildGroupId(liveGroup);
+  const logger = baseLogger.child({ rebuild: rebuildGroup });
   const names = Object.fromEntries(tables.map((t) => [t.live, shadowName(t.live)]));
   const t0 = Date.now();
 
-  if (options.restart) await discard(pool, rebuildGroup, tables);
-  for (const t of tables) {
-    await pool.query(`create table if not exists ${ident(shadowName(t.live))} (like ${ident(t.live)} including all)`);
-  }
-  const runner = createConsumerRunner({
-    kafka,
-    pool,
-    groupId: rebuildGroup,
-    topics: [topic],
-    serde: options.serde,
-    handler: options.makeHandler(names),
-    logger,
-    metrics: options.metrics,
-    maxBatchSize: options.batchSize ?? 5000,
-  });
-  await runner.start();
+  const lock = await acquireRebuildLock(pool, rebuildGroup);
   const admin = kafka.admin();
-  await admin.connect();
-  let swapped = false;
   try {
-    let lastDone = -1;
-    let rateStart = { t: Date.now(), done: 0 };
-    while (!swapped) {
-      if (options.signal?.aborted) throw new PipelineError('REBUILD_ABORTED', 'rebuild aborted; run it again to resume');
-      const ends = await admin.fetchTopicOffsets(topic);
-      const { rows } = await pool.query<{ partition: number; next_offset: number }>(
-        'select partition, next_offset from consumer_offsets where group_id = $1 and topic = $2',
-        [rebuildGroup, topic],
+    await admin.connect();
+    await dropOldTables(pool, tables);
+    const present = await shadowTablesPresent(pool, tables);
+    const resumed = present === 'all' && !options.restart;
+    if (!resumed) {
+      // Offsets or parked rows without their tables (a crash after a swap, a half-dropped set) describe nothing: start over.
+      const discarded = await discardRebuildState(pool, rebuildGroup, tables);
+      if (present !== 'none' || discarded.offsetRows > 0) logger.warn({ discarded }, 'discarded an unfinished rebuild; starting from the beginning');
+      await createShadowTables(pool, tables);
+    } else {
+      const applied = [...(await groupOffsets(pool, rebuildGroup, topic)).values()].reduce((s, n) => s + n, 0);
+      logger.info({ applied }, 'resuming an unfinished rebuild from the offsets stored in PostgreSQL');
+    }
+    // A clean Kafka group every time: committed offsets of an earlier rebuild must not position this one.
+    await deleteGroupWhenEmpty(admin, rebuildGroup, { timeoutMs: groupEmptyTimeoutMs, logger, signal });
+
+    const runner = createConsumerRunner({
+      kafka,
+      pool,
+      groupId: rebuildGroup,
+      topics: [topic],
+      serde: options.serde,
+      handler: options.makeHandler(names),
+      logger,
+      metrics: options.metrics,
+      maxBatchSize: options.batchSize ?? 5000,
+    });
+    let swapped = false;
+    try {
+      await runner.start();
+      swapped = await catchUpAndSwap();
+    } finally {
+      await runner.stop();
+      if (!swapped) {
+        // PostgreSQL keeps what resumption needs; the Kafka group would only show up as a stopped consumer.
+        await deleteGroupWhenEmpty(admin, rebuildGroup, { timeoutMs: 10_000, logger }).catch((err: unknown) =>
+          logger.warn({ err: errorMessage(err) }, 'could not delete the rebuild consumer group; the next rebuild or rebuild --abort will'),
+        );
+      }
+    }
+
+    await deleteRebuildOffsets(pool, rebuildGroup);
+    await dropOldTables(pool, tables);
+    await deleteGroupWhenEmpty(admin, rebuildGroup, { timeoutMs: groupEmptyTimeoutMs, logger });
+    const dlq = await deleteTopicIfEmpty(admin, dlqTopicOf(topic, rebuildGroup), { logger });
+    if (dlq.result === 'kept') {
+      logger.warn(
+        { topic: dlqTopicOf(topic, rebuildGroup), records: dlq.records },
+        'the rebuild dead-lettered records the new tables do not hold: inspect them with `dlq list --group <rebuild group>`',
       );
-      const doneBy = new Map(rows.map((r) => [r.partition, r.next_offset]));
-      const partitions = ends.map((e) => ({ partition: e.partition, done: Math.min(doneBy.get(e.partition) ?? 0, Number(e.high)), total: Number(e.high) }));
-      const done = partitions.reduce((s, p) => s + p.done, 0);
-      const total = partitions.reduce((s, p) => s + p.total, 0);
-      if (lastDone < 0) rateStart = { t: Date.now(), done };
-      const elapsed = (Date.now() - rateStart.t) / 1000;
-      const eventsPerSecond = elapsed > 0 ? (done - rateStart.done) / elapsed : 0;
-      options.onProgress?.({
-        partitions,
-        done,
-        total,
-        eventsPerSecond,
-        etaSeconds: eventsPerSecond > 0 ? (total - done) / eventsPerSecond : undefined,
-      });
-      lastDone = done;
-      // Within a few records of the end (transaction markers take offsets): try the swap.
-      if (total - done <= partitions.length * 2) swapped = await trySwap(pool, topic, liveGroup, rebuildGroup, tables, logger, options.afterSwap);
-      if (!swapped) await sleep(500, options.signal);
     }
+    const events = [...(await groupOffsets(pool, liveGroup, topic)).values()].reduce((s, n) => s + n, 0);
+    return { events, durationMs: Date.now() - t0, resumed, deadLetters: dlq.result === 'kept' ? dlq.records : 0 };
   } finally {
-    await runner.stop();
-    await admin.disconnect();
+    await admin.disconnect().catch(() => undefined);
+    await lock.release();
   }
-  for (const t of tables) await pool.query(`drop table if exists ${ident(`${t.live}_old`)}${t.cascade ? ' cascade' : ''}`);
-  const { rows } = await pool.query<{ n: number }>(
-    'select coalesce(sum(next_offset), 0)::bigint as n from consumer_offsets where group_id = $1 and topic = $2',
-    [liveGroup, topic],
-  );
-  await pool.query('delete from consumer_offsets where group_id = $1', [rebuildGroup]);
-  return { events: rows[0]!.n, durationMs: Date.now() - t0 };
-}
 
-/** Per-group state besides offsets that belongs to the tables it describes (keyed by group_id). */
-const GROUP_STATE_TABLES = ['parked_events', 'view_watermarks'];
-
-async function trySwap(
-  pool: Pool,
-  topic: string,
-  liveGroup: string,
-  rebuildGroup: string,
-  tables: RebuildTable[],
-  logger: Logger,
-  afterSwap?: (tx: PoolClient) => Promise<void>,
-) {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const live = await client.query<{ partition: number; next_offset: number }>(
-      'select partition, next_offset from consumer_offsets where group_id = $1 and topic = $2 for update',
-      [liveGroup, topic],
-    );
-    const rebuilt = await client.query<{ partition: number; next_offset: number }>(
-      'select partition, next_offset from consumer_offsets where group_id = $1 and topic = $2 for update',
-      [rebuildGroup, topic],
-    );
-    const rebuiltBy = new Map(rebuilt.rows.map((r) => [r.partition, r.next_offset]));
-    const behind = live.rows.filter((r) => (rebuiltBy.get(r.partition) ?? 0) < r.next_offset);
-    if (behind.length > 0) {
-      await client.query('ROLLBACK');
-      return false;
+  async function catchUpAndSwap(): Promise<boolean> {
+    const tracker = createProgressTracker({ stallAfterMs });
+    let lastLog = 0;
+    let last: SwapResult | undefined;
+    for (;;) {
+      if (signal?.aborted) throw new PipelineError('REBUILD_ABORTED', 'rebuild interrupted; run it again to resume, or with --abort to discard it');
+      try {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const [rebuilt, live] = await Promise.all([groupOffsets(pool, rebuildGroup, topic), groupOffsets(pool, liveGroup, topic)]);
+        const readings: PartitionReading[] = ends.map((e) => ({
+          partition: e.partition,
+          low: Number(e.low),
+          high: Number(e.high),
+          rebuilt: rebuilt.get(e.partition),
+          live: live.get(e.partition),
+        }));
+        const progress = tracker.observe(readings, last === 'blocked');
+        options.onProgress?.(progress);
+        if (Date.now() - lastLog >= progressLogIntervalMs) {
+          lastLog = Date.now();
+          const fields = {
+            done: progress.done,
+            total: progress.total,
+            eventsPerSecond: Math.round(progress.eventsPerSecond),
+            partitions: progress.partitions.map((p) => ({ partition: p.partition, done: p.done, total: p.total, state: p.state })),
+            stalled: progress.stalled.map((p) => ({ partition: p.partition, idleSeconds: Math.round(p.idleMs / 1000), reason: p.reason })),
+          };
+          if (progress.stalled.length > 0) logger.warn(fields, formatProgress(progress));
+          else logger.info(fields, formatProgress(progress));
+        }
+        const settleMs = Math.min(2000, stallAfterMs);
+        const ready = readings.every((r, i) => {
+          const at = r.rebuilt ?? 0;
+          return at >= (r.live ?? 0) && (r.high - at <= END_SLACK || progress.partitions[i]!.idleMs >= settleMs);
+        });
+        if (ready) {
+          last = await swapIn(pool, {
+            topic,
+            partitions: readings.map((r) => r.partition),
+            liveGroup,
+            rebuildGroup,
+            tables,
+            lockTimeoutMs: swapLockTimeoutMs,
+            afterSwap: options.afterSwap,
+          });
+          if (last === 'swapped') {
+            logger.info({ tables: tables.map((t) => t.live) }, 'rebuilt tables swapped in');
+            return true;
+          }
+        }
+      } catch (err) {
+        if (!isRetriable(err)) throw err;
+        logger.warn({ err: errorMessage(err) }, 'rebuild poll failed; retrying');
+      }
+      await sleep(pollIntervalMs, signal);
     }
-    for (const t of tables) {
-      await client.query(`alter table ${ident(t.live)} rename to ${ident(`${t.live}_old`)}`);
-      await client.query(`alter table ${ident(shadowName(t.live))} rename to ${ident(t.live)}`);
-    }
-    await client.query('delete from consumer_offsets where group_id = $1 and topic = $2', [liveGroup, topic]);
-    await client.query(
-      `insert into consumer_offsets(group_id, topic, partition, next_offset)
-       select $1, topic, partition, next_offset from consumer_offsets where group_id = $2 and topic = $3`,
-      [liveGroup, rebuildGroup, topic],
-    );
-    for (const t of GROUP_STATE_TABLES) {
-      if (!(await tableExists(client, t))) continue;
-      await client.query(`delete from ${t} where group_id = $1`, [liveGroup]);
-      await client.query(`update ${t} set group_id = $1 where group_id = $2`, [liveGroup, rebuildGroup]);
-    }
-    await afterSwap?.(client);
-    await client.query('COMMIT');
-    logger.info({ tables: tables.map((t) => t.live) }, 'rebuilt tables swapped in');
-    return true;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
   }
 }
 
-async function tableExists(client: PoolClient, table: string) {
-  const { rows } = await client.query<{ t: string | null }>('select to_regclass($1)::text as t', [table]);
-  return rows[0]?.t !== null;
+export interface AbortReport {
+  /** Shadow tables dropped, and old copies a crashed swap left. */
+  tables: string[];
+  offsetRows: number;
+  /** Parked events and watermarks of the rebuild's group. */
+  stateRows: number;
+  freshnessRows: number;
+  kafkaGroup: 'deleted' | 'absent';
+  dlqTopic: 'deleted' | 'kept' | 'absent';
+  dlqRecords: number;
 }
 
-async function discard(pool: Pool, rebuildGroup: string, tables: RebuildTable[]) {
-  for (const t of tables) await pool.query(`drop table if exists ${ident(shadowName(t.live))}`);
-  await pool.query('delete from consumer_offsets where group_id = $1', [rebuildGroup]);
-  const client = await pool.connect();
+/**
+ * Removes everything an unfinished (crashed, interrupted or abandoned)
+ * rebuild left: shadow tables, its offsets, parked events, watermarks and
+ * freshness rows, its Kafka consumer group and its dead-letter topic. The
+ * live tables and the live group are not touched. Refuses while a rebuild of
+ * the same group runs; waits for a killed rebuild's consumer to be dropped
+ * from its group (session timeout).
+ */
+export async function abortRebuild(o: {
+  kafka: Kafka;
+  pool: Pool;
+  topic: string;
+  liveGroup: string;
+  tables: RebuildTable[];
+  logger: Logger;
+  groupEmptyTimeoutMs?: number;
+}): Promise<AbortReport> {
+  const rebuildGroup = rebuildGroupId(o.liveGroup);
+  const lock = await acquireRebuildLock(o.pool, rebuildGroup);
+  const admin = o.kafka.admin();
   try {
-    for (const t of GROUP_STATE_TABLES) {
-      if (await tableExists(client, t)) await client.query(`delete from ${t} where group_id = $1`, [rebuildGroup]);
-    }
+    await admin.connect();
+    const kafkaGroup = await deleteGroupWhenEmpty(admin, rebuildGroup, { timeoutMs: o.groupEmptyTimeoutMs ?? 60_000, logger: o.logger });
+    const discarded = await discardRebuildState(o.pool, rebuildGroup, o.tables);
+    const old = await dropOldTables(o.pool, o.tables);
+    // Dead letters of tables that no longer exist describe nothing: the events are still in the topic and the journal.
+    const dlq = await deleteTopicIfEmpty(admin, dlqTopicOf(o.topic, rebuildGroup), { force: true, logger: o.logger });
+    return { ...discarded, tables: [...discarded.tables, ...old], kafkaGroup, dlqTopic: dlq.result, dlqRecords: dlq.records };
   } finally {
-    client.release();
+    await admin.disconnect().catch(() => undefined);
+    await lock.release();
   }
 }

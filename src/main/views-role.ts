@@ -9,6 +9,7 @@ import type { RebuildOptions } from '../consumers/rebuild.js';
 import { createConsumerRunner, type ConsumerRunner } from '../consumers/runner.js';
 import type { InventoryEvent } from '../events/generated/inventory.js';
 import type { EventSerde } from '../events/serde.js';
+import { liveGroupId, rebuildGroupId } from '../shared/group-names.js';
 import type { Clients } from './clients.js';
 
 /**
@@ -74,7 +75,7 @@ export function viewsRebuildSpec(
 ): Pick<RebuildOptions<InventoryEvent>, 'liveGroup' | 'tables' | 'makeHandler' | 'afterSwap'> | undefined {
   if (view !== INVENTORY_VIEWS_GROUP) return undefined;
   const { clients, serde, journal } = o;
-  const liveGroup = `${clients.config.groupPrefix}${INVENTORY_VIEWS_GROUP}`;
+  const liveGroup = liveGroupId(clients.config.groupPrefix, INVENTORY_VIEWS_GROUP);
   return {
     liveGroup,
     tables: viewTableNames().map((live) => ({ live })),
@@ -84,7 +85,7 @@ export function viewsRebuildSpec(
         serde,
         pool: clients.pool(),
         logger: clients.logger,
-        groupId: `${liveGroup}.rebuild`,
+        groupId: rebuildGroupId(liveGroup),
         tables: viewTablesFromNames(names),
         graceMs: clients.config.windowGraceMs,
         lateEvents: clients.config.lateEvents,

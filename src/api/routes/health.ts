@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../../shared/errors.js';
+import { isInternalGroup, isRebuildGroup } from '../../shared/group-names.js';
 import { readAllViewFreshness } from '../../views/queries/freshness.js';
 import type { Queryable } from '../../views/queries/queryable.js';
 import type { ReadinessCheck } from '../deps.js';
@@ -78,13 +79,16 @@ export function registerHealthRoutes(app: ApiApp, o: HealthOptions): void {
     },
   };
   // Views fail readiness only with a known lag beyond the bound: an empty
-  // pipeline (nothing applied yet) is not a reason to take the API out.
+  // pipeline (nothing applied yet) is not a reason to take the API out. Only
+  // the views the API serves count: a rebuild's shadow tables (group
+  // `<live>.rebuild`, running or left by a crash) are not read by anyone.
   const views: ReadinessCheck = {
     name: 'views',
     check: async () => {
       if (o.readyMaxStalenessMs === undefined) return;
       const bound = o.readyMaxStalenessMs;
       const stale = (await readAllViewFreshness(o.db))
+        .filter((row) => !isRebuildGroup(row.groupId) && !isInternalGroup(row.groupId))
         .map((row) => ({ row, f: o.freshness.forView(row.viewName, row) }))
         .filter(({ f }) => f.lagMs !== null && f.lagMs > bound)
         .map(({ row, f }) => `${row.viewName} ${f.json.lagSeconds} s behind`);

@@ -92,8 +92,9 @@ export async function recreateZoneUtilisation(tx: PoolClient): Promise<void> {
  * group's offsets, per-partition watermarks and parked events become the live
  * group's in the same transaction (they describe the swapped-in tables), so
  * the live group must be stopped while this runs and resumes exactly where
- * the rebuild stopped. (src/consumers/rebuild.ts does the same for a running
- * live group; this is the minimal form, used by tests.)
+ * the rebuild stopped. The shadow views' freshness rows are deleted (the
+ * live rows stay: nothing of the rebuild may outlive the swap). (src/consumers/rebuild.ts
+ * does the same for a running live group; this is the minimal form, used by tests.)
  */
 export async function swapInShadowViewTables(
   pool: Pool,
@@ -112,5 +113,6 @@ export async function swapInShadowViewTables(
     }
     await recreateZoneUtilisation(tx);
     for (const k of keys) await tx.query(`drop table ${liveViewTables[k]}_old`);
+    await tx.query('delete from view_freshness where group_id = $1 or view_name = any($2::text[])', [rebuildGroupId, publishedViews(shadow)]);
   });
 }

@@ -3,11 +3,18 @@ import { Presets, SingleBar } from 'cli-progress';
 import { Registry } from 'prom-client';
 import { checkIntegrity } from '../../consumers/integrity.js';
 import { createInventoryProjector, INVENTORY_PROJECTOR_GROUP } from '../../consumers/projectors/inventory-projector.js';
-import { rebuildView, type RebuildProgress } from '../../consumers/rebuild.js';
+import { INVENTORY_VIEWS_GROUP } from '../../consumers/aggregators/inventory-views-aggregator.js';
+import { abortRebuild, rebuildView, type RebuildProgress } from '../../consumers/rebuild.js';
+import { formatProgress } from '../../consumers/rebuild-progress.js';
+import type { Journal } from '../../command/journal.js';
+import type { InventoryEvent } from '../../events/generated/inventory.js';
+import type { EventSerde } from '../../events/serde.js';
+import { liveGroupId, rebuildGroupId } from '../../shared/group-names.js';
 import { createLagMonitor } from '../../monitor/lag-monitor.js';
 import type { LagSnapshot } from '../../monitor/lag-snapshot.js';
 import { loadConnector } from '../../source/bridge.js';
 import type { CliContext } from '../cli.js';
+import type { Clients } from '../clients.js';
 import { viewsRebuildSpec } from '../views-role.js';
 
 function progressPrinter() {
@@ -16,6 +23,7 @@ function progressPrinter() {
     : undefined;
   let started = false;
   let lastLog = 0;
+  let lastStalled = '';
   return {
     update(p: RebuildProgress) {
       const etaText = p.etaSeconds === undefined ? '?' : `${Math.round(p.etaSeconds)}s`;
@@ -24,13 +32,58 @@ function progressPrinter() {
         started = true;
         bar.setTotal(p.total);
         bar.update(p.done, { rate: Math.round(p.eventsPerSecond), etaText });
+        // Partitions that do not move are named below the bar whenever the set changes.
+        const stalled = p.stalled.map((x) => `p${x.partition}: ${x.reason ?? x.state}`).join('; ');
+        if (stalled && stalled !== lastStalled) console.log(`\nno progress on ${stalled}`);
+        lastStalled = stalled;
       } else if (Date.now() - lastLog > 5000) {
         lastLog = Date.now();
-        const parts = p.partitions.map((x) => `p${x.partition}:${x.done}/${x.total}`).join(' ');
-        console.log(`rebuild ${p.done}/${p.total} (${Math.round(p.eventsPerSecond)} ev/s, ETA ${etaText}) ${parts}`);
+        console.log(formatProgress(p));
       }
     },
     stop: () => bar?.stop(),
+  };
+}
+
+/** What `rebuild <view>` rebuilds: the live group, its tables and its handler writing into the shadow names. */
+function rebuildSpecOf(view: string, clients: Clients, serde: EventSerde<InventoryEvent>, journal: Journal) {
+  if (view === INVENTORY_PROJECTOR_GROUP) {
+    const liveGroup = liveGroupId(clients.config.groupPrefix, INVENTORY_PROJECTOR_GROUP);
+    return {
+      liveGroup,
+      tables: [{ live: 'inventories' }, { live: 'inventory_movements' }],
+      makeHandler: (names: Record<string, string>) =>
+        createInventoryProjector({
+          journal,
+          serde,
+          pool: clients.pool(),
+          logger: clients.logger,
+          groupId: rebuildGroupId(liveGroup),
+          tables: { inventories: names.inventories!, movements: names.inventory_movements! },
+        }),
+    };
+  }
+  const spec = viewsRebuildSpec(view, { clients, serde, journal });
+  if (!spec) throw new Error(`unknown view ${view}: use ${INVENTORY_PROJECTOR_GROUP} or ${INVENTORY_VIEWS_GROUP}`);
+  return spec;
+}
+
+/** SIGINT / SIGTERM stop a rebuild cleanly (resumable); a second signal exits at once. */
+function interruptOnSignal(): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const onSignal = () => {
+    if (ac.signal.aborted) process.exit(130);
+    console.error('stopping the rebuild (run it again to resume, or with --abort to discard it); a second signal exits at once');
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: ac.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
   };
 }
 
@@ -62,48 +115,52 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
 
   program
     .command('rebuild <view>')
-    .description('rebuild inventory-projector or inventory-views from offset 0 into shadow tables and swap atomically')
+    .description(`rebuild ${INVENTORY_PROJECTOR_GROUP} or ${INVENTORY_VIEWS_GROUP} from the start of the topic into shadow tables and swap atomically`)
     .option('--restart', 'discard a previous, unfinished rebuild instead of resuming it')
-    .action(async (view: string, o: { restart?: boolean }) => {
+    .option('--abort', 'remove what an unfinished rebuild left (shadow tables, offsets, parked rows, freshness rows, Kafka group) and stop there')
+    .action(async (view: string, o: { restart?: boolean; abort?: boolean }) => {
       const clients = ctx.clients();
       const connector = loadConnector(clients.config.connectorFile);
       const serde = clients.serde(connector.topic);
       const journal = clients.journal(connector.table);
-      const progress = progressPrinter();
-      const common = {
-        kafka: clients.kafka(),
-        pool: clients.pool(),
-        topic: connector.topic,
-        serde,
-        logger: clients.logger,
-        metrics: new Registry(),
-        restart: o.restart ?? false,
-        onProgress: (p: RebuildProgress) => progress.update(p),
-      };
-      let result;
-      if (view === INVENTORY_PROJECTOR_GROUP) {
-        const liveGroup = `${clients.config.groupPrefix}${INVENTORY_PROJECTOR_GROUP}`;
-        result = await rebuildView({
-          ...common,
-          liveGroup,
-          tables: [{ live: 'inventories' }, { live: 'inventory_movements' }],
-          makeHandler: (names) =>
-            createInventoryProjector({
-              journal,
-              serde,
-              pool: clients.pool(),
-              logger: clients.logger,
-              groupId: `${liveGroup}.rebuild`,
-              tables: { inventories: names.inventories!, movements: names.inventory_movements! },
-            }),
+      const spec = rebuildSpecOf(view, clients, serde, journal);
+      if (o.abort) {
+        const report = await abortRebuild({
+          kafka: clients.kafka(),
+          pool: clients.pool(),
+          topic: connector.topic,
+          liveGroup: spec.liveGroup,
+          tables: spec.tables,
+          logger: clients.logger,
         });
-      } else {
-        const spec = viewsRebuildSpec(view, { clients, serde, journal });
-        if (!spec) throw new Error(`unknown view ${view}: use inventory-projector or inventory-views`);
-        result = await rebuildView({ ...common, ...spec });
+        console.log(`aborted the rebuild of ${view}: ${JSON.stringify(report)}`);
+        return;
       }
-      progress.stop();
-      console.log(`rebuilt ${view}: ${result.events} offsets in ${(result.durationMs / 1000).toFixed(1)} s`);
+      const progress = progressPrinter();
+      const interrupt = interruptOnSignal();
+      try {
+        const result = await rebuildView({
+          kafka: clients.kafka(),
+          pool: clients.pool(),
+          topic: connector.topic,
+          serde,
+          logger: clients.logger,
+          metrics: new Registry(),
+          batchSize: clients.config.consumerBatchSize,
+          restart: o.restart ?? false,
+          onProgress: (p: RebuildProgress) => progress.update(p),
+          signal: interrupt.signal,
+          ...spec,
+        });
+        progress.stop();
+        console.log(
+          `rebuilt ${view}${result.resumed ? ' (resumed)' : ''}: ${result.events} offsets in ${(result.durationMs / 1000).toFixed(1)} s` +
+            (result.deadLetters > 0 ? `; ${result.deadLetters} records dead-lettered: dlq list --group ${rebuildGroupId(spec.liveGroup)}` : ''),
+        );
+      } finally {
+        progress.stop();
+        interrupt.dispose();
+      }
     });
 
   program
