@@ -6,7 +6,9 @@ export interface ConsumerMetrics {
   batchSize: Histogram<'group'>;
   batchDuration: Histogram<'group'>;
   txDuration: Histogram<'group'>;
-  errors: Counter<'group' | 'code'>;
+  errors: Counter<'group' | 'code' | 'kind'>;
+  state: Gauge<'group' | 'state'>;
+  restarts: Counter<'group'>;
   parkedIds: Gauge<'group'>;
   e2eLatency: Histogram<'view'>;
 }
@@ -47,8 +49,20 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
     }),
     errors: new Counter({
       name: 'consumer_errors_total',
-      help: 'Failed batch attempts, by error code.',
-      labelNames: ['group', 'code'],
+      help: 'Failed batch attempts, by error code and kind (infrastructure: retried until it heals; data: by the recovery policy).',
+      labelNames: ['group', 'code', 'kind'],
+      registers,
+    }),
+    state: new Gauge({
+      name: 'consumer_state',
+      help: 'The consumer runner\'s state (1 for the current one): starting, running, retrying, restarting, failed, stopping, stopped.',
+      labelNames: ['group', 'state'],
+      registers,
+    }),
+    restarts: new Counter({
+      name: 'consumer_restarts_total',
+      help: 'Times the Kafka consumer of a group stopped (broker lost, session expired) and was restarted by the runner.',
+      labelNames: ['group'],
       registers,
     }),
     parkedIds: new Gauge({

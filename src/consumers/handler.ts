@@ -85,3 +85,15 @@ export const emptyOutcome = <E>(): HandlerOutcome<E> => ({
   parked: 0,
   rejected: [],
 });
+
+/** Adds `o` to `into` (isolated events of one batch applied one by one). */
+export function mergeOutcome<E>(into: HandlerOutcome<E>, o: HandlerOutcome<E>): void {
+  into.applied += o.applied;
+  into.duplicates += o.duplicates;
+  into.gapsRepaired += o.gapsRepaired;
+  into.parked += o.parked;
+  into.rejected.push(...o.rejected);
+  into.newestSourceTime = Math.max(into.newestSourceTime ?? 0, o.newestSourceTime ?? 0) || undefined;
+  into.newestEventTime = Math.max(into.newestEventTime ?? 0, o.newestEventTime ?? 0) || undefined;
+  if (o.appliedSourceTimes) (into.appliedSourceTimes ??= []).push(...o.appliedSourceTimes);
+}

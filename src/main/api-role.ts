@@ -22,7 +22,13 @@ export function parseApiKeys(spec: string): Map<string, ApiKeyPolicy> {
 }
 
 /** The API role: the read-only pool, readiness of PostgreSQL and Kafka, the in-process lag monitor. */
-export async function startApiRole(o: { clients: Clients; registry: Registry; lag: LagMonitor | undefined }) {
+export async function startApiRole(o: {
+  clients: Clients;
+  registry: Registry;
+  lag: LagMonitor | undefined;
+  /** Consumer groups running in this process: a group retrying on a lost dependency makes the API not ready. */
+  consumersReady?: () => { ready: boolean; consumers: Record<string, { state: string; reason?: string | undefined }> };
+}) {
   const { clients, registry, lag } = o;
   const { config } = clients;
   const kafkaCheck: ReadinessCheck = {
@@ -43,7 +49,7 @@ export async function startApiRole(o: { clients: Clients; registry: Registry; la
     logger: clients.logger.child({ component: 'api' }),
     metrics: registry,
     ...(lag ? { lag: () => lag.snapshot(), lagMaxAgeMs: 3 * config.lagPollIntervalMs } : {}),
-    readiness: { checks: [kafkaCheck] },
+    readiness: { checks: [kafkaCheck, ...(o.consumersReady ? [consumersCheck(o.consumersReady)] : [])] },
     ...(apiKeys.size > 0 ? { apiKeys } : {}),
     ...(config.corsOrigins.length > 0 ? { cors: { origins: config.corsOrigins } } : {}),
     staleness: { upToDateMs: 1000, slightlyStaleMs: 5000 },
@@ -51,4 +57,16 @@ export async function startApiRole(o: { clients: Clients; registry: Registry; la
     ...(config.apiCursorSecret ? { cursorSecret: config.apiCursorSecret } : {}),
   });
   return startApiServer(app, { port: config.apiPort, host: config.apiHost });
+}
+
+function consumersCheck(ready: NonNullable<Parameters<typeof startApiRole>[0]['consumersReady']>): ReadinessCheck {
+  return {
+    name: 'consumers',
+    async check() {
+      const r = ready();
+      if (r.ready) return;
+      const notRunning = Object.entries(r.consumers).filter(([, h]) => h.state !== 'running');
+      throw new Error(notRunning.map(([g, h]) => `${g} ${h.state}${h.reason ? `: ${h.reason}` : ''}`).join('; '));
+    },
+  };
 }

@@ -61,8 +61,8 @@ export function createClients(config: Config, logger: Logger): Clients {
       ),
     ddb: () => once('ddb', () => createDynamo(dynamo)),
     streams: () => once('streams', () => createDynamoStreams(dynamo)),
-    pool: () => once('pool', () => createPool(config.databaseUrl, { max: config.pgPoolMax, applicationName: 'pipeline-writer', onIdleError: (err) => logger.warn({ err: err.message }, 'idle PostgreSQL connection lost') })),
-    readerPool: () => once('readerPool', () => createPool(config.apiDatabaseUrl, { max: config.pgPoolMax, applicationName: 'pipeline-api', statementTimeoutMs: config.apiStatementTimeoutMs, onIdleError: (err) => logger.warn({ err: err.message }, 'idle PostgreSQL connection lost') })),
+    pool: () => once('pool', () => createPool(config.databaseUrl, { max: config.pgPoolMax, applicationName: 'pipeline-writer', onConnectionError: (err) => logger.warn({ err: err.message }, 'PostgreSQL connection lost; the next query reconnects') })),
+    readerPool: () => once('readerPool', () => createPool(config.apiDatabaseUrl, { max: config.pgPoolMax, applicationName: 'pipeline-api', statementTimeoutMs: config.apiStatementTimeoutMs, onConnectionError: (err) => logger.warn({ err: err.message }, 'PostgreSQL connection lost; the next query reconnects') })),
     catalog: () => once('catalog', () => loadCatalog(defaultSchemasDir('inventory'))),
     ladder: () => once('ladder', () => createVersionLadder(clients.catalog(), inventoryUpcasters)),
     schemaStore: () =>

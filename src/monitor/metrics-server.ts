@@ -15,10 +15,17 @@ export interface MetricsServer {
  */
 export async function startMetricsServer(
   registry: Registry,
-  options: { port: number; host?: string; json?: Record<string, () => unknown> },
+  options: { port: number; host?: string; json?: Record<string, () => unknown>; ready?: () => { ready: boolean; [k: string]: unknown } },
 ): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const urlPath = req.url?.split('?')[0] ?? '';
+    if (req.method === 'GET' && urlPath === '/readyz' && options.ready) {
+      // The roles of this process (a consumer retrying on a lost dependency is not ready); 503 names what is not.
+      const body = options.ready();
+      res.writeHead(body.ready ? 200 : 503, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify(body));
+      return;
+    }
     const json = options.json && Object.hasOwn(options.json, urlPath) ? options.json[urlPath] : undefined;
     if (req.method === 'GET' && json) {
       try {

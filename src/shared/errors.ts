@@ -53,6 +53,8 @@ export function isRetriable(err: unknown): boolean {
     if (e.retriable === true || e.$retryable !== undefined) return true;
     if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;
     if (typeof e.name === 'string' && TRANSIENT_NAMES.has(e.name)) return true;
+    // node-postgres reports a connection lost mid-query, and a pool that could not connect in time, without a code.
+    if (err instanceof Error && TRANSIENT_MESSAGES.some((m) => err.message.includes(m))) return true;
   }
   return false;
 }
@@ -63,15 +65,29 @@ const TRANSIENT_CODES = new Set([
   'ETIMEDOUT',
   'EPIPE',
   'EAI_AGAIN',
-  // PostgreSQL: serialization failure, deadlock, admin shutdown, cannot connect now
+  'ECONNABORTED',
+  // PostgreSQL (never the data's fault): serialization failure, deadlock, lock not available (lock_timeout),
+  // query canceled (statement_timeout), admin / crash shutdown, cannot connect now, too many connections,
+  // connection exceptions.
   '40001',
   '40P01',
+  '55P03',
+  '57014',
   '57P01',
+  '57P02',
   '57P03',
-  '08006',
+  '53300',
+  '08000',
   '08001',
   '08003',
+  '08006',
 ]);
+const TRANSIENT_MESSAGES = [
+  'Connection terminated',
+  'connection error and is not queryable',
+  'timeout exceeded when trying to connect',
+  'Client was closed and is not queryable',
+];
 const TRANSIENT_NAMES = new Set([
   'ProvisionedThroughputExceededException',
   'LimitExceededException',

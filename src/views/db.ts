@@ -9,7 +9,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export function createPool(
   connectionString: string,
-  options: { max?: number; applicationName?: string; statementTimeoutMs?: number; onIdleError?: (err: Error) => void } = {},
+  options: { max?: number; applicationName?: string; statementTimeoutMs?: number; onConnectionError?: (err: Error) => void } = {},
 ): Pool {
   const pool = new pg.Pool({
     connectionString,
@@ -19,10 +19,15 @@ export function createPool(
     connectionTimeoutMillis: 10_000,
     ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
   });
-  // An idle connection dies when PostgreSQL restarts or an admin terminates it.
-  // Unhandled, pg's 'error' event would crash the process; the pool already
-  // discards that client and the next query connects afresh.
-  pool.on('error', (err) => options.onIdleError?.(err));
+  // A connection dies when PostgreSQL restarts or an admin terminates it
+  // (57P01). Idle, the pool reports it here and discards the client. Checked
+  // out, pg-pool removes its own listener, so a client that is between two
+  // queries of a transaction (the runner awaiting a DLQ send, maintain()
+  // awaiting the journal) would emit an unhandled 'error' and end the process:
+  // every client gets a listener for its whole life; the next query on it
+  // fails, the transaction helpers see ROLLBACK fail and destroy the client.
+  pool.on('error', () => undefined); // reported once, by the client's own listener below
+  pool.on('connect', (client) => client.on('error', (err) => options.onConnectionError?.(err)));
   return pool;
 }
 

@@ -5,42 +5,74 @@ import { runWorkload, type WorkloadOptions, type WorkloadProfile, type WorkloadS
 import { loadConnector } from '../../source/bridge.js';
 import { positiveInt, share, type CliContext } from '../cli.js';
 import type { Clients } from '../clients.js';
-import { startRoles, type Role, type RunningPipeline } from '../run.js';
+import { parseRoles, startRoles, type RunningPipeline } from '../run.js';
+import { errorMessage } from '../../shared/errors.js';
 import { setupDatabase, setupStreams } from './setup.js';
 import { retry } from '../../shared/retry.js';
 
-/** Runs until SIGTERM/SIGINT, then shuts down gracefully (in-flight batches commit, leases are released). */
-async function untilSignal(pipeline: RunningPipeline, clients: Clients, extra?: () => Promise<void>) {
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      clients.logger.info({ signal: sig }, 'shutting down');
-      resolve();
+/**
+ * Runs until SIGTERM/SIGINT, then shuts down gracefully (in-flight batches
+ * commit, leases are released, clients close) and exits.
+ *
+ * Shutdown is bounded by SHUTDOWN_TIMEOUT_MS from the signal to the exit of
+ * the process, whatever is still running: an orchestrator SIGKILLs after its
+ * own grace period anyway, and nothing depends on a clean stop for
+ * correctness (transactions and PostgreSQL-held offsets make a cut-off stop
+ * like kill -9: the next owner redoes the in-flight batch). Past the
+ * deadline the process says which role hung and exits. The exit is explicit
+ * even after a clean stop: a timer or socket left by a client library (a
+ * kafkajs reconnect, an HTTP keep-alive) must not keep a stopped process
+ * alive. A second signal exits at once.
+ */
+function onShutdownSignal(ctx: CliContext) {
+  const aborted = new AbortController();
+  const signalled = new Promise<string>((resolve) => {
+    const on = (sig: string) => {
+      aborted.abort();
+      resolve(sig);
     };
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => on('SIGTERM'));
+    process.once('SIGINT', () => on('SIGINT'));
   });
-  // Shutdown is bounded: an orchestrator SIGKILLs after its own grace period
-  // anyway, and nothing depends on a clean stop for correctness (transactions
-  // and PostgreSQL-held offsets make a cut-off stop like kill -9: the next
-  // owner redoes the in-flight batch). Past the deadline, say which role hung
-  // and exit, instead of being killed without a word. A second signal exits at once.
-  const grace = clients.config.shutdownTimeoutMs;
-  const deadline = setTimeout(() => {
-    clients.logger.error({ role: pipeline.stopping, graceMs: grace }, 'shutdown grace period expired; exiting without a clean stop of this role');
-    process.exit(0);
-  }, grace);
-  deadline.unref();
-  const again = () => process.exit(130);
-  process.once('SIGTERM', again);
-  process.once('SIGINT', again);
-  try {
-    await extra?.();
-    await pipeline.stop();
-  } finally {
-    clearTimeout(deadline);
-    process.off('SIGTERM', again);
-    process.off('SIGINT', again);
-  }
+  let stopping: (() => string | undefined) | undefined;
+  // The bound starts at the signal, even while the roles are still starting.
+  void signalled.then((signal) => {
+    const { logger, config } = ctx.clients();
+    logger.info({ signal, graceMs: config.shutdownTimeoutMs }, 'shutting down');
+    setTimeout(() => {
+      logger.error(
+        { role: stopping?.() ?? 'start-up', graceMs: config.shutdownTimeoutMs },
+        'shutdown grace period expired; exiting without a clean stop of this role',
+      );
+      process.exit(0);
+    }, config.shutdownTimeoutMs);
+    const again = (sig: string) => {
+      logger.warn({ signal: sig }, 'second signal: exiting at once');
+      process.exit(130);
+    };
+    process.once('SIGTERM', () => again('SIGTERM'));
+    process.once('SIGINT', () => again('SIGINT'));
+  });
+  return {
+    signal: aborted.signal,
+    /** Waits for the signal, stops the pipeline and the clients, and exits. */
+    async untilSignal(pipeline: RunningPipeline, extra?: () => Promise<void>): Promise<never> {
+      stopping = () => pipeline.stopping;
+      await signalled;
+      const started = Date.now();
+      await extra?.();
+      await pipeline.stop();
+      pipeline.stopping = 'clients';
+      await ctx.close();
+      ctx.clients().logger.info({ tookMs: Date.now() - started }, 'stopped');
+      process.exit(0);
+    },
+    /** A signal arrived while starting: nothing runs yet but the clients. */
+    async exitNow(): Promise<never> {
+      await ctx.close();
+      process.exit(0);
+    },
+  };
 }
 
 interface LoadFlags {
@@ -124,20 +156,29 @@ export function registerRunCommands(program: Command, ctx: CliContext) {
     .option('--setup', 'migrate, create topics, register schemas and create the journal first')
     .action(async (o: { roles?: string; setup?: boolean }) => {
       const clients = ctx.clients();
-      const roles = (o.roles ? o.roles.split(',').map((r) => r.trim()) : clients.config.roles) as Role[];
+      const roles = o.roles ? parseRoles(o.roles) : clients.config.roles;
+      const shutdown = onShutdownSignal(ctx);
       if (o.setup) {
         await setupDatabase(clients);
         await setupStreams(clients);
       }
       // Dependencies may still be starting (or restarting): wait for them rather than exit.
-      const pipeline = await retry(() => startRoles(clients, roles), {
-        attempts: 40,
-        initialDelayMs: 500,
-        maxDelayMs: 5_000,
-        onRetry: (err, attempt) => clients.logger.warn({ err: String(err), attempt }, 'start failed, retrying'),
-      });
+      let pipeline: RunningPipeline;
+      try {
+        pipeline = await retry(() => startRoles(clients, roles), {
+          attempts: 40,
+          initialDelayMs: 500,
+          maxDelayMs: 5_000,
+          retryOn: () => !shutdown.signal.aborted,
+          signal: shutdown.signal,
+          onRetry: (err, attempt) => clients.logger.warn({ err: errorMessage(err), attempt }, 'start failed (a dependency is not up yet?), retrying'),
+        });
+      } catch (err) {
+        if (shutdown.signal.aborted) return shutdown.exitNow();
+        throw err;
+      }
       clients.logger.info({ roles, metricsPort: pipeline.metricsPort, apiPort: pipeline.apiPort }, 'pipeline running');
-      await untilSignal(pipeline, clients);
+      await shutdown.untilSignal(pipeline);
     });
 
   addLoadOptions(program.command('load').description('drive inventory aggregates through the journal (load generator)')).action(
@@ -154,6 +195,7 @@ export function registerRunCommands(program: Command, ctx: CliContext) {
       .option('--exit-after <seconds>', 'stop by itself after this long (default: run until Ctrl-C)', positiveInt),
   ).action(async (o: LoadFlags & { exitAfter?: number }) => {
     const clients = ctx.clients();
+    const shutdown = onShutdownSignal(ctx);
     const db = await setupDatabase(clients);
     const streams = await setupStreams(clients);
     console.log(`setup: ${db.migrations.applied.length} migrations, master data ${JSON.stringify(db.master)}, topic ${streams.topic}`);
@@ -176,7 +218,7 @@ try (data appears within seconds):
   curl -s '${api}/openapi.json'
 Ctrl-C stops everything gracefully.`);
     if (o.exitAfter) setTimeout(() => process.kill(process.pid, 'SIGTERM'), o.exitAfter * 1000).unref();
-    await untilSignal(pipeline, clients, async () => {
+    await shutdown.untilSignal(pipeline, async () => {
       abort.abort();
       const summary = await load;
       if (summary) console.log(`workload: ${summary.events} events at ${summary.ratePerSecond.toFixed(1)}/s, ${summary.conflictsRetried} conflicts retried`);

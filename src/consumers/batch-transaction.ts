@@ -1,0 +1,94 @@
+import { errorCode, errorMessage, isRetriable } from '../shared/errors.js';
+import type { Pool, PoolClient } from '../views/db.js';
+import type { DeadLetter, DeadLetterQueue } from './dead-letter.js';
+import { emptyOutcome, mergeOutcome, type ConsumedEvent, type ConsumerHandler, type HandlerOutcome } from './handler.js';
+import { advancePartition, lockPartition } from './offset-store.js';
+import { deadLetterOf } from './record-decoder.js';
+import { recordViewFreshness } from './view-freshness.js';
+
+export interface BatchResult<E> {
+  /** The stored offset was already past this batch: another owner applied it. Nothing was written. */
+  stale: boolean;
+  outcome: HandlerOutcome<E>;
+  /** Letters sent to the DLQ by this transaction (rejected or, isolating, failing events). */
+  deadLettered: DeadLetter[];
+  /** How long the PostgreSQL transaction was open. */
+  transactionMs: number;
+}
+
+export interface BatchTransaction<E> {
+  groupId: string;
+  pool: Pool;
+  handler: ConsumerHandler<E>;
+  dlq: () => DeadLetterQueue;
+}
+
+/**
+ * Applies one partition batch exactly once: one PostgreSQL transaction takes
+ * the partition's offset row FOR UPDATE, drops records below it (a redelivery
+ * or a batch another owner already applied), runs the handler, advances the
+ * offset past `lastOffset`, records view freshness, sends dead letters and
+ * commits. A crash anywhere before COMMIT leaves nothing behind but DLQ
+ * records, which are at-least-once (re-sent on redo, identified by their
+ * `dlq_source_*` headers).
+ *
+ * `isolate` applies the events one by one under savepoints and dead-letters
+ * those that fail on their own. An infrastructure error there (deadlock, lock
+ * or statement timeout, lost connection) is not an event's fault: it aborts
+ * the whole transaction and is rethrown, never dead-lettered.
+ *
+ * `events` may be empty (a batch of undecodable records only, or a skipped
+ * one): the offsets still advance.
+ */
+export async function applyBatch<E>(
+  b: BatchTransaction<E>,
+  at: { topic: string; partition: number; lastOffset: number },
+  events: ConsumedEvent<E>[],
+  mode: { isolate: boolean; attempt: number },
+): Promise<BatchResult<E>> {
+  const { topic, partition, lastOffset } = at;
+  const client = await b.pool.connect();
+  const opened = performance.now();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const next = await lockPartition(client, b.groupId, topic, partition);
+    if (next > lastOffset) {
+      await client.query('ROLLBACK');
+      return { stale: true, outcome: emptyOutcome(), deadLettered: [], transactionMs: performance.now() - opened };
+    }
+    const fresh = events.filter((e) => e.offset >= next);
+    const { outcome, failed } = mode.isolate ? await isolated(b.handler, fresh, client, mode.attempt) : { outcome: await b.handler.applyBatch(fresh, client), failed: [] };
+    await advancePartition(client, b.groupId, topic, partition, lastOffset + 1);
+    await recordViewFreshness(client, b.handler.views, b.groupId, outcome);
+    const letters = [...failed, ...outcome.rejected.map((r) => deadLetterOf(r.event, r.code, r.message, mode.attempt + 1))];
+    // DLQ before COMMIT: a crash in between re-sends on redo (at-least-once DLQ), never loses.
+    if (letters.length > 0) await b.dlq().send(b.groupId, letters);
+    await client.query('COMMIT');
+    return { stale: false, outcome, deadLettered: letters, transactionMs: performance.now() - opened };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+async function isolated<E>(handler: ConsumerHandler<E>, events: ConsumedEvent<E>[], client: PoolClient, attempt: number) {
+  const outcome = emptyOutcome<E>();
+  const failed: DeadLetter[] = [];
+  for (const e of events) {
+    await client.query('SAVEPOINT one_event');
+    try {
+      mergeOutcome(outcome, await handler.applyBatch([e], client));
+      await client.query('RELEASE SAVEPOINT one_event');
+    } catch (err) {
+      if (isRetriable(err)) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT one_event');
+      failed.push(deadLetterOf(e, errorCode(err), errorMessage(err), attempt + 1));
+    }
+  }
+  return { outcome, failed };
+}

@@ -1,0 +1,133 @@
+import type { Kafka } from 'kafkajs';
+import { errorMessage } from '../shared/errors.js';
+import { backoffDelay, sleep } from '../shared/retry.js';
+import type { Pool } from '../views/db.js';
+import type { ConsumerObserver, TopicPartition } from './consumer-observer.js';
+import { readGroupOffsets } from './offset-store.js';
+
+/** What the positioner needs of the Kafka consumer (kafkajs' Consumer, narrowed). */
+export interface Seekable {
+  pause(topics: { topic: string; partitions: number[] }[]): void;
+  resume(topics: { topic: string; partitions: number[] }[]): void;
+  seek(at: { topic: string; partition: number; offset: string }): void;
+}
+
+export interface PartitionPositioner {
+  /**
+   * Call synchronously from kafkajs' GROUP_JOIN event, before any fetch of the
+   * new generation: pauses every assigned partition, then (asynchronously)
+   * seeks each to the offset PostgreSQL holds — or the log start when it
+   * holds none — and resumes it. Partitions without new records are
+   * positioned too, so a group whose Kafka offsets ran ahead of PostgreSQL's
+   * (a restored database, a re-run rebuild, a reset group) catches up
+   * without waiting for traffic.
+   */
+  onAssignment(consumer: Seekable, assignment: Record<string, number[]>): void;
+  /**
+   * Checks a fetched batch against where its partition must continue. A batch
+   * that starts past that point (Kafka's position jumped) is refused and the
+   * partition sought back; returns false then. Records below it are dropped
+   * later by the batch transaction (they are already applied).
+   */
+  accept(consumer: Seekable, topic: string, partition: number, firstOffset: number): boolean;
+  /** After a batch of the partition committed: where it continues. */
+  advanced(topic: string, partition: number, nextOffset: number): void;
+  /** Partitions left paused because Kafka no longer holds what they must read next. */
+  blocked(): { topic: string; partitions: number[] }[];
+  /** Wait for nothing more (stop). */
+  close(): void;
+}
+
+/**
+ * A partition whose stored offset lies below Kafka's log start is left paused:
+ * retention deleted records the group never applied, and reading on would
+ * skip them silently. The observer reports it (ERROR, with the command that
+ * rebuilds from the journal).
+ */
+export function createPartitionPositioner(o: {
+  kafka: Kafka;
+  pool: Pool;
+  groupId: string;
+  observe: ConsumerObserver;
+  paused: () => boolean;
+}): PartitionPositioner {
+  let generation = 0;
+  let closed = false;
+  /** Next offset expected per `topic/partition` of the current generation; absent until positioned. */
+  const expected = new Map<string, number>();
+  const truncated = new Map<string, number[]>();
+  const key = (topic: string, partition: number) => `${topic}/${partition}`;
+
+  async function logStarts(topic: string): Promise<Map<number, number>> {
+    const admin = o.kafka.admin();
+    await admin.connect();
+    try {
+      return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.low)]));
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  async function position(consumer: Seekable, gen: number, assignment: Record<string, number[]>) {
+    for (let attempt = 0; gen === generation && !closed; attempt++) {
+      try {
+        for (const [topic, partitions] of Object.entries(assignment)) {
+          const [stored, low] = await Promise.all([readGroupOffsets(o.pool, o.groupId, topic), logStarts(topic)]);
+          if (gen !== generation || closed) return;
+          const ready: number[] = [];
+          for (const partition of partitions) {
+            const logStart = low.get(partition) ?? 0;
+            const storedOffset = stored.get(partition);
+            if (storedOffset !== undefined && storedOffset < logStart) {
+              o.observe({ type: 'truncated', topic, partition, storedOffset, logStart });
+              truncated.set(topic, [...(truncated.get(topic) ?? []), partition]);
+              continue;
+            }
+            const offset = storedOffset ?? logStart;
+            consumer.seek({ topic, partition, offset: String(offset) });
+            expected.set(key(topic, partition), offset);
+            o.observe({ type: 'positioned', topic, partition, offset, basis: storedOffset === undefined ? 'log-start' : 'stored' });
+            ready.push(partition);
+          }
+          if (ready.length > 0 && !o.paused()) consumer.resume([{ topic, partitions: ready }]);
+        }
+        return;
+      } catch (err) {
+        // PostgreSQL or Kafka not answering: the partitions stay paused until they do.
+        const delayMs = backoffDelay(Math.min(attempt, 6), 200, 10_000);
+        o.observe({ type: 'positioning-failed', error: err, attempt: attempt + 1, delayMs });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  return {
+    onAssignment(consumer, assignment) {
+      const gen = ++generation;
+      expected.clear();
+      truncated.clear();
+      const topics = Object.entries(assignment).map(([topic, partitions]) => ({ topic, partitions }));
+      if (topics.length > 0) consumer.pause(topics);
+      o.observe({ type: 'assigned', partitions: topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }) satisfies TopicPartition)) });
+      void position(consumer, gen, assignment).catch((err: unknown) =>
+        o.observe({ type: 'failed', error: new Error(`positioning failed: ${errorMessage(err)}`) }),
+      );
+    },
+    accept(consumer, topic, partition, firstOffset) {
+      const at = expected.get(key(topic, partition));
+      if (at === undefined) return false; // not positioned yet (a fetch that raced the pause): drop it
+      if (firstOffset <= at) return true;
+      consumer.seek({ topic, partition, offset: String(at) });
+      o.observe({ type: 'positioned', topic, partition, offset: at, basis: 'stored', from: firstOffset });
+      return false;
+    },
+    advanced(topic, partition, nextOffset) {
+      const k = key(topic, partition);
+      if (expected.has(k)) expected.set(k, nextOffset);
+    },
+    blocked: () => [...truncated].map(([topic, partitions]) => ({ topic, partitions })),
+    close() {
+      closed = true;
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import type { Registry } from 'prom-client';
+import type { Journal } from '../command/journal.js';
+import { consumerMetrics } from '../consumers/consumer-metrics.js';
+import { createInventoryProjector, INVENTORY_PROJECTOR_GROUP } from '../consumers/projectors/inventory-projector.js';
+import { createConsumerRunner, type ConsumerRunner } from '../consumers/runner.js';
+import type { InventoryEvent } from '../events/generated/inventory.js';
+import type { EventSerde } from '../events/serde.js';
+import { liveGroupId } from '../shared/group-names.js';
+import type { Clients } from './clients.js';
+
+/** The `inventory-projector` group: the inventories read model and its movement log, on the shared runner. */
+export async function startProjectorRole(o: {
+  clients: Clients;
+  registry: Registry;
+  topic: string;
+  serde: EventSerde<InventoryEvent>;
+  journal: Journal;
+}): Promise<{ groupId: string; runner: ConsumerRunner }> {
+  const { clients, registry, topic, serde, journal } = o;
+  const { config, logger } = clients;
+  const groupId = liveGroupId(config.groupPrefix, INVENTORY_PROJECTOR_GROUP);
+  const parked = consumerMetrics(registry).parkedIds;
+  const runner = createConsumerRunner({
+    kafka: clients.kafka(),
+    pool: clients.pool(),
+    groupId,
+    topics: [topic],
+    serde,
+    handler: createInventoryProjector({
+      journal,
+      serde,
+      pool: clients.pool(),
+      logger,
+      groupId,
+      onParkedChange: (n) => parked.set({ group: groupId }, n),
+    }),
+    logger,
+    metrics: registry,
+    maxBatchSize: config.consumerBatchSize,
+    replicationFactor: config.topicReplicationFactor,
+  });
+  await runner.start();
+  return { groupId, runner };
+}
