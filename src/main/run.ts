@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
+import { InvalidArgumentError } from 'commander';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { createConsumerRunner, type ConsumerRunner } from '../consumers/runner.js';
-import { consumerMetrics } from '../consumers/consumer-metrics.js';
-import { createInventoryProjector, INVENTORY_PROJECTOR_GROUP } from '../consumers/projectors/inventory-projector.js';
+import type { ConsumerHealth, ConsumerRunner } from '../consumers/runner.js';
 import { startMetricsServer } from '../monitor/metrics-server.js';
 import { announceScrapeTarget } from '../monitor/prometheus-target.js';
 import { createLagMonitor, type LagMonitor } from '../monitor/lag-monitor.js';
@@ -11,8 +10,20 @@ import { errorMessage } from '../shared/errors.js';
 import type { Clients } from './clients.js';
 import { startViewsRole } from './views-role.js';
 import { startApiRole } from './api-role.js';
+import { startProjectorRole } from './projector-role.js';
 
-export type Role = 'bridge' | 'projector' | 'views' | 'monitor' | 'api';
+export const ROLES = ['bridge', 'projector', 'views', 'monitor', 'api'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** `--roles bridge,views`: every name checked, so a typo is an error rather than a role that silently does not run. */
+export function parseRoles(list: string): Role[] {
+  const names = list.split(',').map((r) => r.trim()).filter(Boolean);
+  const unknown = names.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new InvalidArgumentError(`unknown role(s) ${unknown.join(', ') || '(none given)'}; expected a comma-separated subset of ${ROLES.join(',')}`);
+  }
+  return names as Role[];
+}
 
 export interface RunningPipeline {
   metricsPort: number;
@@ -24,6 +35,12 @@ export interface RunningPipeline {
   stop(): Promise<void>;
   /** The role whose stop is in progress (for a shutdown that overruns its grace period). */
   stopping?: string | undefined;
+}
+
+/** Readiness of this process's consumer groups (served on the metrics port as /readyz, and part of the API's). */
+export function consumersReady(running: Pick<RunningPipeline, 'consumers'>): { ready: boolean; consumers: Record<string, ConsumerHealth> } {
+  const consumers = Object.fromEntries(Object.entries(running.consumers).map(([group, r]) => [group, r.health()]));
+  return { ready: Object.values(consumers).every((h) => h.state === 'running'), consumers };
 }
 
 /**
@@ -56,7 +73,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
   };
 
   try {
-    const metricsServer = await startMetricsServer(registry, { port: config.metricsPort });
+    const metricsServer = await startMetricsServer(registry, { port: config.metricsPort, ready: () => consumersReady(running) });
     running.metricsPort = metricsServer.port;
     const withdraw = await announceScrapeTarget(
       config.prometheusTargetsDir,
@@ -101,30 +118,9 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
     }
 
     if (roles.includes('projector')) {
-      const groupId = `${config.groupPrefix}${INVENTORY_PROJECTOR_GROUP}`;
-      const parked = consumerMetrics(registry).parkedIds;
-      const runner = createConsumerRunner({
-        kafka,
-        pool: clients.pool(),
-        groupId,
-        topics: [topic],
-        serde,
-        handler: createInventoryProjector({
-          journal,
-          serde,
-          pool: clients.pool(),
-          logger,
-          groupId,
-          onParkedChange: (n) => parked.set({ group: groupId }, n),
-        }),
-        logger,
-        metrics: registry,
-        maxBatchSize: config.consumerBatchSize,
-        replicationFactor: config.topicReplicationFactor,
-      });
-      await runner.start();
-      running.consumers[groupId] = runner;
-      stops.push({ role: 'projector', stop: () => runner.stop() });
+      const projector = await startProjectorRole({ clients, registry, topic, serde, journal });
+      running.consumers[projector.groupId] = projector.runner;
+      stops.push({ role: 'projector', stop: () => projector.runner.stop() });
     }
 
     if (roles.includes('views')) {
@@ -138,7 +134,6 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
         kafka,
         pool: clients.pool(),
         groups: config.lagGroups,
-        excludeGroups: /^(dlq-reader|stack-probe)/,
         registry,
         logger,
         pollIntervalMs: config.lagPollIntervalMs,
@@ -149,7 +144,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
     }
 
     if (roles.includes('api')) {
-      const api = await startApiRole({ clients, registry, lag: running.lag });
+      const api = await startApiRole({ clients, registry, lag: running.lag, consumersReady: () => consumersReady(running) });
       running.apiPort = api.port;
       stops.push({ role: 'api', stop: () => api.close() });
     }
