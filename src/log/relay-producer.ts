@@ -137,14 +137,23 @@ export async function createTransactionalSink(options: {
     const tx = await withTimeout(p.transaction(), operationTimeoutMs, `initialising ${transactionalId}`);
     await withTimeout(tx.abort(), operationTimeoutMs, 'abort of the fencing transaction');
   }
-  let producer: Producer = build();
-  await connectAndFence(producer);
-
   async function teardown(p: Producer) {
     await withTimeout(p.disconnect(), 10_000, 'producer disconnect').catch((err: unknown) =>
       logger.warn({ err, transactionalId }, 'producer disconnect failed; dropping it'),
     );
   }
+  /** A fresh producer, connected and fenced; torn down again if that fails (Kafka unavailable), so none leaks. */
+  async function open(): Promise<Producer> {
+    const p = build();
+    try {
+      await connectAndFence(p);
+      return p;
+    } catch (err) {
+      await teardown(p);
+      throw err;
+    }
+  }
+  let producer: Producer = await open();
 
   return {
     transactionalId,
@@ -168,10 +177,8 @@ export async function createTransactionalSink(options: {
     },
     async reset() {
       hooks.onReset?.('reset');
-      const old = producer;
-      await teardown(old);
-      producer = build();
-      await connectAndFence(producer);
+      await teardown(producer);
+      producer = await open();
     },
     async close() {
       await teardown(producer);
@@ -198,8 +205,19 @@ export async function createAtLeastOnceSink(options: {
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
-  let producer = build();
-  await withTimeout(producer.connect(), operationTimeoutMs, 'producer connect');
+  const disconnect = (p: Producer) =>
+    withTimeout(p.disconnect(), 10_000, 'disconnect').catch((err: unknown) => logger.warn({ err }, 'producer disconnect failed'));
+  async function open(): Promise<Producer> {
+    const p = build();
+    try {
+      await withTimeout(p.connect(), operationTimeoutMs, 'producer connect');
+      return p;
+    } catch (err) {
+      await disconnect(p);
+      throw err;
+    }
+  }
+  let producer = await open();
   return {
     transactionalId: undefined,
     async commit(messages, checkpoint) {
@@ -217,12 +235,11 @@ export async function createAtLeastOnceSink(options: {
     },
     async reset() {
       hooks.onReset?.('reset');
-      await withTimeout(producer.disconnect(), 10_000, 'disconnect').catch((err: unknown) => logger.warn({ err }, 'producer disconnect failed'));
-      producer = build();
-      await withTimeout(producer.connect(), operationTimeoutMs, 'producer connect');
+      await disconnect(producer);
+      producer = await open();
     },
     async close() {
-      await withTimeout(producer.disconnect(), 10_000, 'disconnect').catch((err: unknown) => logger.warn({ err }, 'producer disconnect failed'));
+      await disconnect(producer);
     },
   };
 }
