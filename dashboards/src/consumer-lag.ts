@@ -18,13 +18,13 @@ export const consumerLag = () =>
     .withVariable(datasourceVariable())
     .withVariable(labelVariable('group', 'Group', 'kafka_consumergroup_group_max_lag'))
     .withRow(new RowBuilder('Worst of all groups'))
-    .withPanel(stat('Worst lag (seconds)', 's', { expr: 'max(kafka_consumergroup_group_max_lag_seconds)' }, 60, 300))
-    .withPanel(stat('Worst lag (records)', 'short', { expr: 'max(kafka_consumergroup_group_max_lag)' }, 1_000, 10_000))
+    .withPanel(stat('Worst lag (seconds)', 's', { expr: 'max(kafka_consumergroup_group_max_lag_seconds{kind!="rebuild"})' }, 60, 300))
+    .withPanel(stat('Worst lag (records)', 'short', { expr: 'max(kafka_consumergroup_group_max_lag{kind!="rebuild"})' }, 1_000, 10_000))
     .withPanel(
       stat(
         'Groups not OK',
         'short',
-        { expr: 'count(pipeline_consumer_status_code > 1) or vector(0)' },
+        { expr: 'count(pipeline_consumer_status_code{kind!="rebuild"} > 1) or vector(0)' },
         1,
         1,
         'Groups whose Burrow-style status is WARN, STOP, STALL or REWIND (from Kafka or PostgreSQL offsets).',

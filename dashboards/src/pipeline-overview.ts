@@ -12,9 +12,9 @@ export const pipelineOverview = () =>
     .time({ from: 'now-1h', to: 'now' })
     .withVariable(datasourceVariable())
     .withRow(new RowBuilder('Health'))
-    .withPanel(stat('Worst consumer lag', 's', { expr: 'max(kafka_consumergroup_group_max_lag_seconds)' }, 60, 300))
+    .withPanel(stat('Worst consumer lag', 's', { expr: 'max(kafka_consumergroup_group_max_lag_seconds{kind!="rebuild"})' }, 60, 300))
     .withPanel(stat('Stalest view', 's', { expr: 'max(pipeline_view_freshness_seconds)' }, 5, 60, 'now − newest journal time applied to any view.'))
-    .withPanel(stat('Groups not OK', 'short', { expr: 'count(pipeline_consumer_status_code > 1) or vector(0)' }, 1, 1))
+    .withPanel(stat('Groups not OK', 'short', { expr: 'count(pipeline_consumer_status_code{kind!="rebuild"} > 1) or vector(0)' }, 1, 1))
     .withPanel(
       stat(
         'Dead letters / min',

@@ -43,6 +43,7 @@ const partitionSchema = z
 const groupSchema = z
   .object({
     group: z.string(),
+    kind: z.string().optional().openapi({ description: "'live', or 'rebuild' for a rebuild's catch-up group (`<group>.rebuild`), never alerted on" }),
     state: z.string(),
     members: z.number().int().optional(),
     maxLag: z.number(),

@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { IHeaders, Kafka } from 'kafkajs';
+import { withInternalGroup } from '../log/internal-groups.js';
+import { silentLogger, type Logger } from '../shared/logger.js';
 
 /** A dead letter as read back from a DLQ topic. */
 export interface StoredDeadLetter {
@@ -24,24 +25,43 @@ const header = (h: IHeaders | undefined, k: string) => {
 
 /**
  * Reads a DLQ topic from its start (or a given position) to its current end
- * with a throw-away consumer group that is deleted afterwards, so operators'
- * reads never show up as a lagging group.
+ * with a throw-away internal consumer group that is deleted afterwards
+ * (src/log/internal-groups.ts), so operators' reads never show up as a
+ * lagging group nor pile up.
  */
 export async function listDeadLetters(
   kafka: Kafka,
   topic: string,
-  options: { limit?: number; partition?: number; fromOffset?: number } = {},
+  options: { limit?: number; partition?: number; fromOffset?: number; logger?: Logger } = {},
 ): Promise<StoredDeadLetter[]> {
-  const limit = options.limit ?? 1000;
   const admin = kafka.admin();
   await admin.connect();
-  const groupId = `dlq-reader-${randomBytes(4).toString('hex')}`;
-  const consumer = kafka.consumer({ groupId, readUncommitted: false });
-  const out: StoredDeadLetter[] = [];
   try {
     const ends = (await admin.fetchTopicOffsets(topic)).filter((p) => options.partition === undefined || p.partition === options.partition);
     const remaining = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
-    if (remaining.size === 0) return out;
+    if (remaining.size === 0) return [];
+    return await withInternalGroup({
+      admin,
+      purpose: 'dlq-reader',
+      logger: options.logger ?? silentLogger(),
+      use: (groupId) => readDeadLetters(kafka, topic, groupId, remaining, options),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function readDeadLetters(
+  kafka: Kafka,
+  topic: string,
+  groupId: string,
+  remaining: Map<number, number>,
+  options: { limit?: number; partition?: number; fromOffset?: number },
+): Promise<StoredDeadLetter[]> {
+  const limit = options.limit ?? 1000;
+  const consumer = kafka.consumer({ groupId, readUncommitted: false });
+  const out: StoredDeadLetter[] = [];
+  try {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
@@ -97,8 +117,6 @@ export async function listDeadLetters(
     return out;
   } finally {
     await consumer.disconnect().catch(() => undefined);
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
   }
 }
 

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { withInternalGroup } from './internal-groups.js';
 
 /**
  * Shard checkpoints of the CDC bridge live in a compacted Kafka topic, keyed
@@ -64,19 +64,21 @@ export function createCheckpointReader(options: { kafka: Kafka; topic: string; l
   async function readAll(): Promise<Map<string, Checkpoint>> {
     const admin = kafka.admin();
     await admin.connect();
-    let targets: Map<number, bigint>;
     try {
       const offsets = await admin.fetchTopicOffsets(topic);
-      targets = new Map(
+      const targets = new Map(
         offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high) - 1n] as const),
       );
+      if (targets.size === 0) return new Map();
+      // One group per read, deleted afterwards (see withInternalGroup for why not group-less).
+      return await withInternalGroup({ admin, purpose: 'checkpoint-reader', logger, use: (groupId) => readTo(groupId, targets) });
     } finally {
       await admin.disconnect();
     }
-    const out = new Map<string, Checkpoint>();
-    if (targets.size === 0) return out;
+  }
 
-    const groupId = `_cdc-bridge-checkpoint-reader-${randomUUID()}`;
+  async function readTo(groupId: string, targets: ReadonlyMap<number, bigint>): Promise<Map<string, Checkpoint>> {
+    const out = new Map<string, Checkpoint>();
     const consumer = kafka.consumer({ groupId, readUncommitted: false, sessionTimeout: 10_000, maxWaitTimeInMs: 200 });
     const reached = new Set<number>();
     let resolveDone!: () => void;

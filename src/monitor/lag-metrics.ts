@@ -8,7 +8,10 @@ import type { LagSnapshot, StatusJson } from './lag-snapshot.js';
  * unchanged (member labels are left out: they multiply series on every
  * rebalance). pipeline_* are ours. Every gauge is rebuilt from the snapshot
  * after each poll, so partitions and groups that disappear stop being
- * exported instead of freezing at their last value.
+ * exported instead of freezing at their last value. Every per-group series
+ * carries `kind` ("live" or "rebuild", see GroupLag.kind): alert rules and
+ * dashboards select `kind!="rebuild"` so that a rebuild replaying the topic
+ * from its start never pages anyone.
  */
 export interface LagMetrics {
   publish(snapshot: LagSnapshot): void;
@@ -18,8 +21,8 @@ export interface LagMetrics {
 export function createLagMetrics(registry: Registry): LagMetrics {
   const gauge = (name: string, help: string, labelNames: string[]) =>
     new Gauge({ name, help, labelNames, registers: [registry] });
-  const partitionLabels = ['cluster_name', 'group', 'topic', 'partition'];
-  const groupLabels = ['cluster_name', 'group', 'is_simple_consumer'];
+  const partitionLabels = ['cluster_name', 'group', 'kind', 'topic', 'partition'];
+  const groupLabels = ['cluster_name', 'group', 'kind', 'is_simple_consumer'];
 
   const m = {
     offset: gauge('kafka_consumergroup_group_offset', 'Last committed offset of the group for the partition.', partitionLabels),
@@ -27,8 +30,8 @@ export function createLagMetrics(registry: Registry): LagMetrics {
     lagSeconds: gauge('kafka_consumergroup_group_lag_seconds', 'Age of the first unconsumed record, in seconds (exact or interpolated).', partitionLabels),
     maxLag: gauge('kafka_consumergroup_group_max_lag', 'Highest partition lag of the group, in records.', groupLabels),
     maxLagSeconds: gauge('kafka_consumergroup_group_max_lag_seconds', 'Highest partition lag of the group, in seconds.', groupLabels),
-    sumLag: gauge('kafka_consumergroup_group_sum_lag', 'Sum of the partition lags of the group.', ['cluster_name', 'group']),
-    topicSumLag: gauge('kafka_consumergroup_group_topic_sum_lag', 'Sum of the partition lags of the group in one topic.', ['cluster_name', 'group', 'topic']),
+    sumLag: gauge('kafka_consumergroup_group_sum_lag', 'Sum of the partition lags of the group.', ['cluster_name', 'group', 'kind']),
+    topicSumLag: gauge('kafka_consumergroup_group_topic_sum_lag', 'Sum of the partition lags of the group in one topic.', ['cluster_name', 'group', 'kind', 'topic']),
     latest: gauge('kafka_partition_latest_offset', 'Log-end offset (high watermark) of the partition.', ['cluster_name', 'topic', 'partition']),
     earliest: gauge('kafka_partition_earliest_offset', 'Log-start offset of the partition.', ['cluster_name', 'topic', 'partition']),
     pollTime: gauge('kafka_consumergroup_poll_time_ms', 'Time the last poll of all groups took, in ms.', ['cluster_name']),
@@ -36,18 +39,18 @@ export function createLagMetrics(registry: Registry): LagMetrics {
     retentionRisk: gauge(
       'pipeline_consumer_retention_risk_ratio',
       'Max lag seconds of the group on the topic ÷ topic retention: at 1 unconsumed records are being deleted.',
-      ['cluster_name', 'group', 'topic'],
+      ['cluster_name', 'group', 'kind', 'topic'],
     ),
-    members: gauge('pipeline_consumer_group_members', 'Members of the consumer group.', ['cluster_name', 'group', 'state']),
+    members: gauge('pipeline_consumer_group_members', 'Members of the consumer group.', ['cluster_name', 'group', 'kind', 'state']),
     status: gauge(
       'pipeline_consumer_status',
       'Burrow-style status of the group (1 for the current status/reason). source=kafka from Kafka-committed offsets, postgres from offsets stored with the views.',
-      ['cluster_name', 'group', 'source', 'status', 'reason'],
+      ['cluster_name', 'group', 'kind', 'source', 'status', 'reason'],
     ),
     statusCode: gauge(
       'pipeline_consumer_status_code',
       "Burrow's status constant of the group: 1 OK, 2 WARN, 3 ERR, 4 STOP, 5 STALL, 6 REWIND.",
-      ['cluster_name', 'group', 'source'],
+      ['cluster_name', 'group', 'kind', 'source'],
     ),
     storedOffset: gauge('pipeline_consumer_stored_offset', 'Next offset to consume as stored in PostgreSQL by the group.', partitionLabels),
     storedLag: gauge('pipeline_consumer_stored_lag', 'Lag in records computed from the offset stored in PostgreSQL.', partitionLabels),
@@ -68,10 +71,10 @@ export function createLagMetrics(registry: Registry): LagMetrics {
   });
   const gauges = Object.values(m);
 
-  const setStatus = (cluster: string, group: string, source: string, s: StatusJson | null) => {
+  const setStatus = (cluster: string, group: string, kind: string, source: string, s: StatusJson | null) => {
     if (!s) return;
-    m.status.set({ cluster_name: cluster, group, source, status: s.status, reason: s.reason }, 1);
-    m.statusCode.set({ cluster_name: cluster, group, source }, STATUS_CODE[s.status]);
+    m.status.set({ cluster_name: cluster, group, kind, source, status: s.status, reason: s.reason }, 1);
+    m.statusCode.set({ cluster_name: cluster, group, kind, source }, STATUS_CODE[s.status]);
   };
 
   return {
@@ -90,15 +93,16 @@ export function createLagMetrics(registry: Registry): LagMetrics {
       }
       for (const g of snap.groups) {
         const simple = String(g.isSimpleConsumer);
-        m.members.set({ cluster_name: c, group: g.group, state: g.state }, g.members);
-        setStatus(c, g.group, 'kafka', g.status);
-        setStatus(c, g.group, 'postgres', g.storedStatus);
+        const kind = g.kind;
+        m.members.set({ cluster_name: c, group: g.group, kind, state: g.state }, g.members);
+        setStatus(c, g.group, kind, 'kafka', g.status);
+        setStatus(c, g.group, kind, 'postgres', g.storedStatus);
         let hasKafkaOffsets = false;
         for (const t of g.topics) {
           let topicSum = 0;
           let topicHasOffsets = false;
           for (const p of t.partitions) {
-            const labels = { cluster_name: c, group: g.group, topic: t.topic, partition: String(p.partition) };
+            const labels = { cluster_name: c, group: g.group, kind, topic: t.topic, partition: String(p.partition) };
             if (p.committedOffset !== null && p.lag !== null && p.lagSeconds !== null) {
               hasKafkaOffsets = topicHasOffsets = true;
               m.offset.set(labels, p.committedOffset);
@@ -113,15 +117,15 @@ export function createLagMetrics(registry: Registry): LagMetrics {
               m.disagree.set(labels, p.stored.disagree ? 1 : 0);
             }
           }
-          if (topicHasOffsets) m.topicSumLag.set({ cluster_name: c, group: g.group, topic: t.topic }, topicSum);
+          if (topicHasOffsets) m.topicSumLag.set({ cluster_name: c, group: g.group, kind, topic: t.topic }, topicSum);
           if (topicHasOffsets && t.retentionRisk !== null) {
-            m.retentionRisk.set({ cluster_name: c, group: g.group, topic: t.topic }, t.retentionRisk);
+            m.retentionRisk.set({ cluster_name: c, group: g.group, kind, topic: t.topic }, t.retentionRisk);
           }
         }
         if (hasKafkaOffsets) {
-          m.maxLag.set({ cluster_name: c, group: g.group, is_simple_consumer: simple }, g.maxLag);
-          m.maxLagSeconds.set({ cluster_name: c, group: g.group, is_simple_consumer: simple }, g.maxLagSeconds);
-          m.sumLag.set({ cluster_name: c, group: g.group }, g.sumLag);
+          m.maxLag.set({ cluster_name: c, group: g.group, kind, is_simple_consumer: simple }, g.maxLag);
+          m.maxLagSeconds.set({ cluster_name: c, group: g.group, kind, is_simple_consumer: simple }, g.maxLagSeconds);
+          m.sumLag.set({ cluster_name: c, group: g.group, kind }, g.sumLag);
         }
       }
       for (const v of snap.views) {

@@ -3,6 +3,7 @@
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { PipelineError, errorMessage } from '../shared/errors.js';
+import { isInternalGroup } from '../shared/group-names.js';
 import type { Logger } from '../shared/logger.js';
 import type { Pool } from '../views/db.js';
 import type { BurrowSettings } from './burrow.js';
@@ -19,10 +20,13 @@ export interface LagMonitorOptions {
   kafka: Kafka;
   /** PostgreSQL with `consumer_offsets` and `view_freshness`; without it only Kafka is read. */
   pool?: Pool;
-  /** Groups to watch; 'all' = every group the cluster lists plus every group with offsets in PostgreSQL. */
+  /**
+   * Groups to watch; 'all' = every group the cluster lists plus every group
+   * with offsets in PostgreSQL, except the pipeline's own internal readers
+   * (src/shared/group-names.ts `isInternalGroup`). Rebuild groups are
+   * reported with `kind: 'rebuild'`.
+   */
   groups: string[] | 'all';
-  /** With groups 'all': groups to leave out (e.g. other teams' tooling). */
-  excludeGroups?: RegExp;
   registry: Registry;
   logger: Logger;
   pollIntervalMs: number;
@@ -63,7 +67,6 @@ export function createLagMonitor({
   kafka,
   pool,
   groups,
-  excludeGroups,
   registry,
   logger,
   pollIntervalMs,
@@ -122,8 +125,8 @@ export function createLagMonitor({
       fromPg<ViewFreshnessRow>('view freshness', readViewFreshness),
       groups === 'all' ? a.listGroups().then((r) => r.groups.map((g) => g.groupId)) : Promise.resolve(groups),
     ]);
-    let names = [...new Set(groups === 'all' ? [...listed, ...stored.map((s) => s.group)] : listed)];
-    if (groups === 'all' && excludeGroups) names = names.filter((g) => !excludeGroups.test(g));
+    const all = groups === 'all' ? [...listed, ...stored.map((s) => s.group)].filter((g) => !isInternalGroup(g)) : listed;
+    const names = [...new Set(all)];
     const wantedGroups = new Set(names);
     const storedWanted = stored.filter((s) => wantedGroups.has(s.group));
 

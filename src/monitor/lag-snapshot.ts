@@ -1,3 +1,4 @@
+import { groupKind, type GroupKind } from '../shared/group-names.js';
 import { evaluateGroup, type ConsumerStatus, type LabelledPartitionStatus, type StatusReason } from './burrow.js';
 import type { LagSecondsMethod } from './lag-calc.js';
 import type { ViewFreshnessRow } from './stored-offsets.js';
@@ -36,6 +37,13 @@ export interface StatusJson {
 
 export interface GroupLag {
   group: string;
+  /**
+   * 'live': a consumer the pipeline depends on; 'rebuild': a rebuild's
+   * catch-up group (`<live>.rebuild`), shown for its progress and never
+   * alerted on (alert rules filter `kind!="rebuild"`); 'internal' only when
+   * named explicitly in the monitor's group list.
+   */
+  kind: GroupKind;
   /** Kafka group state (Stable, Empty, Dead, ...) or 'Unknown' for groups known only from PostgreSQL. */
   state: string;
   members: number;
@@ -136,6 +144,7 @@ export function groupLag(
   }
   return {
     group: name,
+    kind: groupKind(name),
     state: reading?.state ?? 'Unknown',
     members: reading?.members ?? 0,
     isSimpleConsumer: reading?.isSimpleConsumer ?? false,

@@ -10,6 +10,8 @@
  * - `_pipeline.<purpose>...`: short-lived readers (DLQ listing, probes) that
  *   are deleted after use.
  */
+import { randomBytes } from 'node:crypto';
+
 export const INTERNAL_GROUP_PREFIX = '_pipeline.';
 export const REBUILD_SUFFIX = '.rebuild';
 
@@ -21,6 +23,29 @@ export const rebuildGroupId = (liveGroup: string): string => `${liveGroup}${REBU
 
 /** A short-lived internal reader's group (unique per use; delete it when done). */
 export const internalGroupId = (purpose: string, unique: string): string => `${INTERNAL_GROUP_PREFIX}${purpose}.${unique}`;
+
+/**
+ * A fresh internal group id for one use, `_pipeline.<purpose>.<created, base 36 ms>-<random>`: the
+ * creation time in the name lets a sweep tell a group left by a crashed
+ * process (old, Empty) from one another process is using right now.
+ */
+export const freshInternalGroupId = (purpose: string, nowMs: number = Date.now()): string =>
+  internalGroupId(purpose, `${nowMs.toString(36)}-${randomBytes(4).toString('hex')}`);
+
+/** Creation time (ms) of a {@link freshInternalGroupId}; undefined for any other name. */
+export function internalGroupCreatedAt(groupId: string): number | undefined {
+  if (!groupId.startsWith(INTERNAL_GROUP_PREFIX)) return undefined;
+  const m = /\.([0-9a-z]+)-[0-9a-f]+$/.exec(groupId);
+  if (!m) return undefined;
+  const ms = parseInt(m[1]!, 36);
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/** What a group is to the lag monitor: a live consumer, a rebuild's catch-up, or one of the pipeline's own readers. */
+export type GroupKind = 'live' | 'rebuild' | 'internal';
+
+export const groupKind = (groupId: string): GroupKind =>
+  isInternalGroup(groupId) ? 'internal' : isRebuildGroup(groupId) ? 'rebuild' : 'live';
 
 export const isRebuildGroup = (groupId: string): boolean => groupId.endsWith(REBUILD_SUFFIX);
 

@@ -62,7 +62,7 @@ describe('lag model', () => {
     const metrics = createLagMetrics(registry);
     const model = createLagModel({ clusterName: 'c' });
     metrics.publish(model.update(readings({ committed: 40 }), 0, noProbes, 3));
-    expect(await registry.metrics()).toContain('kafka_consumergroup_group_lag{cluster_name="c",group="g",topic="t",partition="0"} 60');
+    expect(await registry.metrics()).toContain('kafka_consumergroup_group_lag{cluster_name="c",group="g",kind="live",topic="t",partition="0"} 60');
     metrics.publish(model.update({ ...readings({}), groups: [] }, 1_000, noProbes, 3));
     const text = await registry.metrics();
     expect(text).not.toContain('group="g"');
