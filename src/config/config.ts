@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MASK, maskUrl, urlSecrets, type LogRedaction } from '../shared/redact.js';
+import { createSecretScrubber, MASK, maskUrl, urlSecrets, type LogRedaction } from '../shared/redact.js';
 
 /**
  * The one configuration schema of the pipeline. Every key has its environment
@@ -92,7 +92,7 @@ export const configEntries = {
     'SCHEMA_REGISTRY_URL',
     url,
     'http://127.0.0.1:8081/apis/ccompat/v7',
-    'Confluent-API schema registry base URL (Redpanda: http://localhost:8081).',
+    'Confluent-API schema registry base URL (Redpanda: http://localhost:8081); a `user:password@` in it is used as basic auth unless SCHEMA_REGISTRY_USERNAME is set.',
     'url',
   ),
   schemaRegistryUsername: entry('SCHEMA_REGISTRY_USERNAME', z.string(), '', 'Registry basic-auth user.'),
@@ -270,7 +270,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return out as Config;
+  return withRegistryCredentials(out as Config);
+}
+
+/**
+ * fetch refuses a URL that carries credentials (and would quote the URL in
+ * its error), so `https://user:password@registry` becomes the URL without
+ * them plus basic auth; explicit SCHEMA_REGISTRY_USERNAME/PASSWORD win.
+ */
+function withRegistryCredentials(c: Config): Config {
+  const u = new URL(c.schemaRegistryUrl);
+  if (!u.username && !u.password) return c;
+  const username = decodeURIComponent(u.username);
+  const password = decodeURIComponent(u.password);
+  u.username = '';
+  u.password = '';
+  const bare = u.toString();
+  return {
+    ...c,
+    // URL adds a trailing slash to a bare origin; keep the operator's spelling otherwise.
+    schemaRegistryUrl: c.schemaRegistryUrl.endsWith('/') || !bare.endsWith('/') ? bare : bare.slice(0, -1),
+    ...(c.schemaRegistryUsername ? {} : { schemaRegistryUsername: username, schemaRegistryPassword: password }),
+  };
 }
 
 /** The configuration with the secret part of every secret setting masked: what `config` prints and the start-up log shows. */
@@ -290,9 +311,24 @@ export function redactConfig(config: Config): Record<string, unknown> {
  * every "postgres" in the logs and protect nothing.
  */
 export function secretValues(config: Config): string[] {
+  return secretsOf((key) => config[key as keyof Config]);
+}
+
+/**
+ * Masks the secret values of the environment's settings in a text: for what
+ * the CLI prints outside the logger (its last-resort error line), where the
+ * configuration may not even have loaded, so raw variables are read.
+ */
+export function maskSecrets(text: string, env: NodeJS.ProcessEnv = process.env): string {
+  const byEnv = new Map(entries().map(([key, e]) => [key as string, e.env]));
+  const scrub = createSecretScrubber(secretsOf((key) => env[byEnv.get(key)!]));
+  return scrub ? scrub(text) : text;
+}
+
+function secretsOf(valueOf: (key: string) => unknown): string[] {
   const out = new Set<string>();
   for (const [key, e] of entries()) {
-    const v = config[key];
+    const v = valueOf(key);
     if (!e.secret || typeof v !== 'string') continue;
     const kind = SECRET_KINDS[e.secret];
     const published = new Set(e.default === undefined ? [] : kind.parts(e.default));

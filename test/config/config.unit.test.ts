@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configMarkdown, loadConfig, redactConfig, secretValues } from '../../src/config/config.js';
+import { ConfigError, configMarkdown, loadConfig, maskSecrets, redactConfig, secretValues } from '../../src/config/config.js';
 
 describe('configuration', () => {
   it('has defaults that point at the local stack', () => {
@@ -48,7 +48,8 @@ describe('secret settings', () => {
     AWS_SECRET_ACCESS_KEY: 'aws-secret-value',
     DATABASE_URL: 'postgres://writer:S3cr%40t-pw@db:5432/x?sslmode=require',
     API_DATABASE_URL: 'postgres://reader@db:5432/x?password=reader-secret-value',
-    SCHEMA_REGISTRY_URL: 'https://reg:registry-url-secret@registry.example/apis/ccompat/v7',
+    SCHEMA_REGISTRY_USERNAME: 'reg',
+    DYNAMODB_ENDPOINT: 'https://ddb:dynamo-url-secret@dynamodb.example',
     PROMETHEUS_URL: 'http://prom:prom-url-secret@prometheus.example:9090',
   };
   const c = loadConfig(env);
@@ -62,7 +63,7 @@ describe('secret settings', () => {
     expect(r.awsSecretAccessKey).toBe('***');
     expect(r.databaseUrl).toBe('postgres://writer:***@db:5432/x?sslmode=require');
     expect(r.apiDatabaseUrl).toBe('postgres://reader@db:5432/x?password=***');
-    expect(r.schemaRegistryUrl).toBe('https://reg:***@registry.example/apis/ccompat/v7');
+    expect(r.dynamodbEndpoint).toBe('https://ddb:***@dynamodb.example');
     expect(r.prometheusUrl).toBe('http://prom:***@prometheus.example:9090');
     const printed = JSON.stringify(r);
     for (const s of secretValues(c)) expect(printed).not.toContain(s);
@@ -83,12 +84,32 @@ describe('secret settings', () => {
         'S3cr%40t-pw',
         'S3cr@t-pw',
         'reader-secret-value',
-        'registry-url-secret',
+        'dynamo-url-secret',
         'prom-url-secret',
       ].sort(),
     );
     // The local stack's published passwords (postgres, pipeline_reader, local) are not secrets to hunt for in logs.
     expect(secretValues(loadConfig({}))).toEqual([]);
+  });
+
+  it('moves user:password of the registry URL to basic auth (fetch refuses such URLs and quotes them in its error)', () => {
+    const r = loadConfig({ SCHEMA_REGISTRY_URL: 'https://reg:p%40ss-word@registry.example/apis/ccompat/v7' });
+    expect([r.schemaRegistryUrl, r.schemaRegistryUsername, r.schemaRegistryPassword]).toEqual([
+      'https://registry.example/apis/ccompat/v7',
+      'reg',
+      'p@ss-word',
+    ]);
+    expect(secretValues(r)).toContain('p@ss-word');
+    const explicit = loadConfig({ SCHEMA_REGISTRY_URL: 'http://a:b-secret@127.0.0.1:8081', SCHEMA_REGISTRY_USERNAME: 'u', SCHEMA_REGISTRY_PASSWORD: 'explicit' });
+    expect([explicit.schemaRegistryUrl, explicit.schemaRegistryUsername, explicit.schemaRegistryPassword]).toEqual(['http://127.0.0.1:8081', 'u', 'explicit']);
+  });
+
+  it('masks the secrets of raw variables in text the CLI prints outside the logger, even when the config does not load', () => {
+    const raw = { ...env, PG_POOL_MAX: 'many' };
+    expect(() => loadConfig(raw)).toThrow(ConfigError);
+    const text = `error: registry failed for https://reg:registry-secret-value@x and ${key1}; db S3cr@t-pw`;
+    expect(maskSecrets(text, raw)).toBe('error: registry failed for https://reg:***@x and ***; db ***');
+    expect(maskSecrets('postgres://postgres:postgres@127.0.0.1:5432/pipeline', {})).toBe('postgres://postgres:postgres@127.0.0.1:5432/pipeline');
   });
 
   it('an API key spec is not mistaken for a URL (ops:<key>:10 parses as scheme "ops:")', () => {
