@@ -58,7 +58,12 @@ export async function applyBatch<E>(
       return { stale: true, outcome: emptyOutcome(), deadLettered: [], transactionMs: performance.now() - opened };
     }
     const fresh = events.filter((e) => e.offset >= next);
-    const { outcome, failed } = mode.isolate ? await isolated(b.handler, fresh, client, mode.attempt) : { outcome: await b.handler.applyBatch(fresh, client), failed: [] };
+    const { outcome, failed } =
+      fresh.length === 0
+        ? { outcome: emptyOutcome<E>(), failed: [] }
+        : mode.isolate
+          ? await isolated(b.handler, fresh, client, mode.attempt)
+          : { outcome: await b.handler.applyBatch(fresh, client), failed: [] };
     await advancePartition(client, b.groupId, topic, partition, lastOffset + 1);
     await recordViewFreshness(client, b.handler.views, b.groupId, outcome);
     const letters = [...failed, ...outcome.rejected.map((r) => deadLetterOf(r.event, r.code, r.message, mode.attempt + 1))];

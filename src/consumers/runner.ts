@@ -121,6 +121,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     const lastOffset = Number(messages.at(-1)!.offset);
     const counts: FailureCounts = { infrastructure: 0, data: 0 };
     let isolate = false;
+    let skip = false;
     for (;;) {
       if (!live(payload)) return false; // revoked or stopping: the next owner redoes it from the stored offset
       const started = performance.now();
@@ -136,8 +137,11 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
           await tx.dlq().send(groupId, poison);
           observe({ type: 'undecodable', topic, partition, count: poison.length, code: poison[0]!.code });
         }
-        const r = await applyBatch(tx, { topic, partition, lastOffset }, decoded, { isolate, attempt: counts.data });
-        if (!r.stale) {
+        // Skipping by policy still commits the offsets, in the same kind of transaction.
+        const r = await applyBatch(tx, { topic, partition, lastOffset }, skip ? [] : decoded, { isolate, attempt: counts.data });
+        if (skip) {
+          if (!r.stale) observe({ type: 'skipped', topic, partition, count: messages.length, fromOffset: Number(messages[0]!.offset), toOffset: lastOffset });
+        } else if (!r.stale) {
           const committedAt = Date.now();
           observe({
             type: 'applied', topic, partition, records: messages.length, outcome: r.outcome, committedAt,
@@ -161,14 +165,12 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
             isolate = true;
             continue;
           case 'skip':
-            await applyBatch(tx, { topic, partition, lastOffset }, [], { isolate: false, attempt: counts.data });
-            observe({ type: 'skipped', topic, partition, count: messages.length, fromOffset: Number(messages[0]!.offset), toOffset: lastOffset });
-            break;
+            skip = true;
+            continue;
           case 'fail':
             fail(err, topic, partition);
             return false;
         }
-        break;
       }
     }
     if (health.state === 'retrying') setState('running');
