@@ -1,9 +1,11 @@
+import type { Kafka } from 'kafkajs';
 import { expect } from 'vitest';
 import type { JournalRecord } from '../../src/command/journal.js';
 import { journalHighWaterMarks } from '../../src/consumers/integrity.js';
+import { withInternalGroup } from '../../src/log/internal-groups.js';
 import type { Pool } from '../../src/views/db.js';
 import { foldJournal, journalFor, serdeFor } from './pipeline.js';
-import { dynamo, eventually, kafka, uniqueName } from './stack.js';
+import { dynamo, eventually, kafka, testLogger } from './stack.js';
 
 /** Every journal record of a table, read back strongly consistent. */
 export async function readJournal(table: string): Promise<{ records: JournalRecord[]; marks: Map<string, number> }> {
@@ -22,9 +24,23 @@ export async function waitForProjector(pool: Pool, marks: Map<string, number>, t
   }, timeoutMs, 1000);
 }
 
-/** Reads the committed topic to the end; counts each (persistence id, sequence nr). */
+/**
+ * Reads the committed topic to the end; counts each (persistence id, sequence nr).
+ * Through an internal group deleted afterwards, like the pipeline's own readers.
+ */
 export async function topicCounts(topic: string, expected: number, timeoutMs = 120_000): Promise<Map<string, number>> {
-  const consumer = kafka('verify').consumer({ groupId: uniqueName('dlq-reader-verify'), readUncommitted: false });
+  const k = kafka('verify');
+  const admin = k.admin();
+  await admin.connect();
+  try {
+    return await withInternalGroup({ admin, purpose: 'verify', logger: testLogger, use: (groupId) => countJournalEvents(k, groupId, topic, expected, timeoutMs) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function countJournalEvents(k: Kafka, groupId: string, topic: string, expected: number, timeoutMs: number): Promise<Map<string, number>> {
+  const consumer = k.consumer({ groupId, readUncommitted: false });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const seen = new Map<string, number>();
