@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
-import { config, createTestDatabase, eventually, uniqueName, type TestDatabase } from '../helpers/stack.js';
+import { config, createTestDatabase, eventually, kafka, uniqueName, type TestDatabase } from '../helpers/stack.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -108,6 +108,11 @@ describe('secrets never leave the process', () => {
 
   afterAll(async () => {
     for (const p of procs) await p.kill9().catch(() => undefined);
+    const kafkaAdmin = kafka('secrets-cleanup').admin();
+    await kafkaAdmin.connect();
+    const { groups } = await kafkaAdmin.listGroups();
+    await kafkaAdmin.deleteGroups(groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix))).catch(() => undefined);
+    await kafkaAdmin.disconnect();
     await db?.drop().catch(() => undefined);
     const c = admin();
     await c.connect();
@@ -189,7 +194,7 @@ describe('secrets never leave the process', () => {
     expect(registry.output()).toMatch(/registry GET \/subjects failed/);
 
     for (const { p } of roles) expect(await p.terminate()).toBe(0);
-    await retrying.kill9();
+    await retrying.terminate(); // gracefully, so it leaves the group and afterAll can delete it
 
     // Nothing written or served holds a secret, in any spelling it could take.
     const forms = Object.values(secrets).flatMap((s) => [s, encodeURIComponent(s), Buffer.from(s).toString('base64')]);
