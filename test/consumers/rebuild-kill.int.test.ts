@@ -1,0 +1,135 @@
+import type { Admin, Producer } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Journal, JournalRecord } from '../../src/command/journal.js';
+import { generateMasterData } from '../../src/command/master-data.js';
+import { dlqTopicOf } from '../../src/consumers/dead-letter.js';
+import { createInventoryProjector, INVENTORY_PROJECTOR_GROUP } from '../../src/consumers/projectors/inventory-projector.js';
+import { createConsumerRunner, type ConsumerRunner } from '../../src/consumers/runner.js';
+import type { InventoryEvent } from '../../src/events/generated/inventory.js';
+import type { EventSerde } from '../../src/events/serde.js';
+import { createTopicsAndWait } from '../../src/log/topics.js';
+import { liveGroupId, rebuildGroupId } from '../../src/shared/group-names.js';
+import { migrate } from '../../src/views/migrate.js';
+import { planWorkload, writeWorkload } from '../helpers/inventory-workload.js';
+import { foldJournal, journalFor, produceRecords, serdeFor } from '../helpers/pipeline.js';
+import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
+import { createTestDatabase, eventually, kafka, testLogger, uniqueName, type TestDatabase } from '../helpers/stack.js';
+
+/**
+ * `rebuild inventory-projector` (the real CLI) killed with SIGKILL half-way
+ * through, then run again: it waits for Kafka to drop the dead member, starts
+ * from a clean consumer group, resumes from the offsets PostgreSQL holds for
+ * the rebuild, swaps, and leaves nothing behind.
+ */
+describe('rebuild killed half-way and resumed (real CLI process)', () => {
+  const k = kafka('rebuild-kill-test');
+  const topic = uniqueName('rebuild-kill.events');
+  const table = uniqueName('journal');
+  const prefix = `${uniqueName('t')}.`;
+  const liveGroup = liveGroupId(prefix, INVENTORY_PROJECTOR_GROUP);
+  const rebuildGroup = rebuildGroupId(liveGroup);
+  let db: TestDatabase;
+  let admin: Admin;
+  let producer: Producer;
+  let serde: EventSerde<InventoryEvent>;
+  let journal: Journal;
+  let records: JournalRecord[];
+  let live: ConsumerRunner | undefined;
+  let env: Record<string, string>;
+  const procs: CliProcess[] = [];
+
+  const rebuiltRows = async () =>
+    (await db.pool.query<{ partition: number; next_offset: number }>('select partition, next_offset from consumer_offsets where group_id = $1 order by 1', [rebuildGroup])).rows;
+  const sum = async (group: string) =>
+    (await db.pool.query<{ n: number }>('select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = $1', [group])).rows[0]!.n;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('rebuild_kill');
+    await migrate(db.pool, 'migrations');
+    admin = k.admin();
+    await admin.connect();
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 3 }]);
+    serde = await serdeFor(topic);
+    journal = await journalFor(table);
+    records = await writeWorkload(journal, planWorkload({ master: generateMasterData(), inventories: 60, operations: 1500, seed: 23, prefix: 'RK' }));
+    producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await produceRecords(producer, serde, topic, records);
+    live = createConsumerRunner({
+      kafka: k, pool: db.pool, groupId: liveGroup, topics: [topic], serde,
+      handler: createInventoryProjector({ journal, serde, pool: db.pool, logger: testLogger, groupId: liveGroup }),
+      logger: testLogger, metrics: new Registry(), maxBatchSize: 200,
+    });
+    await live.start();
+    await eventually(async () => ((await sum(liveGroup)) === records.length ? true : undefined), 120_000, 300);
+    env = { DATABASE_URL: db.url, CONNECTOR_FILE: writeConnector(table, topic), GROUP_PREFIX: prefix, CONSUMER_BATCH_SIZE: '20' };
+  }, 300_000);
+  afterAll(async () => {
+    for (const p of procs) await p.kill9().catch(() => undefined);
+    await live?.stop().catch(() => undefined);
+    await producer?.disconnect();
+    await admin?.deleteTopics({ topics: [topic, dlqTopicOf(topic, liveGroup), dlqTopicOf(topic, rebuildGroup)] }).catch(() => undefined);
+    await admin?.disconnect();
+    await db?.drop();
+  });
+
+  it('resumes from PostgreSQL after kill -9, swaps, equals the journal fold, and leaves no group, rows or tables', async () => {
+    const first = spawnCli(['rebuild', INVENTORY_PROJECTOR_GROUP], env);
+    procs.push(first);
+    // Half-way for sure: once it has applied something, hold its offset rows so those partitions cannot move, then kill it.
+    await eventually(async () => ((await rebuiltRows()).some((r) => r.next_offset > 0) ? true : undefined), 120_000, 50).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nrebuild output:\n${first.output().slice(-3000)}`);
+    });
+    const holder = await db.pool.connect();
+    let held: { partition: number; next_offset: number }[];
+    try {
+      await holder.query('begin');
+      held = (await holder.query<{ partition: number; next_offset: number }>(
+        'select partition, next_offset from consumer_offsets where group_id = $1 order by 1 for update',
+        [rebuildGroup],
+      )).rows;
+      await first.kill9();
+    } finally {
+      await holder.query('rollback');
+      holder.release();
+    }
+    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+    expect(held.some((r) => r.next_offset < ends.get(r.partition)!), `held ${JSON.stringify(held)} ends ${JSON.stringify([...ends])}`).toBe(true);
+    const atKill = await sum(rebuildGroup);
+    expect(atKill).toBeGreaterThan(0);
+    expect(atKill).toBeLessThan(records.length);
+    const shadow = await db.pool.query<{ n: number }>("select count(*)::int as n from pg_tables where tablename in ('inventories_rebuild', 'inventory_movements_rebuild')");
+    expect(shadow.rows[0]!.n).toBe(2);
+    // The dead process's member stays in the group until its session times out.
+    expect((await admin.listGroups()).groups.map((g) => g.groupId)).toContain(rebuildGroup);
+
+    const second = spawnCli(['rebuild', INVENTORY_PROJECTOR_GROUP], env);
+    procs.push(second);
+    const code = await Promise.race([second.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 240_000))]);
+    expect(code, second.output().slice(-3000)).toBe(0);
+    expect(second.output()).toMatch(new RegExp(`rebuilt ${INVENTORY_PROJECTOR_GROUP} \\(resumed\\): ${records.length} offsets`));
+
+    const expected = foldJournal(serde, records);
+    const rows = (await db.pool.query<{ persistence_id: string; on_hand: number; reserved: number; last_sequence_nr: number }>(
+      'select persistence_id, on_hand, reserved, last_sequence_nr from inventories',
+    )).rows;
+    expect(rows).toHaveLength(expected.size);
+    for (const r of rows) {
+      const s = expected.get(r.persistence_id)!;
+      expect([r.on_hand, r.reserved, r.last_sequence_nr]).toEqual([s.onHand, s.reserved, s.sequenceNr]);
+    }
+    const movements = await db.pool.query<{ n: number }>('select count(*)::int as n from inventory_movements');
+    expect(movements.rows[0]!.n).toBe(records.length);
+
+    expect(await rebuiltRows()).toEqual([]);
+    const leftovers = await db.pool.query("select view_name from view_freshness where group_id like '%.rebuild' or view_name like '%\\_rebuild'");
+    expect(leftovers.rows).toEqual([]);
+    const tables = await db.pool.query("select tablename from pg_tables where tablename like '%\\_old' or tablename like '%\\_rebuild'");
+    expect(tables.rows).toEqual([]);
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+    expect(groups).toEqual([liveGroup]);
+    expect(await admin.listTopics()).not.toContain(dlqTopicOf(topic, rebuildGroup));
+    expect(await sum(liveGroup)).toBe(records.length);
+  });
+});
