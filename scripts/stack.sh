@@ -378,12 +378,23 @@ cmd_logs() {
 }
 
 # Stops and starts named services (fault tests: a broker, database or DynamoDB restart).
+# --kill crashes them instead (SIGKILL of the whole process group, PostgreSQL's
+# postmaster included): no clean shutdown, no flush, as a lost machine would.
 cmd_restart() {
-  local svc
+  local svc crash=0
+  if [[ "${1:-}" == --kill ]]; then crash=1; shift; fi
   for svc in "$@"; do
     local pf; pf="$(pidfile "$svc")"
     if [[ -f "$pf" ]] && kill -0 "$(cat "$pf")" 2>/dev/null; then
-      if [[ $svc == postgres ]]; then
+      if (( crash )); then
+        local pid; pid="$(cat "$pf")"
+        kill -KILL "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        if [[ $svc == postgres ]]; then
+          # The backends outlive a SIGKILLed postmaster until they notice; the data dir's pid file stays (as after a crash).
+          pkill -KILL -u postgres -f "postgres" 2>/dev/null || true
+        fi
+        for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      elif [[ $svc == postgres ]]; then
         local bin; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
         su -s /bin/bash postgres -c "'$bin/pg_ctl' -D '$(pg_home)/data' -m fast -w stop" >/dev/null
       else
@@ -403,5 +414,5 @@ case "${1:-}" in
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
   install) install_all ;;
-  *) echo "usage: $0 up [service...] | restart service... | down | status | logs [service...] | install" >&2; exit 2 ;;
+  *) echo "usage: $0 up [service...] | restart [--kill] service... | down | status | logs [service...] | install" >&2; exit 2 ;;
 esac

@@ -12,21 +12,32 @@ import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js
 import { createTestDatabase, eventually, kafka, uniqueName, type TestDatabase } from '../helpers/stack.js';
 
 /**
- * The fault suite (issue 10): under a steady load, seeded random kill -9 and
- * restart of the bridge, the projector and the aggregators; one Kafka broker
- * restart, one PostgreSQL restart, one DynamoDB Local restart; duplicates,
- * reorderings and gaps injected into the topic; poison records. Afterwards
- * the end-to-end assertions hold, nothing is parked and every poison record
- * is in a DLQ. Sizes from the environment: CI runs a reduced schedule; the
- * full run is `bash scripts/fault-run.sh` (≥ 20 faults, two seeds).
+ * The fault suite: under a steady load, each role as its own process (the
+ * real CLI), a seeded random schedule of
+ * - kill -9 and restart of the bridge, the projector and the aggregators;
+ * - freezes (SIGSTOP past the bridge's lease or the group's session timeout,
+ *   then SIGCONT) — the process must carry on by itself;
+ * - server restarts (`restart:<svc>`) and crashes (`crash:<svc>`: SIGKILL of
+ *   the server) of Kafka, PostgreSQL and DynamoDB Local — every role must
+ *   ride them out without exiting;
+ * - duplicates, reorderings and poison injected into the topic.
+ * Afterwards: no role process exited other than by the suite's own kill -9,
+ * every role stops within SHUTDOWN_TIMEOUT_MS on SIGTERM, the end-to-end data
+ * assertions hold, nothing is parked, every poison record is in both DLQs,
+ * and the time each fault took to heal is printed.
  *
+ * Sizes from the environment: CI runs a reduced schedule (with a PostgreSQL
+ * restart and one freeze); the full run is `bash scripts/fault-run.sh`.
  * It restarts shared servers: run it alone (the e2e project runs after the
  * integration tests, one file at a time).
  */
 const SEED = Number(process.env.FAULT_SEED ?? 1);
 const KILLS = Number(process.env.FAULT_KILLS ?? 6);
 const LOAD_EVENTS = Number(process.env.FAULT_LOAD_EVENTS ?? 1500);
-const SERVER_RESTARTS = (process.env.FAULT_SERVER_RESTARTS ?? 'kafka,postgres,dynamodb').split(',').filter(Boolean);
+const SERVER_FAULTS = (process.env.FAULT_SERVER_FAULTS ?? 'restart:kafka,restart:postgres,restart:dynamodb').split(',').filter(Boolean);
+/** Roles to freeze, one freeze each; bridge freezes outlast its lease, consumer freezes its session timeout (30 s). */
+const FREEZES = (process.env.FAULT_FREEZES ?? 'projector').split(',').filter(Boolean);
+const FREEZE_MS: Record<string, number> = { bridge: 8_000, projector: 35_000, views: 35_000 };
 
 describe(`pipeline under faults (seed ${SEED})`, () => {
   const topic = uniqueName('faults.events');
@@ -36,13 +47,44 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
   let env: Record<string, string>;
   const roles = ['bridge', 'projector', 'views'] as const;
   const running = new Map<string, CliProcess>();
-  const all: CliProcess[] = [];
+  const all: { role: string; p: CliProcess }[] = [];
   const start = (role: string) => {
     const p = spawnCli(['run', '--roles', role], env);
     running.set(role, p);
-    all.push(p);
+    all.push({ role, p });
     return p;
   };
+
+  /**
+   * How long after a fault ended (the process continued, the server was back) every stage was moving again: the topic grew
+   * (the bridge relays) and both groups' PostgreSQL offsets advanced past
+   * where they stood. Undefined when the load ended before that could be seen.
+   */
+  async function healTime(fault: string, faultMs: number, load: CliProcess): Promise<{ fault: string; faultMs: number; healMs: number | undefined }> {
+    const ended = Date.now();
+    const k = kafka('faults-heal');
+    const admin = k.admin();
+    const sample = async () => {
+      const ends = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+      const { rows } = await db.pool.query<{ g: string; n: number }>('select group_id as g, sum(next_offset)::bigint as n from consumer_offsets group by group_id');
+      const groups = new Map(rows.map((r) => [r.g, Number(r.n)]));
+      return { ends, projector: groups.get(`${prefix}${INVENTORY_PROJECTOR_GROUP}`) ?? 0, views: groups.get(`${prefix}inventory-views`) ?? 0 };
+    };
+    try {
+      await admin.connect();
+      const before = await eventually(() => sample().catch(() => undefined), 300_000, 500);
+      const healedAt = await eventually(async () => {
+        if (load.child.exitCode !== null) return -1;
+        const now = await sample().catch(() => undefined);
+        return now && now.ends > before.ends && now.projector > before.projector && now.views > before.views ? Date.now() : undefined;
+      }, 300_000, 250);
+      return { fault, faultMs, healMs: healedAt < 0 ? undefined : healedAt - ended };
+    } catch {
+      return { fault, faultMs, healMs: undefined };
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
 
   beforeAll(async () => {
     db = await createTestDatabase('faults');
@@ -53,7 +95,7 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
     await serdeFor(topic);
   });
   afterAll(async () => {
-    for (const p of all) await p.kill9().catch(() => undefined);
+    for (const { p } of all) await p.kill9().catch(() => undefined);
     await db?.drop().catch(() => undefined);
   });
 
@@ -61,25 +103,32 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
     const rnd = createRandom(SEED);
     for (const role of roles) start(role);
     const load = spawnCli(['load', '--profile', 'flat', '--rate', '60', '--count', String(LOAD_EVENTS), '--inventories', '80', '--seed', String(SEED), '--prefix', `F${SEED}`], env);
-    all.push(load);
+    all.push({ role: 'load', p: load });
 
     const faults: string[] = [];
+    const heals: ReturnType<typeof healTime>[] = [];
     const t0 = Date.now();
-    // Server restarts are spread among the kills.
-    const schedule = [...Array.from({ length: KILLS }, () => 'kill'), ...SERVER_RESTARTS.map((s) => `restart:${s}`), 'inject'];
+    // Server faults and freezes are spread among the kills.
+    const schedule = [...Array.from({ length: KILLS }, () => 'kill'), ...SERVER_FAULTS, ...FREEZES.map((r) => `freeze:${r}`), 'inject'];
     const shuffled = rnd.shuffle(schedule);
     for (const fault of shuffled) {
       await new Promise((r) => setTimeout(r, 1500 + rnd.int(0, 2500)));
+      const began = Date.now();
+      let name: string;
       if (fault === 'kill') {
         const role = rnd.pick(roles);
         await running.get(role)!.kill9();
         await new Promise((r) => setTimeout(r, rnd.int(200, 1500)));
         start(role);
-        faults.push(`kill -9 ${role}`);
-      } else if (fault.startsWith('restart:')) {
-        const svc = fault.slice(8);
-        execFileSync('bash', ['scripts/stack.sh', 'restart', svc], { stdio: 'ignore', timeout: 180_000 });
-        faults.push(`restart ${svc}`);
+        name = `kill -9 ${role}`;
+      } else if (fault.startsWith('freeze:')) {
+        const role = fault.slice(7);
+        await running.get(role)!.freeze(FREEZE_MS[role] ?? 10_000);
+        name = `freeze ${role} ${((FREEZE_MS[role] ?? 10_000) / 1000).toFixed(0)} s`;
+      } else if (fault.startsWith('restart:') || fault.startsWith('crash:')) {
+        const [how, svc] = fault.split(':') as [string, string];
+        execFileSync('bash', ['scripts/stack.sh', 'restart', ...(how === 'crash' ? ['--kill'] : []), svc], { stdio: 'ignore', timeout: 180_000 });
+        name = how === 'crash' ? `kill -9 ${svc} server` : `restart ${svc}`;
       } else {
         // Duplicates and reorderings of what the journal already has, and poison.
         const { records } = await readJournal(table);
@@ -96,8 +145,10 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
           ],
         });
         await producer.disconnect();
-        faults.push('inject 40 duplicates/reorderings + 2 poison');
+        name = 'inject 40 duplicates/reorderings + 2 poison';
       }
+      faults.push(name);
+      heals.push(healTime(name, Date.now() - began, load));
     }
     expect(await load.exited, load.output().slice(-2000)).toBe(0);
     const lastFault = Date.now();
@@ -125,12 +176,26 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
         return keys.has('poison-corrupt') && keys.has('poison-unknown-id') ? true : undefined;
       }, 60_000, 2000);
     }
+    // Liveness: no role exited by itself through any of it.
+    const unexpected = all.filter(({ role, p }) => role !== 'load' && p.exitedUnexpectedly());
+    expect(unexpected.map(({ role, p }) => `${role}: exited ${String(p.child.exitCode ?? p.child.signalCode)}\n${p.output().slice(-3000)}`)).toEqual([]);
+    const healed = await Promise.all(heals);
+
+    // Bounded shutdown in whatever state each role is now (one of them was frozen, all rode out server faults).
     for (const [role, p] of running) {
-      expect(await p.terminate()).toBe(0);
+      const stopStart = Date.now();
+      const code = await p.terminate();
+      const tookMs = Date.now() - stopStart;
+      expect(code, `${role} did not exit within SHUTDOWN_TIMEOUT_MS (+5 s) of SIGTERM (${tookMs} ms); its last lines:\n${p.output().slice(-3000)}`).toBe(0);
       // A stop that overran SHUTDOWN_TIMEOUT_MS exits 0 by design (it is a kill -9 in effect, which this
       // suite proves safe); say so, so that a slow shutdown is seen rather than hidden.
       if (p.output().includes('shutdown grace period expired')) console.warn(`${role}: graceful stop overran its grace period\n${p.output().slice(-1500)}`);
     }
+    console.log(
+      `heal times (fault duration; then until bridge, projector and views all moved again):\n${healed
+        .map((h) => `  ${h.fault.padEnd(46)} ${(h.faultMs / 1000).toFixed(1).padStart(5)} s  ${h.healMs === undefined ? 'not measured (load over)' : `healed in ${(h.healMs / 1000).toFixed(1)} s`}`)
+        .join('\n')}`,
+    );
     console.log(
       `faults survived: ${faults.length} (${faults.join('; ')}); events checked: ${records.length}; converged ${(convergedMs / 1000).toFixed(1)} s after the last fault; total ${((Date.now() - t0) / 1000).toFixed(0)} s`,
     );

@@ -8,7 +8,16 @@ export interface CliProcess {
   child: ChildProcess;
   output(): string;
   kill9(): Promise<void>;
-  terminate(): Promise<number | null>;
+  /**
+   * SIGTERM, then SIGKILL after `killAfterMs` (default: SHUTDOWN_TIMEOUT_MS of
+   * its environment + 5 s). Resolves with the exit code (null if it had to be
+   * killed) and how long the stop took.
+   */
+  terminate(killAfterMs?: number): Promise<number | null>;
+  /** SIGSTOP for `ms`, then SIGCONT: a frozen process (GC pause, VM stall, debugger). */
+  freeze(ms: number): Promise<void>;
+  /** True once the process ended by itself or by a signal other than this handle's kill9/terminate. */
+  exitedUnexpectedly(): boolean;
   exited: Promise<number | null>;
 }
 
@@ -18,23 +27,45 @@ export function spawnCli(args: string[], env: Record<string, string>): CliProces
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // Keep the tail only: a long fault run logs a lot, and only the end explains a failure.
+  const append = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 400_000) out = out.slice(-200_000);
+  };
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  let stoppedByUs = false;
+  let ended = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      ended = true;
+      resolve(code);
+    }),
+  );
+  const shutdownMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? process.env.SHUTDOWN_TIMEOUT_MS ?? 25_000);
   return {
     child,
     output: () => out,
     exited,
+    exitedUnexpectedly: () => ended && !stoppedByUs,
     async kill9() {
+      stoppedByUs = true;
+      child.kill('SIGCONT');
       child.kill('SIGKILL');
       await exited;
     },
-    async terminate() {
+    async terminate(killAfterMs = shutdownMs + 5_000) {
+      stoppedByUs = true;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
       const code = await exited;
       clearTimeout(timer);
       return code;
+    },
+    async freeze(ms) {
+      child.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, ms));
+      child.kill('SIGCONT');
     },
   };
 }
