@@ -1,5 +1,7 @@
-import { Kafka, logLevel, type KafkaConfig, type SASLOptions, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../shared/logger.js';
+import { kafkajsLogCreator } from './kafka-log.js';
 
 /**
  * The only place the Kafka client library is constructed. Keeping kafkajs
@@ -34,13 +36,19 @@ export function kafkaSettingsOf(c: {
   };
 }
 
-export function createKafka(settings: KafkaSettings, logger: Logger, clientIdSuffix = ''): Kafka {
+/**
+ * A kafkajs client whose own log lines go to `logger` at levels that mean
+ * something (src/log/kafka-log.ts): what kafkajs handles by retrying is a
+ * rate-limited warn and, with `options.registry`, a
+ * `pipeline_client_retries_total{client="kafkajs",code}` increment.
+ */
+export function createKafka(settings: KafkaSettings, logger: Logger, clientIdSuffix = '', options: { registry?: Registry } = {}): Kafka {
   const config: KafkaConfig = {
     brokers: settings.brokers,
     clientId: clientIdSuffix ? `${settings.clientId}-${clientIdSuffix}` : settings.clientId,
     ssl: settings.ssl,
     logLevel: logLevel.WARN,
-    logCreator: pinoLogCreator(logger),
+    logCreator: kafkajsLogCreator(logger, options),
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
     connectionTimeout: 5_000,
     requestTimeout: 30_000,
@@ -61,16 +69,4 @@ function saslOptions(s: KafkaSettings): SASLOptions | undefined {
     case 'scram-sha-512':
       return { mechanism: 'scram-sha-512', username: s.saslUsername, password: s.saslPassword };
   }
-}
-
-function pinoLogCreator(logger: Logger): logCreator {
-  return () =>
-    ({ level, log }) => {
-      const { message, ...extra } = log;
-      const child = { component: 'kafkajs', ...extra };
-      if (level === logLevel.ERROR) logger.error(child, message);
-      else if (level === logLevel.WARN) logger.warn(child, message);
-      else if (level === logLevel.INFO) logger.info(child, message);
-      else logger.debug(child, message);
-    };
 }

@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { Registry } from 'prom-client';
 import type { Config } from '../config/config.js';
 import { createJournal, type Journal } from '../command/journal.js';
 import { defaultSchemasDir, loadCatalog, type EventCatalog } from '../events/catalog.js';
@@ -10,6 +11,7 @@ import { createEventSerde, type EventSerde } from '../events/serde.js';
 import { createVersionLadder, type VersionLadder } from '../events/upcast.js';
 import { inventoryUpcasters } from '../events/upcasters/index.js';
 import { createKafka, kafkaSettingsOf } from '../log/kafka.js';
+import { clientRetriesCounter } from '../log/kafka-log.js';
 import type { Logger } from '../shared/logger.js';
 import { createDynamo, createDynamoStreams } from '../source/dynamodb.js';
 import { createPool, type Pool } from '../views/db.js';
@@ -22,6 +24,13 @@ import { createPool, type Pool } from '../views/db.js';
 export interface Clients {
   config: Config;
   logger: Logger;
+  /**
+   * Metrics of the clients themselves (`pipeline_client_retries_total`:
+   * errors a client library retried by itself), complete from the start:
+   * register them into the process registry with
+   * `for (const m of clients.metrics.getMetricsAsArray()) registry.registerMetric(m)`.
+   */
+  metrics: Registry;
   kafka(): Kafka;
   ddb(): DynamoDBClient;
   streams(): DynamoDBStreamsClient;
@@ -49,16 +58,13 @@ export function createClients(config: Config, logger: Logger): Clients {
     accessKeyId: config.awsAccessKeyId,
     secretAccessKey: config.awsSecretAccessKey,
   };
+  const metrics = new Registry();
+  clientRetriesCounter(metrics); // exported (at zero) before any client exists
   const clients: Clients = {
     config,
     logger,
-    kafka: () =>
-      once('kafka', () =>
-        createKafka(
-          kafkaSettingsOf(config),
-          logger,
-        ),
-      ),
+    metrics,
+    kafka: () => once('kafka', () => createKafka(kafkaSettingsOf(config), logger, '', { registry: metrics })),
     ddb: () => once('ddb', () => createDynamo(dynamo)),
     streams: () => once('streams', () => createDynamoStreams(dynamo)),
     pool: () => once('pool', () => createPool(config.databaseUrl, { max: config.pgPoolMax, applicationName: 'pipeline-writer', onConnectionError: (err) => logger.warn({ err: err.message }, 'PostgreSQL connection lost; the next query reconnects') })),
