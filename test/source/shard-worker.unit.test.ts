@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProducerFencedError, SinkFailedError } from '../../src/log/relay-producer.js';
+import { initialShardStatus, reduceShardStatus } from '../../src/source/shard-state.js';
 import { STREAM_RETENTION_MS, type ShardEvent } from '../../src/source/shard-worker.js';
 import { fakeKafka, fakeStream, run, seq } from './shard-fakes.js';
 
@@ -77,5 +78,21 @@ describe('shard worker', () => {
     const k = fakeKafka();
     expect(await run(fakeStream(1_000_000, { pageSize: 1 }).reader, k, { stopAfterMs: 50 })).toBe('stopped');
     expect(k.topic).toEqual(range(1, k.topic.length));
+  });
+
+  it('emits its life as events: positioned, pages, commits, caught-up at the head of an open shard, stopped last', async () => {
+    const k = fakeKafka();
+    const events: ShardEvent[] = [];
+    let caughtUp = false;
+    const observe = (e: ShardEvent) => {
+      if (e.type === 'polled' && e.caughtUp) caughtUp = true;
+    };
+    expect(await run(fakeStream(5).reader, k, { events, observe, stopAfterMs: 300 })).toBe('stopped');
+    expect(caughtUp).toBe(true);
+    expect(events[0]).toEqual({ type: 'positioned', after: null, resumed: false });
+    expect(events.at(-1)).toEqual({ type: 'stopped' });
+    const folded = events.reduce(reduceShardStatus, initialShardStatus('s'));
+    expect(folded).toMatchObject({ state: 'stopped', relayed: 5, lastSequenceNumber: seq(5), faults: 0 });
+    expect(k.topic).toEqual(range(1, 5));
   });
 });
