@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createSecretScrubber, MASK, maskUrl, urlSecrets, type LogRedaction } from '../shared/redact.js';
+import { secretKinds, type SecretKind } from '../shared/redact.js';
 
 /**
  * The one configuration schema of the pipeline. Every key has its environment
@@ -8,7 +8,8 @@ import { createSecretScrubber, MASK, maskUrl, urlSecrets, type LogRedaction } fr
  * from this list (`npm run cli -- config --markdown`), so the two cannot drift.
  *
  * Only entry points (src/main) call {@link loadConfig}; everything else
- * receives the parts it needs as arguments.
+ * receives the parts it needs as arguments. Each secret setting says which
+ * part of it is a credential; config/secrets.ts masks them from this table.
  */
 
 const bool = z
@@ -20,36 +21,7 @@ const url = z.string().url();
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
 const csv = list.pipe(z.array(z.string()).min(1));
 
-/**
- * Which part of a setting is a credential: the whole value, the password of a
- * URL (`scheme://user:password@host`, `?password=`), or the key of each
- * `name:key:rate` entry. The `config` printer, the logger's redaction and the
- * README's table all read it from here.
- */
-export type SecretKind = 'value' | 'url' | 'keys';
-
-const SECRET_KINDS: Record<SecretKind, { parts: (raw: string) => string[]; mask: (raw: string) => string; readme: string }> = {
-  value: { parts: (raw) => (raw === '' ? [] : [raw]), mask: (raw) => (raw === '' ? raw : MASK), readme: 'yes' },
-  url: { parts: urlSecrets, mask: maskUrl, readme: 'password in the URL' },
-  keys: {
-    parts: (raw) => splitKeys(raw).flatMap((k) => (k.key ? [k.key] : [])),
-    mask: (raw) => splitKeys(raw).map((k) => (k.key ? `${k.name}:${MASK}${k.rest}` : MASK)).join(','),
-    readme: 'the keys',
-  },
-};
-
-function splitKeys(raw: string): { name: string; key: string; rest: string }[] {
-  return raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((part) => {
-      const [name = '', key = '', ...rest] = part.split(':');
-      return { name, key, rest: rest.length ? `:${rest.join(':')}` : '' };
-    });
-}
-
-interface Entry<T extends z.ZodTypeAny> {
+export interface Entry<T extends z.ZodTypeAny> {
   env: string;
   schema: T;
   default: string | undefined;
@@ -244,7 +216,8 @@ export class ConfigError extends Error {
   }
 }
 
-const entries = () => Object.entries(configEntries) as [keyof Config, Entry<z.ZodTypeAny>][];
+/** The table as typed pairs (what `config/secrets.ts` and the README table walk). */
+export const entries = () => Object.entries(configEntries) as [keyof Config, Entry<z.ZodTypeAny>][];
 
 /**
  * Validates the environment once. Throws {@link ConfigError} naming every bad
@@ -294,73 +267,11 @@ function withRegistryCredentials(c: Config): Config {
   };
 }
 
-/** The configuration with the secret part of every secret setting masked: what `config` prints and the start-up log shows. */
-export function redactConfig(config: Config): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, e] of entries()) {
-    const v = config[key];
-    out[key] = e.secret && typeof v === 'string' ? SECRET_KINDS[e.secret].mask(v) : v;
-  }
-  return out;
-}
-
-/**
- * The secret values of this configuration, to be masked wherever they occur.
- * A value that is also part of the setting's documented default (the local
- * stack's `postgres` password) is public and left out: masking it would hide
- * every "postgres" in the logs and protect nothing.
- */
-export function secretValues(config: Config): string[] {
-  return secretsOf((key) => config[key as keyof Config]);
-}
-
-/**
- * Masks the secret values of the environment's settings in a text: for what
- * the CLI prints outside the logger (its last-resort error line), where the
- * configuration may not even have loaded, so raw variables are read.
- */
-export function maskSecrets(text: string, env: NodeJS.ProcessEnv = process.env): string {
-  const byEnv = new Map(entries().map(([key, e]) => [key as string, e.env]));
-  const scrub = createSecretScrubber(secretsOf((key) => env[byEnv.get(key)!]));
-  return scrub ? scrub(text) : text;
-}
-
-function secretsOf(valueOf: (key: string) => unknown): string[] {
-  const out = new Set<string>();
-  for (const [key, e] of entries()) {
-    const v = valueOf(key);
-    if (!e.secret || typeof v !== 'string') continue;
-    const kind = SECRET_KINDS[e.secret];
-    const published = new Set(e.default === undefined ? [] : kind.parts(e.default));
-    for (const part of kind.parts(v)) if (!published.has(part)) out.add(part);
-  }
-  return [...out];
-}
-
-/**
- * The logger's redaction, from the same table: every secret setting's field
- * is censored by path (a URL keeps its host), and every secret value is masked
- * wherever it appears in a line.
- */
-export function logRedaction(config: Config): LogRedaction {
-  const byKey = new Map<string, SecretKind>();
-  for (const [key, e] of entries()) if (e.secret) byKey.set(key, e.secret);
-  const paths = [...byKey.keys()].flatMap((k) => [k, `*.${k}`]);
-  return {
-    paths,
-    censor: (value, path) => {
-      const kind = byKey.get(path[path.length - 1] ?? '');
-      return kind && typeof value === 'string' ? SECRET_KINDS[kind].mask(value) : MASK;
-    },
-    secrets: secretValues(config),
-  };
-}
-
 /** Markdown table of every setting, for the README. */
 export function configMarkdown(): string {
   const rows = Object.values(configEntries).map((e: Entry<z.ZodTypeAny>) => {
     const def = e.default === undefined ? '(required)' : `\`${e.default}\``;
-    const secret = e.secret ? SECRET_KINDS[e.secret].readme : '';
+    const secret = e.secret ? secretKinds[e.secret].readme : '';
     return `| \`${e.env}\` | ${def} | ${secret} | ${e.doc} |`;
   });
   return ['| variable | default | secret | meaning |', '|---|---|---|---|', ...rows].join('\n');

@@ -5,7 +5,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, configMarkdown, loadConfig, logRedaction, redactConfig, type Config } from '../config/config.js';
+import { ConfigError, configMarkdown, loadConfig, type Config } from '../config/config.js';
+import { logRedaction, redactConfig } from '../config/secrets.js';
 import { createLogger } from '../shared/logger.js';
 import { errorMessage } from '../shared/errors.js';
 import { createClients, type Clients } from './clients.js';

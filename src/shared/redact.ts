@@ -1,9 +1,8 @@
 /**
- * Masking of secret values in text. The configuration table says which
- * settings are secret and how to find the secret part of each value (the
- * whole value, a URL's password, the key of an `name:key:rate` entry); this
- * module only knows strings, so the logger can mask them without importing
- * the configuration.
+ * Masking of secret values. The configuration table says which settings are
+ * secret and of which kind (the whole value, a URL's password, the key of a
+ * `name:key:rate` entry); this module knows the kinds and strings only, so
+ * the logger can mask without importing the configuration.
  */
 
 export const MASK = '***';
@@ -59,6 +58,35 @@ export function createSecretScrubber(
 }
 
 const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
+
+/**
+ * Which part of a setting is a credential: the whole value, the password of a
+ * URL (`scheme://user:password@host`, `?password=`), or the key of each
+ * `name:key:rate` entry. Each kind finds the secret parts of a value and masks
+ * them; the configuration table names a kind per secret setting.
+ */
+export type SecretKind = 'value' | 'url' | 'keys';
+
+export const secretKinds: Record<SecretKind, { parts: (raw: string) => string[]; mask: (raw: string) => string; readme: string }> = {
+  value: { parts: (raw) => (raw === '' ? [] : [raw]), mask: (raw) => (raw === '' ? raw : MASK), readme: 'yes' },
+  url: { parts: urlSecrets, mask: maskUrl, readme: 'password in the URL' },
+  keys: {
+    parts: (raw) => splitKeys(raw).flatMap((k) => (k.key ? [k.key] : [])),
+    mask: (raw) => splitKeys(raw).map((k) => (k.key ? `${k.name}:${MASK}${k.rest}` : MASK)).join(','),
+    readme: 'the keys',
+  },
+};
+
+function splitKeys(raw: string): { name: string; key: string; rest: string }[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const [name = '', key = '', ...rest] = part.split(':');
+      return { name, key, rest: rest.length ? `:${rest.join(':')}` : '' };
+    });
+}
 
 /** The password of a URL and credential-looking query parameters (`?password=`), raw and decoded. */
 export function urlSecrets(value: string): string[] {

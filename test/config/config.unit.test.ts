@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configMarkdown, loadConfig, maskSecrets, redactConfig, secretValues } from '../../src/config/config.js';
+import { ConfigError, configMarkdown, loadConfig } from '../../src/config/config.js';
+import { maskSecrets, redactConfig, secretValues } from '../../src/config/secrets.js';
 
 describe('configuration', () => {
   it('has defaults that point at the local stack', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, logRedaction, redactConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
+import { logRedaction, redactConfig } from '../../src/config/secrets.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { createSecretScrubber, maskUrl, urlSecrets } from '../../src/shared/redact.js';
 
