@@ -160,11 +160,12 @@ export function createBridge(options: BridgeOptions): Bridge {
     return backfilling;
   }
 
-  /** Logs a failed round or backfill: a warning for a transient fault (rate-limited), an error for a programming error. */
+  /** Logs a failed round or backfill (the first times, then every tenth): an error for a programming error, else a warning. */
   function fault(err: unknown, faults: number, message: string) {
     status.lastError = errorMessage(err);
-    if (classifyFailure(err) === 'programming') logger.error({ err, code: errorCode(err) }, `${message} (programming error)`);
-    else if (faults <= 3 || faults % 10 === 0) logger.warn({ err, code: errorCode(err), faults }, `${message}; retrying`);
+    if (faults > 3 && faults % 10 !== 0) return;
+    if (classifyFailure(err) === 'programming') logger.error({ err, code: errorCode(err), faults }, `${message} (programming error)`);
+    else logger.warn({ err, code: errorCode(err), faults }, `${message}; retrying`);
   }
 
   function startShard(shardId: string) {
