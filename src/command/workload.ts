@@ -287,6 +287,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadSum
   async function worker(w: number) {
     const r = createRandom(seed * 1_000 + w + 1);
     const mine = states.map((_, i) => i).filter((i) => owner(i) === w);
+    if (mine.length === 0) return; // more writers than owners of inventories: this one has none
     for (const i of mine) {
       if (done()) return;
       await pace();

@@ -6,7 +6,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, configMarkdown, loadConfig, type Config } from '../config/config.js';
-import { logRedaction, redactConfig } from '../config/secrets.js';
+import { logRedaction, maskSecrets, redactConfig } from '../config/secrets.js';
 import { createLogger } from '../shared/logger.js';
 import { errorMessage } from '../shared/errors.js';
 import { createClients, type Clients } from './clients.js';
@@ -85,7 +85,7 @@ async function main(argv: string[]) {
 }
 
 main(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError) console.error(err.message);
-  else console.error(`error: ${errorMessage(err)}`);
+  // Printed outside the logger: masked here (a failing connection string can carry a password).
+  console.error(maskSecrets(err instanceof ConfigError ? err.message : `error: ${errorMessage(err)}`));
   process.exit(1);
 });

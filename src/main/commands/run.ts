@@ -7,6 +7,7 @@ import { positiveInt, share, type CliContext } from '../cli.js';
 import type { Clients } from '../clients.js';
 import { parseRoles, startRoles, type RunningPipeline } from '../run.js';
 import { errorMessage } from '../../shared/errors.js';
+import { redactConfig } from '../../config/secrets.js';
 import { setupDatabase, setupStreams } from './setup.js';
 import { retry } from '../../shared/retry.js';
 
@@ -208,7 +209,7 @@ export function registerRunCommands(program: Command, ctx: CliContext) {
     });
     console.log(`
 pipeline running: bridge → ${streams.topic} → projector + views; lag monitor; API ${api}
-metrics: http://127.0.0.1:${pipeline.metricsPort}/metrics   Prometheus: ${clients.config.prometheusUrl}
+metrics: http://127.0.0.1:${pipeline.metricsPort}/metrics   Prometheus: ${String(redactConfig(clients.config).prometheusUrl)}
 try (data appears within seconds):
   curl -s '${api}/inventories?limit=3'
   curl -s '${api}/views/stock-by-warehouse-zone'
