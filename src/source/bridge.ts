@@ -1,13 +1,12 @@
 import { hostname } from 'node:os';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { defaultSchemasDir, loadCatalog, type EventCatalog } from '../events/catalog.js';
 import type { EventSerde } from '../events/serde.js';
 import { BACKFILL_KEY, createCheckpointReader } from '../log/checkpoints.js';
 import { createAtLeastOnceSink, createTransactionalSink, type ShardSink } from '../log/relay-producer.js';
-import { ensureTopicSpecs } from '../log/topics.js';
 import { errorCode, errorMessage, PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { retry, sleep } from '../shared/retry.js';
@@ -23,7 +22,7 @@ import { classifyFailure, type ShardOutcome, type ShardStatus } from './shard-st
 import { runShard } from './shard-worker.js';
 import { createStreamReader } from './stream-reader.js';
 
-export { loadConnector, parseConnector, type ConnectorConfig } from './connector.js';
+export { ensureTopics, loadConnector, parseConnector, type ConnectorConfig } from './connector.js';
 export { bridgeReadiness, type BridgeStatus } from './bridge-status.js';
 
 export interface BridgeOptions {
@@ -51,19 +50,6 @@ export interface Bridge {
   status(): BridgeStatus;
   /** Not ready while starting or stopping, while rounds fail, or while a shard is failed or retrying a fault. */
   readiness(): { ready: boolean; reasons: string[] };
-}
-
-/** Creates the connector's topic, its DLQ and the checkpoint topic if missing. */
-export async function ensureTopics(admin: Admin, connector: ConnectorConfig, options: { replicationFactor?: number } = {}): Promise<string[]> {
-  return ensureTopicSpecs(
-    admin,
-    [
-      { topic: connector.topic, partitions: connector.partitions },
-      { topic: connector.dlqTopic, partitions: 1 },
-      { topic: connector.checkpointTopic, partitions: 1, compacted: true },
-    ],
-    options.replicationFactor ?? 1,
-  );
 }
 
 /**
@@ -210,8 +196,10 @@ export function createBridge(options: BridgeOptions): Bridge {
         // shard restarts from its checkpoint, is refused again and retries the backfill.
         trimmedShards.add(shardId);
       } catch (err) {
-        fault(err, 1, 'backfill failed; it is started again on the next round');
-        await sleep(5_000, controller.signal);
+        fault(err, 1, 'backfill failed; retried on the next round unless this is a programming error');
+        // A programming error would fail every backfill again: the shard stops instead.
+        if (classifyFailure(err) === 'programming') failed.set(shardId, { ...observer.status(), state: 'failed', lastError: errorMessage(err) });
+        else await sleep(5_000, controller.signal);
       }
     }
   }

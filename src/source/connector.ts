@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import type { Admin } from 'kafkajs';
 import { z } from 'zod';
+import { ensureTopicSpecs } from '../log/topics.js';
 import { PipelineError } from '../shared/errors.js';
 
 /**
@@ -172,4 +174,17 @@ function isRegExp(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Creates the connector's topic, its DLQ and the checkpoint topic if missing. */
+export async function ensureTopics(admin: Admin, connector: ConnectorConfig, options: { replicationFactor?: number } = {}): Promise<string[]> {
+  return ensureTopicSpecs(
+    admin,
+    [
+      { topic: connector.topic, partitions: connector.partitions },
+      { topic: connector.dlqTopic, partitions: 1 },
+      { topic: connector.checkpointTopic, partitions: 1, compacted: true },
+    ],
+    options.replicationFactor ?? 1,
+  );
 }
