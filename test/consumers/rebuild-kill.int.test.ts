@@ -131,5 +131,13 @@ describe('rebuild killed half-way and resumed (real CLI process)', () => {
     expect(groups).toEqual([liveGroup]);
     expect(await admin.listTopics()).not.toContain(dlqTopicOf(topic, rebuildGroup));
     expect(await sum(liveGroup)).toBe(records.length);
+
+    // The CLI's --abort on a finished rebuild finds nothing to remove.
+    const abort = spawnCli(['rebuild', INVENTORY_PROJECTOR_GROUP, '--abort'], env);
+    procs.push(abort);
+    expect(await abort.exited, abort.output()).toBe(0);
+    expect(abort.output()).toContain(
+      `aborted the rebuild of ${INVENTORY_PROJECTOR_GROUP}: {"tables":[],"offsetRows":0,"stateRows":0,"freshnessRows":0,"kafkaGroup":"absent","dlqTopic":"absent","dlqRecords":0}`,
+    );
   });
 });

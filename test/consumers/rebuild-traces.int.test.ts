@@ -8,6 +8,7 @@ import { liveViewTables, recreateZoneUtilisation, viewTableNames, viewTablesFrom
 import { dlqTopicOf } from '../../src/consumers/dead-letter.js';
 import { createInventoryProjector } from '../../src/consumers/projectors/inventory-projector.js';
 import { abortRebuild, rebuildView, type RebuildOptions, type RebuildProgress } from '../../src/consumers/rebuild.js';
+import { acquireRebuildLock } from '../../src/consumers/rebuild-store.js';
 import { createConsumerRunner, type ConsumerRunner } from '../../src/consumers/runner.js';
 import type { InventoryEvent } from '../../src/events/generated/inventory.js';
 import { createLagMonitor } from '../../src/monitor/lag-monitor.js';
@@ -220,6 +221,22 @@ describe('rebuild leaves no trace (real Kafka, registry, DynamoDB, PostgreSQL)',
       expect((await pool.query('select persistence_id, on_hand, reserved, last_sequence_nr, violations from inventories order by 1')).rows).toEqual(projectorBefore);
       expect(await viewContents(pool, liveViewTables)).toEqual(viewsBefore);
     }
+  });
+
+  it('one rebuild per consumer at a time: a second rebuild and an abort are refused while one runs', async () => {
+    const lock = await acquireRebuildLock(pool, rebuildGroupId(projectorGroup));
+    try {
+      await expect(rebuild(projectorSpec())).rejects.toThrow(/a rebuild of .* is running in another process/);
+      await expect(abortRebuild({ kafka: f.kafka, pool, topic: f.topic, liveGroup: projectorGroup, tables: projectorTables, logger: testLogger })).rejects.toThrow(
+        /is running in another process/,
+      );
+      // The other consumer's rebuild is independent.
+      const other = await acquireRebuildLock(pool, rebuildGroupId(viewsGroup));
+      await other.release();
+    } finally {
+      await lock.release();
+    }
+    await expectNoTrace(projectorGroup);
   });
 
   it('an interrupted rebuild keeps what resumption needs; --abort then removes everything and the live views are untouched', async () => {
