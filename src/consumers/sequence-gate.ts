@@ -64,3 +64,30 @@ export function planSequence<T extends Sequenced>(last: ReadonlyMap<string, numb
   }
   return { ready, duplicates, gaps };
 }
+
+/**
+ * The gate with gap repair, shared by every ordered handler: plans, asks
+ * `fill` for each missing range (the journal, by persistence id), and plans
+ * again, up to `attempts` times with exponential delay (the journal may lag
+ * the topic for a moment). Whatever still waits behind a gap afterwards is
+ * the caller's to park.
+ */
+export async function gateWithRepair<T extends Sequenced>(
+  last: ReadonlyMap<string, number>,
+  candidates: readonly T[],
+  fill: (gap: Gap<T>) => Promise<T[]>,
+  o: { attempts: number; delayMs: number },
+): Promise<{ plan: SequencePlan<T>; repaired: number }> {
+  let all = [...candidates];
+  let plan = planSequence(last, all);
+  let repaired = 0;
+  for (let attempt = 0; plan.gaps.length > 0 && attempt < o.attempts; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, o.delayMs * 2 ** attempt));
+    const found = (await Promise.all(plan.gaps.map(fill))).flat();
+    if (found.length === 0) continue;
+    repaired += found.length;
+    all = [...all, ...found];
+    plan = planSequence(last, all);
+  }
+  return { plan, repaired };
+}

@@ -4,11 +4,11 @@ import { latestVersions, type InventoryEvent } from '../../events/generated/inve
 import type { EventSerde } from '../../events/serde.js';
 import { errorCode, errorMessage, PipelineError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import { sleep } from '../../shared/retry.js';
 import { withTransaction, type Pool, type PoolClient } from '../../views/db.js';
-import type { DeadLetter, DeadLetterQueue } from '../dead-letter.js';
+import type { DeadLetterQueue } from '../dead-letter.js';
+import { deadLetterOf } from '../record-decoder.js';
 import { emptyOutcome, recordAppliedTimes, type ConsumedEvent, type ConsumerHandler, type HandlerOutcome, type Rejection } from '../handler.js';
-import { planSequence, type Sequenced } from '../sequence-gate.js';
+import { gateWithRepair, type Sequenced } from '../sequence-gate.js';
 import { aggregatorMetrics } from './aggregator-metrics.js';
 import { applyDailyMovements, type LatePolicy } from './daily-movements.js';
 import { planViews, type PlanItem } from './inventory-views-plan.js';
@@ -145,16 +145,11 @@ export function createInventoryViewsAggregator(options: InventoryViewsAggregator
       ...r, origin: 'parked', source: r.origin, position: -1,
     }));
     const last = new Map([...states].map(([pid, s]) => [pid, s.lastSequenceNr]));
-    let candidates = [...parked, ...incoming];
-    let gate = planSequence(last, candidates);
-    for (let attempt = 0; gate.gaps.length > 0 && attempt < gapAttempts; attempt++) {
-      if (attempt > 0) await sleep(gapDelayMs * 2 ** attempt);
-      const repaired = (await Promise.all(gate.gaps.map((g) => fromJournal(g.persistenceId, g.from, g.to, g.waiting[0]!)))).flat();
-      if (repaired.length === 0) continue;
-      outcome.gapsRepaired += repaired.length;
-      candidates = [...candidates, ...repaired];
-      gate = planSequence(last, candidates);
-    }
+    const { plan: gate, repaired } = await gateWithRepair(last, [...parked, ...incoming], (g) => fromJournal(g.persistenceId, g.from, g.to, g.waiting[0]!), {
+      attempts: gapAttempts,
+      delayMs: gapDelayMs,
+    });
+    outcome.gapsRepaired += repaired;
 
     const productIds = [...gate.ready.values()].flat().flatMap((c) => (c.event.type === 'InventoryCreated' ? [c.event.data.productId] : []));
     const master = await store.loadMaster(tx, productIds);
@@ -246,7 +241,7 @@ export function createInventoryViewsAggregator(options: InventoryViewsAggregator
           if (!options.deadLetterQueue) {
             throw new PipelineError('DLQ_UNAVAILABLE', `${pid}: ${outcome.rejected.length} events to dead-letter; left for the next batch`, { retriable: true });
           }
-          await options.deadLetterQueue.send(groupId, outcome.rejected.map(letterOf));
+          await options.deadLetterQueue.send(groupId, outcome.rejected.map((r) => deadLetterOf(r.event, r.code, r.message, 1)));
         }).catch((err: unknown) =>
           // Without a DLQ here this is the normal path for expired ids: the next batch takes them.
           errorCode(err) === 'DLQ_UNAVAILABLE'
@@ -257,15 +252,3 @@ export function createInventoryViewsAggregator(options: InventoryViewsAggregator
     },
   };
 }
-
-const letterOf = (r: Rejection<InventoryEvent>): DeadLetter => ({
-  topic: r.event.topic,
-  partition: r.event.partition,
-  offset: r.event.offset,
-  key: r.event.key,
-  value: r.event.raw,
-  headers: r.event.headers,
-  code: r.code,
-  message: r.message,
-  attempts: 1,
-});

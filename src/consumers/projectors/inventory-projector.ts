@@ -5,7 +5,7 @@ import type { Logger } from '../../shared/logger.js';
 import { copyRows } from '../../views/copy.js';
 import { withTransaction, type Pool, type PoolClient } from '../../views/db.js';
 import { recordAppliedTimes, type ConsumedEvent, type ConsumerHandler, type HandlerOutcome } from '../handler.js';
-import { planSequence, type Sequenced } from '../sequence-gate.js';
+import { gateWithRepair, type Sequenced } from '../sequence-gate.js';
 import { planInventory, type InventoryRow, type MovementRow } from './inventory-plan.js';
 
 export const INVENTORY_PROJECTOR_GROUP = 'inventory-projector';
@@ -128,17 +128,11 @@ export function createInventoryProjector(options: InventoryProjectorOptions): In
     if (pids.length === 0) return outcome;
     const { current, parkedCandidates } = await loadState(tx, pids);
     const last = new Map([...current].map(([pid, r]) => [pid, r.lastSequenceNr]));
-    let candidates = [...parkedCandidates, ...incoming];
-    let plan = planSequence(last, candidates);
-
-    for (let attempt = 0; plan.gaps.length > 0 && attempt < gapAttempts; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, gapDelayMs * 2 ** attempt));
-      const repaired = (await Promise.all(plan.gaps.map((g) => fromJournal(g.persistenceId, g.from, g.to)))).flat();
-      if (repaired.length === 0) continue;
-      outcome.gapsRepaired += repaired.length;
-      candidates = [...candidates, ...repaired];
-      plan = planSequence(last, candidates);
-    }
+    const { plan, repaired } = await gateWithRepair(last, [...parkedCandidates, ...incoming], (g) => fromJournal(g.persistenceId, g.from, g.to), {
+      attempts: gapAttempts,
+      delayMs: gapDelayMs,
+    });
+    outcome.gapsRepaired += repaired;
 
     const planned = planInventory(current, plan.ready);
     outcome.duplicates = plan.duplicates.filter((c) => c.origin === 'topic').length;
