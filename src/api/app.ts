@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { cors } from 'hono/cors';
 import { PipelineError } from '../shared/errors.js';
+import { createLogRateLimiter } from '../shared/log-rate-limit.js';
 import { apiKeyAuth } from './auth.js';
 import { createCursorCodec } from './cursor.js';
 import type { AppDeps } from './deps.js';
@@ -112,9 +113,15 @@ export function createApp(deps: AppDeps): ApiApp {
     return problemResponse(c, { status: 404, code: 'NOT_FOUND', detail: `no route for ${c.req.path}`, problems: [], headers: {} });
   });
 
+  // A 503 is a dependency that is down or busy (PostgreSQL restarting, pool exhausted): it heals by itself and
+  // every request meanwhile gets one, so one warning per code per 30 s. A 500 is a bug: always an error.
+  const unavailable = createLogRateLimiter({ intervalMs: 30_000 });
   app.onError((err, c) => {
     const problem = toProblem(err);
-    if (problem.status >= 500) requestLogger(c, logger).error({ err, path: c.req.path, code: problem.code }, 'request failed');
+    if (problem.status === 503) {
+      const { log, suppressed } = unavailable.take(problem.code);
+      if (log) requestLogger(c, logger).warn({ err, path: c.req.path, code: problem.code, suppressed }, 'request failed: dependency unavailable');
+    } else if (problem.status >= 500) requestLogger(c, logger).error({ err, path: c.req.path, code: problem.code }, 'request failed');
     else if (logger.isLevelEnabled('debug')) requestLogger(c, logger).debug({ code: problem.code, detail: problem.detail }, 'request refused');
     return problemResponse(c, problem);
   });
