@@ -21,13 +21,20 @@ export function parseApiKeys(spec: string): Map<string, ApiKeyPolicy> {
   return keys;
 }
 
+/** What the roles of one process say of themselves: each consumer group's state, the bridge's shards. */
+export interface RolesReadiness {
+  ready: boolean;
+  consumers: Record<string, { state: string; reason?: string | undefined }>;
+  bridge?: { ready: boolean; reasons: string[] };
+}
+
 /** The API role: the read-only pool, readiness of PostgreSQL and Kafka, the in-process lag monitor. */
 export async function startApiRole(o: {
   clients: Clients;
   registry: Registry;
   lag: LagMonitor | undefined;
   /** Consumer groups running in this process: a group retrying on a lost dependency makes the API not ready. */
-  consumersReady?: () => { ready: boolean; consumers: Record<string, { state: string; reason?: string | undefined }> };
+  consumersReady?: () => RolesReadiness;
 }) {
   const { clients, registry, lag } = o;
   const { config } = clients;
@@ -61,12 +68,12 @@ export async function startApiRole(o: {
 
 function consumersCheck(ready: NonNullable<Parameters<typeof startApiRole>[0]['consumersReady']>): ReadinessCheck {
   return {
-    name: 'consumers',
+    name: 'roles',
     async check() {
       const r = ready();
       if (r.ready) return;
       const notRunning = Object.entries(r.consumers).filter(([, h]) => h.state !== 'running');
-      throw new Error(notRunning.map(([g, h]) => `${g} ${h.state}${h.reason ? `: ${h.reason}` : ''}`).join('; '));
+      throw new Error([...notRunning.map(([g, h]) => `${g} ${h.state}${h.reason ? `: ${h.reason}` : ''}`), ...(r.bridge?.reasons ?? [])].join('; '));
     },
   };
 }

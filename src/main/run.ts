@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { ConsumerHealth, ConsumerRunner } from '../consumers/runner.js';
+import type { ConsumerRunner } from '../consumers/runner.js';
+import type { RolesReadiness } from './api-role.js';
 import { startMetricsServer } from '../monitor/metrics-server.js';
 import { announceScrapeTarget } from '../monitor/prometheus-target.js';
 import { createLagMonitor, type LagMonitor } from '../monitor/lag-monitor.js';
@@ -37,10 +38,11 @@ export interface RunningPipeline {
   stopping?: string | undefined;
 }
 
-/** Readiness of this process's consumer groups (served on the metrics port as /readyz, and part of the API's). */
-export function consumersReady(running: Pick<RunningPipeline, 'consumers'>): { ready: boolean; consumers: Record<string, ConsumerHealth> } {
+/** Readiness of this process's consumer groups and bridge (served on the metrics port as /readyz, and part of the API's). */
+export function rolesReady(running: Pick<RunningPipeline, 'consumers' | 'bridge'>): RolesReadiness {
   const consumers = Object.fromEntries(Object.entries(running.consumers).map(([group, r]) => [group, r.health()]));
-  return { ready: Object.values(consumers).every((h) => h.state === 'running'), consumers };
+  const bridge = running.bridge?.readiness();
+  return { ready: Object.values(consumers).every((h) => h.state === 'running') && (bridge?.ready ?? true), consumers, ...(bridge ? { bridge } : {}) };
 }
 
 /**
@@ -73,7 +75,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
   };
 
   try {
-    const metricsServer = await startMetricsServer(registry, { port: config.metricsPort, ready: () => consumersReady(running) });
+    const metricsServer = await startMetricsServer(registry, { port: config.metricsPort, ready: () => rolesReady(running) });
     running.metricsPort = metricsServer.port;
     const withdraw = await announceScrapeTarget(
       config.prometheusTargetsDir,
@@ -144,7 +146,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
     }
 
     if (roles.includes('api')) {
-      const api = await startApiRole({ clients, registry, lag: running.lag, consumersReady: () => consumersReady(running) });
+      const api = await startApiRole({ clients, registry, lag: running.lag, consumersReady: () => rolesReady(running) });
       running.apiPort = api.port;
       stops.push({ role: 'api', stop: () => api.close() });
     }

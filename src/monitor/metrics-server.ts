@@ -15,7 +15,7 @@ export interface MetricsServer {
  */
 export async function startMetricsServer(
   registry: Registry,
-  options: { port: number; host?: string; json?: Record<string, () => unknown>; ready?: () => { ready: boolean; [k: string]: unknown } },
+  options: { port: number; host?: string; json?: Record<string, () => unknown>; ready?: () => { ready: boolean } },
 ): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const urlPath = req.url?.split('?')[0] ?? '';
