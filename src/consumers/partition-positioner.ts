@@ -24,12 +24,14 @@ export interface PartitionPositioner {
    */
   onAssignment(consumer: Seekable, assignment: Record<string, number[]>): void;
   /**
-   * Checks a fetched batch against where its partition must continue. A batch
-   * that starts past that point (Kafka's position jumped) is refused and the
-   * partition sought back; returns false then. Records below it are dropped
-   * later by the batch transaction (they are already applied).
+   * Whether a fetched batch may be applied: only once its partition has been
+   * positioned in this generation (a fetch that raced the pause is dropped;
+   * the seek re-reads it). Not a continuity check: offsets of a transactional
+   * topic skip commit markers (and compaction skips more), so the next record
+   * legitimately lies past `last + 1`. Records below the stored offset are
+   * dropped by the batch transaction.
    */
-  accept(consumer: Seekable, topic: string, partition: number, firstOffset: number): boolean;
+  accept(topic: string, partition: number): boolean;
   /** After a batch of the partition committed: where it continues. */
   advanced(topic: string, partition: number, nextOffset: number): void;
   /** Partitions left paused because Kafka no longer holds what they must read next. */
@@ -113,14 +115,7 @@ export function createPartitionPositioner(o: {
         o.observe({ type: 'failed', error: new Error(`positioning failed: ${errorMessage(err)}`) }),
       );
     },
-    accept(consumer, topic, partition, firstOffset) {
-      const at = expected.get(key(topic, partition));
-      if (at === undefined) return false; // not positioned yet (a fetch that raced the pause): drop it
-      if (firstOffset <= at) return true;
-      consumer.seek({ topic, partition, offset: String(at) });
-      o.observe({ type: 'positioned', topic, partition, offset: at, basis: 'stored', from: firstOffset });
-      return false;
-    },
+    accept: (topic, partition) => expected.has(key(topic, partition)),
     advanced(topic, partition, nextOffset) {
       const k = key(topic, partition);
       if (expected.has(k)) expected.set(k, nextOffset);

@@ -216,7 +216,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
       eachBatch: async (payload) => {
         const { batch } = payload;
         const first = batch.messages[0];
-        if (!first || !positioner.accept(c, batch.topic, batch.partition, Number(first.offset))) return;
+        if (!first || !positioner.accept(batch.topic, batch.partition)) return;
         for (let i = 0; i < batch.messages.length && live(payload); i += maxBatchSize) {
           if (!(await processChunk(batch.topic, batch.partition, batch.messages.slice(i, i + maxBatchSize), payload))) return;
         }
