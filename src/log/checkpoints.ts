@@ -59,6 +59,8 @@ export interface CheckpointReader {
 export function createCheckpointReader(options: { kafka: Kafka; topic: string; logger: Logger; timeoutMs?: number }): CheckpointReader {
   const { kafka, topic, logger, timeoutMs = 120_000 } = options;
   let running: Promise<Map<string, Checkpoint>> | undefined;
+  // Every shard start reads the checkpoints: sweeping left-over groups once in a while is enough.
+  let sweptAt = -Infinity;
   let queued: Promise<Map<string, Checkpoint>> | undefined;
 
   async function readAll(): Promise<Map<string, Checkpoint>> {
@@ -71,7 +73,9 @@ export function createCheckpointReader(options: { kafka: Kafka; topic: string; l
       );
       if (targets.size === 0) return new Map();
       // One group per read, deleted afterwards (see withInternalGroup for why not group-less).
-      return await withInternalGroup({ admin, purpose: 'checkpoint-reader', logger, use: (groupId) => readTo(groupId, targets) });
+      const sweep = Date.now() - sweptAt >= 5 * 60_000;
+      if (sweep) sweptAt = Date.now();
+      return await withInternalGroup({ admin, purpose: 'checkpoint-reader', logger, sweep, use: (groupId) => readTo(groupId, targets) });
     } finally {
       await admin.disconnect();
     }

@@ -87,9 +87,11 @@ export async function withInternalGroup<T>(options: {
   purpose: string;
   logger: Logger;
   use: (groupId: string) => Promise<T>;
+  /** Run {@link sweepInternalGroups} first (default true; a caller reading often sweeps now and then). */
+  sweep?: boolean;
 }): Promise<T> {
-  const { admin, purpose, logger, use } = options;
-  await sweepInternalGroups(admin, logger);
+  const { admin, purpose, logger, use, sweep = true } = options;
+  if (sweep) await sweepInternalGroups(admin, logger);
   const groupId = freshInternalGroupId(purpose);
   try {
     return await use(groupId);
