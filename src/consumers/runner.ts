@@ -98,6 +98,8 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     options.observer?.(e);
   };
   const setState = (state: ConsumerState, reason?: string) => {
+    // Failed is sticky: a concurrent partition's retry must not make a failed group look alive again.
+    if (health.state === 'failed' && state !== 'stopping' && state !== 'stopped') return;
     if (health.state !== state) observe({ type: 'state', state, reason });
   };
 
@@ -114,7 +116,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
   let maintainTimer: NodeJS.Timeout | undefined;
   let maintaining: Promise<void> | undefined;
   const positioner = createPartitionPositioner({ kafka, pool, groupId, observe, paused: () => userPaused });
-  const live = (payload: EachBatchPayload) => !stopping.signal.aborted && payload.isRunning() && !payload.isStale();
+  const live = (payload: EachBatchPayload) => !stopping.signal.aborted && health.state !== 'failed' && payload.isRunning() && !payload.isStale();
 
   /** Decodes and applies one chunk of a partition batch until it commits, or the policy gives up. Returns false to stop the batch. */
   async function processChunk(topic: string, partition: number, messages: KafkaMessage[], payload: EachBatchPayload): Promise<boolean> {

@@ -28,7 +28,7 @@ export interface Clients {
    * Metrics of the clients themselves (`pipeline_client_retries_total`:
    * errors a client library retried by itself), complete from the start:
    * register them into the process registry with
-   * `for (const m of clients.metrics.getMetricsAsArray()) registry.registerMetric(m)`.
+   * `Registry.merge([new Registry(), clients.metrics])` (see main/run.ts).
    */
   metrics: Registry;
   kafka(): Kafka;

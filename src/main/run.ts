@@ -53,7 +53,8 @@ export function rolesReady(running: Pick<RunningPipeline, 'consumers' | 'bridge'
  */
 export async function startRoles(clients: Clients, roles: readonly Role[]): Promise<RunningPipeline> {
   const { config, logger } = clients;
-  const registry = new Registry();
+  // Client-level counters (kafkajs retries) live on the clients' registry from the first connection on.
+  const registry = Registry.merge([new Registry(), clients.metrics]);
   registry.setDefaultLabels({ instance_roles: [...roles].sort().join('+') });
   collectDefaultMetrics({ register: registry });
   const connector = loadConnector(config.connectorFile);
@@ -68,7 +69,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
     async stop() {
       for (const { role, stop } of stops.reverse()) {
         running.stopping = role;
-        await stop().catch((err: unknown) => logger.error({ role, err: errorMessage(err) }, 'stopping a role failed'));
+        await stop().catch((err: unknown) => logger.warn({ role, err: errorMessage(err) }, 'stopping a role failed; going on with the others'));
       }
       running.stopping = undefined;
     },
