@@ -1,3 +1,4 @@
+import { readAllOffsets, type StoredOffset } from '../consumers/offset-store.js';
 import type { Pool } from '../views/db.js';
 
 /**
@@ -6,14 +7,7 @@ import type { Pool } from '../views/db.js';
  * the freshness each view records. Read-only; a missing table (migration not
  * applied yet) reads as empty rather than failing the poll.
  */
-export interface StoredOffset {
-  group: string;
-  topic: string;
-  partition: number;
-  /** Next offset to consume (Kafka committed-offset semantics). */
-  nextOffset: number;
-  updatedAtMs: number;
-}
+export type { StoredOffset };
 
 export interface ViewFreshnessRow {
   view: string;
@@ -34,17 +28,12 @@ async function queryOrEmpty<R extends object>(pool: Pool, sql: string): Promise<
 }
 
 export async function readStoredOffsets(pool: Pool): Promise<StoredOffset[]> {
-  const rows = await queryOrEmpty<{ group_id: string; topic: string; partition: number; next_offset: number; updated_at: Date }>(
-    pool,
-    'select group_id, topic, partition, next_offset, updated_at from consumer_offsets',
-  );
-  return rows.map((r) => ({
-    group: r.group_id,
-    topic: r.topic,
-    partition: r.partition,
-    nextOffset: Number(r.next_offset),
-    updatedAtMs: r.updated_at.getTime(),
-  }));
+  try {
+    return await readAllOffsets(pool);
+  } catch (err) {
+    if (typeof err === 'object' && err !== null && Reflect.get(err, 'code') === UNDEFINED_TABLE) return [];
+    throw err;
+  }
 }
 
 export async function readViewFreshness(pool: Pool): Promise<ViewFreshnessRow[]> {
