@@ -123,9 +123,11 @@ describe('input fuzzing of every parameter of every route (fast-check): only 4xx
         await fc.assert(
           fc.asyncProperty(anyValue, async (v) => {
             const { status } = await call(route.path(pct(v)));
-            // An empty id leaves no path segment, and '.' / '..' are dot-segments that URL resolution removes
-            // (RFC 3986 §5.2.4) before any server sees them: no route matches (404), which is also right.
-            if (v === '' || v === '.' || v === '..') expect(status).toBe(404);
+            // An empty id leaves no path segment: no route matches (404), which is also right. '.' and '..'
+            // (even percent-encoded) are dot-segments that URL resolution removes before any server sees them
+            // (WHATWG URL): the request reaches another path, where a 4xx is all that can be asked.
+            if (v === '') expect(status).toBe(404);
+            else if (v === '.' || v === '..') expect([400, 404]).toContain(status);
             else if (!oracle(v)) expect(status, JSON.stringify(v)).toBe(400);
             else expect([200, 404]).toContain(status);
           }),
