@@ -14,8 +14,8 @@ bash scripts/stack.sh up
 seeds="${FAULT_SEED:-$((RANDOM + 1)) $((RANDOM + 40000))}"
 for seed in $seeds; do
   echo "== fault run, seed $seed"
-  FAULT_SEED=$seed FAULT_KILLS="${FAULT_KILLS:-18}" FAULT_LOAD_EVENTS="${FAULT_LOAD_EVENTS:-6000}" \
+  FAULT_SEED=$seed FAULT_KILLS="${FAULT_KILLS:-18}" FAULT_LOAD_EVENTS="${FAULT_LOAD_EVENTS:-15000}" \
     FAULT_FREEZES="${FAULT_FREEZES:-bridge,projector,views}" \
     FAULT_SERVER_FAULTS="${FAULT_SERVER_FAULTS:-restart:kafka,crash:kafka,restart:postgres,restart:postgres,restart:postgres,restart:dynamodb,crash:dynamodb}" \
-    npx vitest run --project e2e test/e2e/faults.e2e.test.ts
+    npx vitest run --project e2e --testTimeout 1800000 test/e2e/faults.e2e.test.ts
 done
