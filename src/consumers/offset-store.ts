@@ -100,3 +100,12 @@ export async function readAllOffsets(db: Db): Promise<StoredOffset[]> {
     updatedAtMs: r.updated_at.getTime(),
   }));
 }
+
+/** Moves a partition to at least `nextOffset` (never back): a rebuild that read the truncated part from the journal. */
+export async function raisePartition(tx: PoolClient, group: string, topic: string, partition: number, nextOffset: number): Promise<void> {
+  await tx.query(
+    `insert into consumer_offsets(group_id, topic, partition, next_offset) values ($1, $2, $3, $4)
+     on conflict (group_id, topic, partition) do update set next_offset = greatest(consumer_offsets.next_offset, excluded.next_offset), updated_at = now()`,
+    [group, topic, partition, nextOffset],
+  );
+}

@@ -23,15 +23,20 @@ import {
   type RebuildTable,
   type SwapResult,
 } from './rebuild-store.js';
+import { prefillFromJournal, type JournalSource } from './rebuild-journal.js';
 import { createConsumerRunner } from './runner.js';
 
 export { shadowName, type RebuildTable } from './rebuild-store.js';
 export type { PartitionProgress, RebuildProgress } from './rebuild-progress.js';
+export type { JournalSource } from './rebuild-journal.js';
 
 /**
  * Rebuilds a view from the start of the topic into shadow tables while the
  * live tables keep serving, then swaps them in atomically — and leaves
  * nothing behind.
+ *
+ * - What the topic no longer holds (retention deleted its early records) is
+ *   read from the journal first, the source of truth (rebuild-journal.ts).
  *
  * - The shadow tables (`<table>_rebuild`, created LIKE the live ones) are
  *   filled by a consumer group of its own (`<live group>.rebuild`) with the
@@ -76,6 +81,12 @@ export interface RebuildOptions<E> {
   groupEmptyTimeoutMs?: number;
   /** How long the swap waits for the live group's offset rows and the tables before trying again later. */
   swapLockTimeoutMs?: number;
+  /**
+   * The journal, for what the topic no longer holds (retention removed its
+   * early records): see rebuild-journal.ts. Without it, a rebuild of a
+   * truncated topic refuses to start rather than silently miss history.
+   */
+  journal?: JournalSource;
 }
 
 export interface RebuildResult {
@@ -118,13 +129,15 @@ export async function rebuildView<E>(options: RebuildOptions<E>): Promise<Rebuil
     // A clean Kafka group every time: committed offsets of an earlier rebuild must not position this one.
     await deleteGroupWhenEmpty(admin, rebuildGroup, { timeoutMs: groupEmptyTimeoutMs, logger, signal });
 
+    const handler = options.makeHandler(names);
+    await readTruncatedFromJournal(handler);
     const runner = createConsumerRunner({
       kafka,
       pool,
       groupId: rebuildGroup,
       topics: [topic],
       serde: options.serde,
-      handler: options.makeHandler(names),
+      handler,
       logger,
       metrics: options.metrics,
       maxBatchSize: options.batchSize ?? 5000,
@@ -158,6 +171,22 @@ export async function rebuildView<E>(options: RebuildOptions<E>): Promise<Rebuil
   } finally {
     await admin.disconnect().catch(() => undefined);
     await lock.release();
+  }
+
+  /** The topic's truncated partitions are read from the journal first (idempotent: runs again on resume). */
+  async function readTruncatedFromJournal(handler: ConsumerHandler<E>) {
+    const [ends, stored] = await Promise.all([admin.fetchTopicOffsets(topic), groupOffsets(pool, rebuildGroup, topic)]);
+    const partitions = ends.map((e) => ({ partition: e.partition, low: Number(e.low), stored: stored.get(e.partition) }));
+    const truncated = partitions.filter((p) => p.low > 0 && (p.stored ?? 0) < p.low);
+    if (truncated.length === 0) return;
+    if (!options.journal) {
+      throw new PipelineError(
+        'TOPIC_TRUNCATED',
+        `${topic} no longer holds its early records (partitions ${truncated.map((p) => `${p.partition} from ${p.low}`).join(', ')}) and this rebuild was given no journal to read them from`,
+      );
+    }
+    const r = await prefillFromJournal({ pool, handler, serde: options.serde, journal: options.journal, topic, groupId: rebuildGroup, partitions, logger });
+    logger.info({ partitions: r.partitions, persistenceIds: r.persistenceIds, rejected: r.rejected }, 'history the topic no longer holds read from the journal');
   }
 
   async function catchUpAndSwap(): Promise<boolean> {

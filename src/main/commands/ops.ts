@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { Registry } from 'prom-client';
-import { checkIntegrity } from '../../consumers/integrity.js';
+import { checkIntegrity, journalHighWaterMarks } from '../../consumers/integrity.js';
 import { createInventoryProjector, INVENTORY_PROJECTOR_GROUP } from '../../consumers/projectors/inventory-projector.js';
 import { INVENTORY_VIEWS_GROUP } from '../../consumers/aggregators/inventory-views-aggregator.js';
 import { abortRebuild, rebuildView, type RebuildProgress } from '../../consumers/rebuild.js';
@@ -150,6 +150,11 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
           restart: o.restart ?? false,
           onProgress: (p: RebuildProgress) => progress.update(p),
           signal: interrupt.signal,
+          // What the topic's retention removed is read from the journal, the source of truth.
+          journal: {
+            highWaterMarks: () => journalHighWaterMarks(clients.ddb(), connector.table),
+            load: (pid, range) => journal.load(pid, range),
+          },
           ...spec,
         });
         progress.stop();
