@@ -1,8 +1,10 @@
 import avro from 'avsc';
 import { PipelineError } from '../shared/errors.js';
 import { fingerprintOf, type EventCatalog } from './catalog.js';
+import { assertEvolution } from './evolution.js';
 import type { SchemaStore } from './schema-store.js';
 import { subjectFor } from './serde.js';
+import { inventoryUpcasters, type Upcaster } from './upcasters/index.js';
 
 export interface SyncReport {
   subject: string;
@@ -19,8 +21,17 @@ export interface SyncReport {
  * decides whether a version is compatible; a refused version stops the sync
  * with the registry's message. Fails if the registry's subject version does
  * not equal the file's version, because the bridge looks ids up by version.
+ * Before anything is registered, the evolution rule (evolution.ts) is checked:
+ * a version step whose meaning Avro resolution cannot carry and that has no
+ * upcaster stops the sync (SchemaEvolutionError), because BACKWARD accepts it.
  */
-export async function syncSchemas(store: SchemaStore, catalog: EventCatalog, topic: string): Promise<SyncReport[]> {
+export async function syncSchemas(
+  store: SchemaStore,
+  catalog: EventCatalog,
+  topic: string,
+  upcasters: readonly Upcaster[] = inventoryUpcasters,
+): Promise<SyncReport[]> {
+  assertEvolution(catalog, upcasters);
   const report: SyncReport[] = [];
   for (const eventType of catalog.eventTypes()) {
     const subject = subjectFor(topic, catalog.fullName(eventType));

@@ -42,6 +42,18 @@ export interface EventSerde<E = { type: string; data: Record<string, unknown> }>
    */
   wrap(eventType: string, version: number, avroBinary: Buffer): Promise<Buffer>;
   /**
+   * The topic contract: an Avro payload written at `version`, in wire format
+   * at the LATEST version of its type. A payload already at the latest
+   * version is passed through byte for byte; an older one is decoded,
+   * upcast (upcasters, then resolution) and re-encoded with the latest
+   * schema. Pure and deterministic: a re-relayed record gets the same bytes.
+   * A corrupt payload → CorruptPayloadError; an upcast result the latest
+   * schema refuses (e.g. an int overflow) → ValidationError UPCAST_INVALID.
+   */
+  wrapLatest(eventType: string, version: number, avroBinary: Buffer): Promise<{ value: Buffer; version: number }>;
+  /** Like {@link encode} (validated against `version`), then brought to the latest version like {@link wrapLatest}. */
+  encodeLatest(eventType: string, version: number, data: object): Promise<{ value: Buffer; version: number }>;
+  /**
    * Decodes wire-format bytes with the writer schema from the registry, then
    * brings them to the latest version: Avro resolution for steps without an
    * upcaster, the upcaster for steps with one. Errors are typed
@@ -89,25 +101,48 @@ export function createEventSerde<E = { type: string; data: Record<string, unknow
     return h;
   };
 
+  function validate(sv: SchemaVersion, data: object, code: string, what: string) {
+    const errors: string[] = [];
+    if (!sv.type.isValid(data, { errorHook: (path, value) => errors.push(`${path.join('.') || '(root)'}=${JSON.stringify(value)}`) })) {
+      throw new ValidationError(`${what} does not match ${sv.eventType} v${sv.version}: ${errors.join(', ')}`, { code });
+    }
+  }
+
+  const wire = async (sv: SchemaVersion, avroBinary: Buffer) =>
+    Buffer.concat([header(await store.idOf(subjectFor(topic, sv.fullName), sv.version)), avroBinary]);
+
+  /** A decoded value at `sv`, in wire format at the latest version. */
+  async function latestWire(sv: SchemaVersion, value: Record<string, unknown>) {
+    const latest = catalog.latest(sv.eventType);
+    const up = ladder.toLatest(sv, value);
+    validate(latest, up, 'UPCAST_INVALID', `${sv.eventType} v${sv.version} upcast`);
+    return { value: await wire(latest, latest.type.toBuffer(up)), version: latest.version };
+  }
+
   return {
     topic,
     subject: (eventType) => subjectFor(topic, catalog.fullName(eventType)),
     async encode(eventType, version, data) {
       const sv = catalog.get(eventType, version);
-      const errors: string[] = [];
-      if (!sv.type.isValid(data, { errorHook: (path, value) => errors.push(`${path.join('.') || '(root)'}=${JSON.stringify(value)}`) })) {
-        throw new ValidationError(`${eventType} v${version} does not match its schema: ${errors.join(', ')}`, {
-          code: 'SCHEMA_VALIDATION',
-        });
-      }
-      const id = await store.idOf(subjectFor(topic, sv.fullName), version);
-      return Buffer.concat([header(id), sv.type.toBuffer(data)]);
+      validate(sv, data, 'SCHEMA_VALIDATION', 'the data');
+      return wire(sv, sv.type.toBuffer(data));
     },
     async wrap(eventType, version, avroBinary) {
       const sv = catalog.get(eventType, version);
       ladder.read(sv.type, avroBinary);
-      const id = await store.idOf(subjectFor(topic, sv.fullName), version);
-      return Buffer.concat([header(id), avroBinary]);
+      return wire(sv, avroBinary);
+    },
+    async wrapLatest(eventType, version, avroBinary) {
+      const sv = catalog.get(eventType, version);
+      const value = ladder.read(sv.type, avroBinary);
+      if (sv === catalog.latest(eventType)) return { value: await wire(sv, avroBinary), version };
+      return latestWire(sv, value);
+    },
+    async encodeLatest(eventType, version, data) {
+      const sv = catalog.get(eventType, version);
+      validate(sv, data, 'SCHEMA_VALIDATION', 'the data');
+      if (sv === catalog.latest(eventType)) return { value: await wire(sv, sv.type.toBuffer(data)), version };
+      return latestWire(sv, sv.type.fromBuffer(sv.type.toBuffer(data)) as Record<string, unknown>);
     },
     async decode(bytes) {
       if (bytes.length < 5 || bytes.readUInt8(0) !== MAGIC_BYTE) {

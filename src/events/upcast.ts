@@ -1,6 +1,7 @@
 import type avro from 'avsc';
 import { ValidationError } from '../shared/errors.js';
 import type { EventCatalog, SchemaVersion } from './catalog.js';
+import { assertEvolution } from './evolution.js';
 import type { Upcaster } from './upcasters/index.js';
 
 type Resolver = ReturnType<avro.Type['createResolver']>;
@@ -26,7 +27,12 @@ export interface VersionLadder {
   decodeRaw<E = { type: string; data: Record<string, unknown> }>(eventType: string, version: number, bytes: Buffer): E;
 }
 
+/**
+ * Refuses (SchemaEvolutionError) a catalog with a version step whose meaning
+ * resolution cannot carry and that has no upcaster (see evolution.ts).
+ */
 export function createVersionLadder(catalog: EventCatalog, upcasters: readonly Upcaster[]): VersionLadder {
+  assertEvolution(catalog, upcasters);
   const byStep = new Map(upcasters.map((u) => [`${u.eventType}@${u.from}`, u]));
   const resolvers = new Map<string, Resolver>();
   const ladder: VersionLadder = {

@@ -50,11 +50,18 @@ function isPermanent(err: unknown): boolean {
 
 /**
  * Stream record → Kafka message. Key = persistence id (UTF-8); value =
- * Confluent wire format (an Avro payload is passed through after checking it
- * decodes with its version's schema; a JSON payload is validated against the
- * event's Avro schema, its metadata filled from the mapped attributes, and
- * encoded); headers carry the envelope as strings. MODIFY / REMOVE follow the
- * connector's policy.
+ * Confluent wire format at the LATEST schema version of the event's type (the
+ * topic contract: a consumer reading with the latest schemas never meets an
+ * older version, so Avro resolution cannot turn a v1 field it does not know
+ * into a default). An Avro payload already at the latest version is passed
+ * through after checking it decodes; an older one is upcast and re-encoded;
+ * a JSON payload is validated against the Avro schema of its version, its
+ * metadata filled from the mapped attributes, upcast and encoded. Headers
+ * carry the envelope as strings; `schema_version` is the value's version,
+ * `written_schema_version` the version the journal stored. Mapping is a pure
+ * function of the item (but for `cdc_relayed_at`), so a re-relayed record
+ * carries the same key and value. MODIFY / REMOVE follow the connector's
+ * policy.
  */
 export function createRecordMapper(options: {
   connector: ConnectorConfig;
@@ -85,10 +92,10 @@ export function createRecordMapper(options: {
     const correlationId = optionalString(item, m.correlationId);
     const causationId = optionalString(item, m.causationId);
     let version: number;
-    let value: Buffer;
+    let out: { value: Buffer; version: number };
     if (m.payloadCodec === 'avro') {
       version = integerAttr(item, m.schemaVersion!);
-      value = await serde.wrap(eventType, version, binaryAttr(item, m.payload));
+      out = await serde.wrapLatest(eventType, version, binaryAttr(item, m.payload));
     } else {
       version = m.schemaVersion ? integerAttr(item, m.schemaVersion) : catalog.latest(eventType).version;
       const data = jsonAttr(item, m.payload);
@@ -101,11 +108,12 @@ export function createRecordMapper(options: {
         correlationId: correlationId ?? eventId,
         causationId: causationId ?? null,
       };
-      value = await serde.encode(eventType, version, { ...data, metadata });
+      out = await serde.encodeLatest(eventType, version, { ...data, metadata });
     }
     const headers: Record<string, string> = {
       event_type: eventType,
-      schema_version: String(version),
+      schema_version: String(out.version),
+      written_schema_version: String(version),
       persistence_id: persistenceId,
       sequence_nr: String(sequenceNr),
       source_written_at: writtenAt === undefined ? '' : String(writtenAt),
@@ -117,7 +125,7 @@ export function createRecordMapper(options: {
     };
     return {
       kind: 'relay',
-      message: { topic: connector.topic, key: persistenceId, value, headers },
+      message: { topic: connector.topic, key: persistenceId, value: out.value, headers },
       persistenceId,
       sequenceNr,
       writtenAt,

@@ -68,7 +68,7 @@ describe('CDC bridge against DynamoDB Local, Kafka and the registry', () => {
         expect(m.partition).toBe(partitionForKey(m.key, connector.partitions));
         expect(m.headers.persistence_id).toBe(m.key);
         expect(Object.keys(m.headers).sort()).toEqual(
-          ['causation_id', 'cdc_relayed_at', 'correlation_id', 'event_type', 'persistence_id', 'schema_version', 'sequence_nr', 'shard_id', 'source_written_at', 'stream_sequence_number'].sort(),
+          ['causation_id', 'cdc_relayed_at', 'correlation_id', 'event_type', 'persistence_id', 'schema_version', 'sequence_nr', 'shard_id', 'source_written_at', 'stream_sequence_number', 'written_schema_version'].sort(),
         );
       }
       const first = await serde.decode(messages[0]!.value);

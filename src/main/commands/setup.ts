@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type avro from 'avsc';
 import { generateMasterData, loadMasterData } from '../../command/master-data.js';
+import { checkCandidate } from '../../events/evolution.js';
 import { syncSchemas } from '../../events/schema-sync.js';
+import { inventoryUpcasters } from '../../events/upcasters/index.js';
 import { subjectFor } from '../../events/serde.js';
 import { ensureTopics, loadConnector } from '../../source/bridge.js';
 import { ensureReaderRole, migrate } from '../../views/migrate.js';
@@ -70,12 +72,15 @@ export function registerSetupCommands(program: Command, ctx: CliContext) {
     });
   schemas
     .command('check <file>')
-    .description('ask the registry whether an .avsc file may become the next version of its subject')
+    .description('check an .avsc file against the evolution rule (an upcaster for what resolution cannot carry), then ask the registry whether it may become the next version of its subject')
     .option('--topic <topic>', 'topic whose subjects to use (default: the connector topic)')
     .action(async (file: string, o: { topic?: string }) => {
       const clients = ctx.clients();
       const topic = o.topic ?? loadConnector(clients.config.connectorFile).topic;
       const schema = JSON.parse(readFileSync(file, 'utf8')) as avro.Schema & { name: string; namespace?: string };
+      const rule = checkCandidate(clients.catalog(), inventoryUpcasters, schema, file);
+      console.log(rule.summary);
+      if (!rule.accepted) process.exitCode = 2;
       const fullName = schema.name.includes('.') || !schema.namespace ? schema.name : `${schema.namespace}.${schema.name}`;
       const subject = subjectFor(topic, fullName);
       const r = await clients.schemaStore().isCompatible(subject, schema);
