@@ -22,7 +22,7 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
   const m: ConsumerMetrics = {
     events: new Counter({
       name: 'consumer_events_total',
-      help: 'Events seen by a consumer group, by outcome (applied, duplicate, gap_repaired, parked, dead_lettered, skipped).',
+      help: 'Events seen by a consumer group, by outcome (applied, duplicate, gap_repaired, parked, ignored, dead_lettered, skipped).',
       labelNames: ['group', 'outcome'],
       registers,
     }),

@@ -73,6 +73,7 @@ export function consumerObserver(o: { registry: Registry; groupId: string; views
         count('duplicate', outcome.duplicates);
         count('gap_repaired', outcome.gapsRepaired);
         count('parked', outcome.parked);
+        count('ignored', outcome.ignored);
         count('dead_lettered', e.deadLettered);
         m.batchSize.observe({ group }, e.records);
         m.batchDuration.observe({ group }, e.durationMs / 1000);

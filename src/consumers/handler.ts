@@ -31,6 +31,8 @@ export interface HandlerOutcome<E> {
   duplicates: number;
   gapsRepaired: number;
   parked: number;
+  /** Events of a type (or persistence id) the handler does not handle: skipped, their offsets still advance. */
+  ignored: number;
   rejected: Rejection<E>[];
   /** Newest journal written_at applied (ms), for view freshness. */
   newestSourceTime?: number;
@@ -83,6 +85,7 @@ export const emptyOutcome = <E>(): HandlerOutcome<E> => ({
   duplicates: 0,
   gapsRepaired: 0,
   parked: 0,
+  ignored: 0,
   rejected: [],
 });
 
@@ -92,6 +95,7 @@ export function mergeOutcome<E>(into: HandlerOutcome<E>, o: HandlerOutcome<E>): 
   into.duplicates += o.duplicates;
   into.gapsRepaired += o.gapsRepaired;
   into.parked += o.parked;
+  into.ignored += o.ignored;
   into.rejected.push(...o.rejected);
   into.newestSourceTime = Math.max(into.newestSourceTime ?? 0, o.newestSourceTime ?? 0) || undefined;
   into.newestEventTime = Math.max(into.newestEventTime ?? 0, o.newestEventTime ?? 0) || undefined;

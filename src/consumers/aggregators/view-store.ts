@@ -1,19 +1,14 @@
-import type { InventoryEvent } from '../../events/generated/inventory.js';
 import { copyLines, copyRow } from '../../views/copy.js';
 import type { PoolClient } from '../../views/db.js';
+import type { Partition } from '../parking-store.js';
 import type { MasterData, ViewState } from './inventory-views-plan.js';
 
 /**
  * SQL of the aggregator's own bookkeeping: per-inventory state, the
- * event-time watermark, master-data lookups and parked events. Every
- * function runs on the caller's transaction.
+ * event-time watermark (kept per partition) and master-data lookups; parked
+ * events are the ordered-handler core's (parking-store.ts). Every function
+ * runs on the caller's transaction.
  */
-
-/** Where a batch's events come from: the watermark is kept per partition. */
-export interface Partition {
-  topic: string;
-  partition: number;
-}
 
 /**
  * Locks and reads a partition's watermark. Taken before the per-id locks in
@@ -112,103 +107,4 @@ export async function loadMaster(tx: PoolClient, productIds: string[]): Promise<
     products: new Map(products.rows.map((r) => [r.product_id, { category: r.category, storageCondition: r.storage_condition }])),
     thresholds: new Map(zones.rows.map((r) => [r.zone_id, r.low_stock_threshold])),
   };
-}
-
-/** Kafka position of an event, kept with a parked event so that it can be dead-lettered later. */
-export interface Origin {
-  topic: string;
-  partition: number;
-  offset: number;
-  key: string | null;
-  headers: Record<string, string>;
-}
-
-export type ParkReason = 'GAP' | 'NOT_CREATED' | 'HELD';
-
-export interface ParkedRow {
-  persistenceId: string;
-  sequenceNr: number;
-  event: InventoryEvent;
-  sourceWrittenAt: number | undefined;
-  origin: Origin | undefined;
-}
-
-export async function loadParked(tx: PoolClient, groupId: string, pids: string[]): Promise<ParkedRow[]> {
-  const { rows } = await tx.query<{
-    persistence_id: string; sequence_nr: number; event: InventoryEvent; source_written_at: Date | null; origin: Origin | null;
-  }>(
-    `select persistence_id, sequence_nr, event, source_written_at, origin from parked_events
-     where group_id = $1 and persistence_id = any($2)`,
-    [groupId, pids],
-  );
-  return rows.map((r) => ({
-    persistenceId: r.persistence_id,
-    sequenceNr: r.sequence_nr,
-    event: r.event,
-    sourceWrittenAt: r.source_written_at?.getTime(),
-    origin: r.origin ?? undefined,
-  }));
-}
-
-export async function park(tx: PoolClient, groupId: string, items: (ParkedRow & { reason: ParkReason })[]) {
-  if (items.length === 0) return;
-  await tx.query(
-    `insert into parked_events(group_id, persistence_id, sequence_nr, event_type, event, source_written_at, origin, reason)
-     select $1, p, s, t, e, to_timestamp(w / 1000.0), o, r
-     from unnest($2::text[], $3::bigint[], $4::text[], $5::jsonb[], $6::double precision[], $7::jsonb[], $8::text[])
-       as x(p, s, t, e, w, o, r)
-     on conflict do nothing`,
-    [
-      groupId,
-      items.map((c) => c.persistenceId),
-      items.map((c) => c.sequenceNr),
-      items.map((c) => c.event.type),
-      items.map((c) => JSON.stringify(c.event)),
-      items.map((c) => c.sourceWrittenAt ?? null),
-      items.map((c) => (c.origin ? JSON.stringify(c.origin) : null)),
-      items.map((c) => c.reason),
-    ],
-  );
-}
-
-export async function unpark(tx: PoolClient, groupId: string, items: { persistenceId: string; sequenceNr: number }[]) {
-  if (items.length === 0) return;
-  await tx.query(
-    `delete from parked_events where group_id = $1 and (persistence_id, sequence_nr) in
-       (select * from unnest($2::text[], $3::bigint[]))`,
-    [groupId, items.map((c) => c.persistenceId), items.map((c) => c.sequenceNr)],
-  );
-}
-
-/**
- * Whether the group has parked events at all (so a batch can skip loading
- * them), and the ids that have waited longer than `waitMs` for an
- * InventoryCreated the group has never seen — only those parked from
- * partition `p` when it is given.
- */
-export async function parkedSummary(
-  tx: PoolClient, groupId: string, stateTable: string, waitMs: number, p?: Partition, limit = 100,
-): Promise<{ any: boolean; expired: string[] }> {
-  const { rows } = await tx.query<{ any: boolean; expired: string[] | null }>(
-    `select exists (select 1 from parked_events where group_id = $1) as any,
-       (select array_agg(persistence_id) from (
-          select p.persistence_id from parked_events p
-          where p.group_id = $1 and not exists (select 1 from ${stateTable} s where s.persistence_id = p.persistence_id)
-            and ($4::text is null or (p.origin->>'topic' = $4 and (p.origin->>'partition')::int = $5))
-          group by p.persistence_id
-          having min(p.parked_at) < now() - make_interval(secs => $2::double precision / 1000)
-          order by 1 limit $3) e) as expired`,
-    [groupId, waitMs, limit, p?.topic ?? null, p?.partition ?? null],
-  );
-  return { any: rows[0]!.any, expired: rows[0]!.expired ?? [] };
-}
-
-/** Ids of the group with parked events and the partition they came from, for maintain(). */
-export async function parkedIds(tx: PoolClient, groupId: string, defaultTopic: string, limit = 500): Promise<{ persistenceId: string; part: Partition }[]> {
-  const { rows } = await tx.query<{ persistence_id: string; topic: string | null; partition: number | null }>(
-    `select persistence_id, min(origin->>'topic') as topic, min((origin->>'partition')::int) as partition
-     from parked_events where group_id = $1 group by persistence_id order by 1 limit $2`,
-    [groupId, limit],
-  );
-  return rows.map((r) => ({ persistenceId: r.persistence_id, part: { topic: r.topic ?? defaultTopic, partition: r.partition ?? -1 } }));
 }
