@@ -1,3 +1,4 @@
+import { groupKind } from '../shared/group-names.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { STATUS_CODE } from './burrow.js';
 import type { LagSnapshot, StatusJson } from './lag-snapshot.js';
@@ -129,6 +130,8 @@ export function createLagMetrics(registry: Registry): LagMetrics {
         }
       }
       for (const v of snap.views) {
+        // A rebuild's shadow views are not what anyone reads: their freshness would only be noise (and vanish at the swap).
+        if (v.group !== null && groupKind(v.group) !== 'live') continue;
         if (v.freshnessSeconds !== null) m.freshness.set({ view: v.view }, v.freshnessSeconds);
         if (v.lastCommitTime !== null && snap.polledAt) {
           m.commitAge.set({ view: v.view }, Math.max(0, (Date.parse(snap.polledAt) - Date.parse(v.lastCommitTime)) / 1000));

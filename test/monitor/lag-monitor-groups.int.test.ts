@@ -1,10 +1,11 @@
 import type { Admin, Kafka } from 'kafkajs';
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopicsAndWait } from '../../src/log/topics.js';
 import { createLagMonitor } from '../../src/monitor/lag-monitor.js';
 import { freshInternalGroupId, rebuildGroupId } from '../../src/shared/group-names.js';
-import { kafka, testLogger, uniqueName } from '../helpers/stack.js';
+import { kafka, uniqueName } from '../helpers/stack.js';
 
 /**
  * With `groups: 'all'` (what `run --roles monitor` uses) the monitor leaves
@@ -42,11 +43,13 @@ describe('lag monitor: internal and rebuild groups', () => {
 
   it("'all' lists live and rebuild groups, labels the rebuild, and leaves internal readers out", async () => {
     const registry = new Registry();
+    const lines: { level: number; msg: string; group?: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as { level: number; msg: string }) });
     const monitor = createLagMonitor({
       kafka: k,
       groups: 'all',
       registry,
-      logger: testLogger,
+      logger,
       pollIntervalMs: 1_000,
       clusterName: 'groups',
       exactLagSeconds: false,
@@ -72,6 +75,14 @@ describe('lag monitor: internal and rebuild groups', () => {
       expect(text).toContain(`pipeline_consumer_status{cluster_name="groups",group="${rebuild}",kind="rebuild",source="kafka",status="STOP"`);
       expect(text).toContain(`kafka_consumergroup_group_sum_lag{cluster_name="groups",group="${live}",kind="live"} 40`);
       for (const hidden of [internal, legacy, legacyDlq]) expect(text).not.toContain(`group="${hidden}"`);
+
+      // A rebuild group nobody consumes is a leftover: said once, as a warning naming the commands, however often polled.
+      await monitor.pollOnce();
+      const leftover = lines.filter((l) => l.group === rebuild);
+      expect(leftover).toHaveLength(1);
+      expect(leftover[0]!.level).toBe(40);
+      expect(leftover[0]!.msg).toContain('--abort');
+      expect(lines.filter((l) => l.level >= 50)).toEqual([]);
     } finally {
       await monitor.stop();
     }
