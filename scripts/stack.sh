@@ -21,7 +21,8 @@ export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK_DIR="${STACK_DIR:-$ROOT/.stack}"
-MVN_SETTINGS="$ROOT/scripts/stack/maven-settings.xml"
+# shellcheck source=stack/maven-settings.sh
+source "$ROOT/scripts/stack/maven-settings.sh"
 
 KAFKA_PORT="${STACK_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${STACK_KAFKA_CONTROLLER_PORT:-9093}"
@@ -85,9 +86,10 @@ apt_install() {
   fi
 }
 
+# A JDK, not only a JRE: the DynamoDB Local launcher is compiled at install.
 need_java_maven() {
-  command -v java >/dev/null && command -v mvn >/dev/null && return 0
-  apt_install openjdk-17-jre-headless maven
+  command -v java >/dev/null && command -v javac >/dev/null && command -v mvn >/dev/null && return 0
+  apt_install openjdk-17-jdk-headless maven
 }
 
 # Resolves a pom's runtime dependencies into a folder once; a stamp with the
@@ -98,9 +100,10 @@ mvn_libs() {
   sha="$(sha256sum "$pom_dir/pom.xml" | cut -d' ' -f1)"
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$sha" ]]; then return 0; fi
   need_java_maven
-  log "resolving $(basename "$pom_dir") from Maven Central"
+  maven_settings_args "$STACK_DIR/maven"
+  log "resolving $(basename "$pom_dir") (settings: ${MAVEN_SETTINGS_ARGS[*]:-~/.m2/settings.xml mirrors})"
   rm -rf "$out"; mkdir -p "$out"
-  (cd "$pom_dir" && mvn -B -q -Dstyle.color=never -s "$MVN_SETTINGS" dependency:copy-dependencies -DoutputDirectory="$out" -Dmdep.useRepositoryLayout=false)
+  (cd "$pom_dir" && mvn -B -q -Dstyle.color=never ${MAVEN_SETTINGS_ARGS[@]+"${MAVEN_SETTINGS_ARGS[@]}"} dependency:copy-dependencies -DoutputDirectory="$out" -Dmdep.useRepositoryLayout=false)
   echo "$sha" >"$stamp"
 }
 
@@ -114,6 +117,7 @@ install_all() {
     mvn_libs "$ROOT/scripts/stack/dynamodb" "$STACK_DIR/dynamodb/libs"
     mkdir -p "$STACK_DIR/dynamodb/native"
     cp -f "$STACK_DIR"/dynamodb/libs/libsqlite4java-linux-amd64-*.so "$STACK_DIR/dynamodb/native/libsqlite4java-linux-amd64.so"
+    build_dynamodb_launcher
   fi
   if [[ $want == *" registry "* ]]; then bash "$ROOT/scripts/stack/apicurio/build.sh" "$STACK_DIR/apicurio"; fi
 }
@@ -166,12 +170,26 @@ EOF
     -Dlog4j.configuration="file:$d/log4j.properties" -cp "$d/libs/*" kafka.Kafka "$d/server.properties"
 }
 
+# DynamoDB Local has no listening-address option (-port only; its Jetty server
+# binds every interface): scripts/stack/dynamodb/LoopbackServerRunner.java
+# builds the same server and binds it to 127.0.0.1. Compiled once per source hash.
+build_dynamodb_launcher() {
+  local src="$ROOT/scripts/stack/dynamodb/LoopbackServerRunner.java" out="$STACK_DIR/dynamodb/launcher" sha
+  sha="$(sha256sum "$src" | cut -d' ' -f1)"
+  if [[ -f "$out/.src.sha" && "$(cat "$out/.src.sha")" == "$sha" ]]; then return 0; fi
+  need_java_maven
+  rm -rf "$out"; mkdir -p "$out"
+  javac -nowarn -d "$out" -cp "$STACK_DIR/dynamodb/libs/*" "$src"
+  echo "$sha" >"$out/.src.sha"
+}
+
 start_dynamodb() {
   local d="$STACK_DIR/dynamodb"
   mkdir -p "$d/data"
+  build_dynamodb_launcher
   # -sharedDb: one database whatever region/credentials a client uses.
-  (cd "$d" && spawn dynamodb java -Xms128m -Xmx768m -Djava.library.path="$d/native" -cp "$d/libs/*" \
-    com.amazonaws.services.dynamodbv2.local.main.ServerRunner -port "$DYNAMODB_PORT" -dbPath "$d/data" -sharedDb -disableTelemetry)
+  (cd "$d" && spawn dynamodb java -Xms128m -Xmx768m -Djava.library.path="$d/native" -Dstack.dynamodb.host=127.0.0.1 \
+    -cp "$d/libs/*:$d/launcher" LoopbackServerRunner -port "$DYNAMODB_PORT" -dbPath "$d/data" -sharedDb -disableTelemetry)
 }
 
 # DynamoDB Local keeps every stream record of every table (deleted ones

@@ -8,11 +8,13 @@
 # and was built from the current pom.xml (hash kept in <outdir>/pom.sha256) it
 # exits at once. Otherwise it builds in <outdir>/build (nothing is written into
 # the source tree). Cold build: ~3 min, ~240 MB of downloads into ~/.m2.
-# Needs: java 11+ (17 tested), mvn 3.8+, network access to Maven Central.
+# Needs: java 11+ (17 tested), mvn 3.8+, network access to Maven Central or to
+# the mirror in ~/.m2/settings.xml (see ../maven-settings.sh).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-settings="$here/../maven-settings.xml"
+# shellcheck source=../maven-settings.sh
+source "$here/../maven-settings.sh"
 
 if [[ $# -ne 1 ]]; then
   echo "usage: $0 <outdir>" >&2
@@ -38,7 +40,8 @@ rm -rf "$build" "$out/pom.sha256"
 mkdir -p "$build"
 cp "$here/pom.xml" "$build/pom.xml"
 
-mvn=(mvn -B -q -Dstyle.color=never -s "$settings" -f "$build/pom.xml")
+maven_settings_args "$out/maven"
+mvn=(mvn -B -q -Dstyle.color=never ${MAVEN_SETTINGS_ARGS[@]+"${MAVEN_SETTINGS_ARGS[@]}"} -f "$build/pom.xml")
 # Debian's Maven 3.8 prints stray ESC[0m colour resets even in batch mode; drop them.
 run_mvn() { "${mvn[@]}" "$@" 2>&1 | sed 's/\x1b\[0m//g'; }
 
