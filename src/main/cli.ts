@@ -4,12 +4,11 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, configMarkdown, loadConfig, type Config } from '../config/config.js';
-import { logRedaction, maskSecrets, redactConfig } from '../config/secrets.js';
-import { createLogger } from '../shared/logger.js';
+import { Command } from 'commander';
+import { ConfigError, configMarkdown } from '../config/config.js';
+import { maskSecrets, redactConfig } from '../config/secrets.js';
 import { errorMessage } from '../shared/errors.js';
-import { createClients, type Clients } from './clients.js';
+import { cliContext } from './cli-context.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerOpsCommands } from './commands/ops.js';
 import { registerSetupCommands } from './commands/setup.js';
@@ -17,50 +16,11 @@ import { registerRunCommands } from './commands/run.js';
 
 /**
  * One CLI for every operation. Configuration comes from environment variables
- * only (validated once, here); each command builds just the clients it uses.
+ * only (validated once, see cli-context.ts); each command builds just the
+ * clients it uses. Runs the program on import: nothing imports this file.
  */
-export interface CliContext {
-  config(): Config;
-  clients(): Clients;
-  close(): Promise<void>;
-}
-
-function context(): CliContext {
-  let config: Config | undefined;
-  let clients: Clients | undefined;
-  return {
-    config() {
-      config ??= loadConfig();
-      return config;
-    },
-    clients() {
-      if (!clients) {
-        const c = this.config();
-        const logger = createLogger({ level: c.logLevel, redaction: logRedaction(c) });
-        logger.debug({ config: redactConfig(c) }, 'configuration');
-        clients = createClients(c, logger);
-      }
-      return clients;
-    },
-    async close() {
-      await clients?.close();
-    },
-  };
-}
-
-export const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
-};
-export const share = (v: string) => {
-  const n = Number(v);
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number between 0 and 1');
-  return n;
-};
-
 async function main(argv: string[]) {
-  const ctx = context();
+  const ctx = cliContext();
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   const program = new Command('pipeline')
     .description('DynamoDB Streams → Kafka → PostgreSQL views: operations CLI')

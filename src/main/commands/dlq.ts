@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliContext } from '../cli.js';
+import type { CliContext } from '../cli-context.js';
 import { dlqTopicOf } from '../../consumers/dead-letter.js';
 import { loadConnector } from '../../source/bridge.js';
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from '../../consumers/dlq-admin.js';

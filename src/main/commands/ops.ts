@@ -13,7 +13,7 @@ import { liveGroupId, rebuildGroupId } from '../../shared/group-names.js';
 import { createLagMonitor } from '../../monitor/lag-monitor.js';
 import type { LagSnapshot } from '../../monitor/lag-snapshot.js';
 import { loadConnector } from '../../source/bridge.js';
-import type { CliContext } from '../cli.js';
+import type { CliContext } from '../cli-context.js';
 import type { Clients } from '../clients.js';
 import { viewsRebuildSpec } from '../views-role.js';
 

@@ -3,7 +3,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { generateMasterData } from '../../command/master-data.js';
 import { runWorkload, type WorkloadOptions, type WorkloadProfile, type WorkloadSummary } from '../../command/workload.js';
 import { loadConnector } from '../../source/bridge.js';
-import { positiveInt, share, type CliContext } from '../cli.js';
+import { positiveInt, share, type CliContext } from '../cli-context.js';
 import type { Clients } from '../clients.js';
 import { parseRoles, startRoles, type RunningPipeline } from '../run.js';
 import { errorMessage } from '../../shared/errors.js';

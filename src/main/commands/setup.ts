@@ -8,7 +8,7 @@ import { inventoryUpcasters } from '../../events/upcasters/index.js';
 import { subjectFor } from '../../events/serde.js';
 import { ensureTopics, loadConnector } from '../../source/bridge.js';
 import { ensureReaderRole, migrate } from '../../views/migrate.js';
-import type { CliContext } from '../cli.js';
+import type { CliContext } from '../cli-context.js';
 import type { Clients } from '../clients.js';
 
 /** Migrations, the API's read-only role and the master data: idempotent. */
