@@ -84,6 +84,7 @@ export const configEntries = {
     'DynamoDB endpoint; empty string = the AWS regional endpoint.',
     'url',
   ),
+  dynamodbStreamsEndpoint: entry('DYNAMODB_STREAMS_ENDPOINT', z.string(), '', 'DynamoDB Streams endpoint of the bridge; empty = DYNAMODB_ENDPOINT (the shard-split test harness is served here).', 'url'),
   awsRegion: entry('AWS_REGION', z.string().min(1), 'us-east-1', 'AWS region.'),
   awsAccessKeyId: entry('AWS_ACCESS_KEY_ID', z.string(), 'local', 'AWS access key id (DynamoDB Local accepts any).'),
   awsSecretAccessKey: entry(
@@ -183,6 +184,12 @@ export const configEntries = {
   ),
   apiStatementTimeoutMs: entry('API_STATEMENT_TIMEOUT_MS', int(100, 600_000), '5000', 'statement_timeout of the API read-only sessions.'),
   corsOrigins: entry('CORS_ORIGINS', list, '', 'Comma-separated allowed CORS origins (empty = CORS off).'),
+  canaryIntervalMs: entry(
+    'CANARY_INTERVAL_MS',
+    int(0, 60_000),
+    '1000',
+    'End-to-end canary: the bridge role appends a heartbeat to the journal this often; the API and /readyz judge freshness by it (0 = off: answers can then never be UP_TO_DATE).',
+  ),
   readyMaxStalenessMs: entry(
     'READY_MAX_STALENESS_MS',
     int(0, 86_400_000),

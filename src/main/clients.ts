@@ -66,7 +66,7 @@ export function createClients(config: Config, logger: Logger): Clients {
     metrics,
     kafka: () => once('kafka', () => createKafka(kafkaSettingsOf(config), logger, '', { registry: metrics })),
     ddb: () => once('ddb', () => createDynamo(dynamo)),
-    streams: () => once('streams', () => createDynamoStreams(dynamo)),
+    streams: () => once('streams', () => createDynamoStreams({ ...dynamo, endpoint: config.dynamodbStreamsEndpoint || config.dynamodbEndpoint })),
     pool: () => once('pool', () => createPool(config.databaseUrl, { max: config.pgPoolMax, applicationName: 'pipeline-writer', onConnectionError: (err) => logger.warn({ err: err.message }, 'PostgreSQL connection lost; the next query reconnects') })),
     readerPool: () => once('readerPool', () => createPool(config.apiDatabaseUrl, { max: config.pgPoolMax, applicationName: 'pipeline-api', statementTimeoutMs: config.apiStatementTimeoutMs, onConnectionError: (err) => logger.warn({ err: err.message }, 'PostgreSQL connection lost; the next query reconnects') })),
     catalog: () => once('catalog', () => loadCatalog(defaultSchemasDir('inventory'))),

@@ -14,9 +14,10 @@ export interface BridgeProcess {
   output(): string;
 }
 
-export function spawnBridge(connector: ConnectorConfig, workerId: string): BridgeProcess {
+/** `env` adds variables, e.g. DYNAMODB_STREAMS_ENDPOINT of the shard-split harness. */
+export function spawnBridge(connector: ConnectorConfig, workerId: string, env: Record<string, string> = {}): BridgeProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', runner], {
-    env: { ...process.env, BRIDGE_CONNECTOR: JSON.stringify(connector), BRIDGE_WORKER_ID: workerId, BRIDGE_LOG_LEVEL: process.env.BRIDGE_LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, BRIDGE_CONNECTOR: JSON.stringify(connector), BRIDGE_WORKER_ID: workerId, BRIDGE_LOG_LEVEL: process.env.BRIDGE_LOG_LEVEL ?? 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

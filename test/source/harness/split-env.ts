@@ -1,0 +1,72 @@
+import { DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { Journal } from '../../../src/command/journal.js';
+import type { ConnectorConfig } from '../../../src/source/connector.js';
+import { createDynamoStreams } from '../../../src/source/dynamodb.js';
+import { dynamo, dynamoSettings } from '../../helpers/stack.js';
+import { appendReceived, positions, readTopic } from '../bridge-env.js';
+import type { HarnessCall, SplitStreamsServer } from './split-streams-server.js';
+
+/** Shared steps of the shard-split tests (test/source/split-shards*.int.test.ts). */
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A streams client of the harness, as the bridge gets it from DYNAMODB_STREAMS_ENDPOINT. */
+export const harnessStreams = (h: SplitStreamsServer) => createDynamoStreams({ ...dynamoSettings(), endpoint: h.endpoint });
+
+export async function streamArnOf(table: string): Promise<string> {
+  const d = await dynamo().send(new DescribeTableCommand({ TableName: table }));
+  return d.Table!.LatestStreamArn!;
+}
+
+/** Appends StockReceived round-robin over `ids` (all ids concurrently per round) after `after`, until stopped or `perId` each. */
+export function startWriter(journal: Journal, ids: string[], options: { pauseMs?: number; perId?: number; after?: number } = {}) {
+  const { pauseMs = 20, perId = Infinity, after = 0 } = options;
+  const counts = new Map(ids.map((id) => [id, after]));
+  let stopped = false;
+  const done = (async () => {
+    for (let round = after + 1; !stopped && round <= perId; round++) {
+      await Promise.all(ids.map(async (id) => appendReceived(journal, id, round).then(() => counts.set(id, round))));
+      await sleep(pauseMs);
+    }
+  })();
+  return {
+    counts,
+    done,
+    async stop() {
+      stopped = true;
+      await done;
+      return counts;
+    },
+  };
+}
+
+/** Waits until the topic holds every counted event; asserts nothing itself. */
+export async function readAll(topic: string, counts: Map<string, number>, timeoutMs = 120_000) {
+  return readTopic(
+    topic,
+    (m) => {
+      const seen = positions(m);
+      return [...counts].every(([id, n]) => new Set(seen.get(id)).size === n);
+    },
+    { settleMs: 2500, timeoutMs },
+  );
+}
+
+/** Per child shard: [first time the bridge touched it, time its parent was served to its end]. */
+export function childReadsVersusParentEnd(calls: HarnessCall[], parentOf: Map<string, string>) {
+  const endedAt = new Map<string, number>();
+  const firstAt = new Map<string, number>();
+  for (const c of calls) {
+    if (c.ended && !endedAt.has(c.shardId)) endedAt.set(c.shardId, c.at);
+    if (!firstAt.has(c.shardId)) firstAt.set(c.shardId, c.at);
+  }
+  return [...parentOf].flatMap(([child, parent]) => {
+    const first = firstAt.get(child);
+    return first === undefined ? [] : [{ child, parent, firstRead: first, parentEnded: endedAt.get(parent) }];
+  });
+}
+
+export async function leaseOwners(connector: ConnectorConfig): Promise<Map<string, string | undefined>> {
+  const page = await dynamo().send(new ScanCommand({ TableName: connector.leases.table, ConsistentRead: true }));
+  return new Map((page.Items ?? []).filter((i) => i.shardEnded?.BOOL !== true).map((i) => [i.leaseKey!.S!, i.leaseOwner?.S]));
+}
