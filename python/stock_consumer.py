@@ -27,17 +27,17 @@ from fastavro import parse_schema, schemaless_reader
 
 
 def latest_reader_schemas(directory):
-    """{full record name: parsed schema} of the highest <Type>.v<N>.avsc of each type."""
+    """{full record name: (version, parsed schema)} of the highest <Type>.v<N>.avsc of each type."""
     best = {}
     for path in glob.glob(os.path.join(directory, "*.avsc")):
         m = re.fullmatch(r"(\w+)\.v(\d+)\.avsc", os.path.basename(path))
         if m and int(m[2]) > best.get(m[1], (0, ""))[0]:
             best[m[1]] = (int(m[2]), path)
     out = {}
-    for _, path in best.values():
+    for version, path in best.values():
         with open(path) as f:
             schema = json.load(f)
-        out[f"{schema['namespace']}.{schema['name']}"] = parse_schema(schema)
+        out[f"{schema['namespace']}.{schema['name']}"] = (version, parse_schema(schema))
     return out
 
 
@@ -60,7 +60,7 @@ def decode(value, writers, readers):
     if magic != 0:
         raise ValueError(f"not Confluent wire format (magic byte {magic})")
     writer = writers.get(schema_id)
-    reader = readers[writer["name"]]  # plain Avro schema resolution, writer → latest reader
+    _, reader = readers[writer["name"]]  # plain Avro schema resolution, writer → latest reader
     return writer["name"].split(".")[-1], schemaless_reader(io.BytesIO(value[5:]), writer, reader)
 
 
@@ -102,7 +102,7 @@ def main():
     })
     consumer.subscribe([a.topic])
     stock, last, pending = {}, {}, {}  # per persistence id: totals, last applied sequence_nr, early arrivals
-    applied = duplicates = 0
+    applied = duplicates = behind_reader = 0
     written_versions = {}
     deadline = time.monotonic() + a.timeout
     try:
@@ -116,6 +116,10 @@ def main():
             pid, seq = msg.key().decode(), int(headers["sequence_nr"])
             key = f"{headers['event_type']} v{headers['written_schema_version']}"
             written_versions[key] = written_versions.get(key, 0) + 1
+            # Below the reader's version: relayed before the latest version of its type existed.
+            # Safe only if the steps between are resolution-only (README, "Schema evolution").
+            reader_version, _ = readers[f"inventory.events.{headers['event_type']}"]
+            behind_reader += int(headers["schema_version"]) < reader_version
             # De-duplicate and order by sequence_nr per persistence id (gapless, from 1).
             if seq <= last.get(pid, 0) or seq in pending.setdefault(pid, {}):
                 duplicates += 1
@@ -132,7 +136,7 @@ def main():
     finally:
         consumer.close()
     gaps = {pid: sorted(p) for pid, p in pending.items() if p}
-    json.dump({"stock": stock, "applied": applied, "duplicates": duplicates,
+    json.dump({"stock": stock, "applied": applied, "duplicates": duplicates, "behindReader": behind_reader,
                "writtenVersions": written_versions, "waitingForGaps": gaps}, sys.stdout)
     return 0 if a.expect == 0 or applied >= a.expect else 1
 

@@ -43,6 +43,7 @@ interface PythonFold {
   stock: Record<string, { onHand: number; reserved: number }>;
   applied: number;
   duplicates: number;
+  behindReader: number;
   writtenVersions: Record<string, number>;
   waitingForGaps: Record<string, number[]>;
 }
@@ -96,6 +97,8 @@ describe('topic contract: a consumer with the latest schemas and a stock Avro li
       const fold = await pythonFold(connector.topic, records.length);
       expect(fold.applied).toBe(records.length);
       expect(fold.waitingForGaps).toEqual({});
+      // Every record at the latest version of its type (schema_version header = the reader's version).
+      expect(fold.behindReader).toBe(0);
       expect(fold.stock).toEqual(await expectedStock(records, connector.topic));
       // The old-version events did reach it, as headers say, and were read right.
       expect(fold.writtenVersions).toMatchObject(written);
@@ -124,6 +127,7 @@ describe('topic contract: a consumer with the latest schemas and a stock Avro li
       );
       await producer.send({ topic, acks: -1, messages });
       const fold = await pythonFold(topic, records.length);
+      expect(fold.behindReader).toBeGreaterThan(0);
       const expected = await expectedStock(records, topic);
       const wrong = Object.keys(expected).filter((pid) => fold.stock[pid]?.onHand !== expected[pid]!.onHand);
       // Exactly the inventories written at v1 (every third): shipments read as 0, adjustments lost.
