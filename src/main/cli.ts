@@ -13,6 +13,7 @@ import { registerDlqCommands } from './commands/dlq.js';
 import { registerOpsCommands } from './commands/ops.js';
 import { registerSetupCommands } from './commands/setup.js';
 import { registerRunCommands } from './commands/run.js';
+import { registerStatusCommand } from './commands/status.js';
 
 /**
  * One CLI for every operation. Configuration comes from environment variables
@@ -37,6 +38,7 @@ async function main(argv: string[]) {
   registerRunCommands(program, ctx);
   registerOpsCommands(program, ctx);
   registerDlqCommands(program, ctx);
+  registerStatusCommand(program, ctx);
   try {
     await program.parseAsync(argv);
   } finally {
