@@ -102,7 +102,7 @@ def main():
     })
     consumer.subscribe([a.topic])
     stock, last, pending = {}, {}, {}  # per persistence id: totals, last applied sequence_nr, early arrivals
-    applied = duplicates = behind_reader = 0
+    applied = duplicates = behind_reader = other_types = 0
     written_versions = {}
     deadline = time.monotonic() + a.timeout
     try:
@@ -114,7 +114,12 @@ def main():
                 raise RuntimeError(msg.error())
             headers = {k: v.decode() for k, v in (msg.headers() or [])}
             pid, seq = msg.key().decode(), int(headers["sequence_nr"])
-            key = f"{headers['event_type']} v{headers['written_schema_version']}"
+            if f"inventory.events.{headers['event_type']}" not in readers:
+                other_types += 1  # a type this consumer does not know (e.g. a newer one): not stock
+                continue
+            # No written_schema_version: relayed before the bridge upcast (then it is the value's version).
+            written = headers.get("written_schema_version", headers["schema_version"])
+            key = f"{headers['event_type']} v{written}"
             written_versions[key] = written_versions.get(key, 0) + 1
             # Below the reader's version: relayed before the latest version of its type existed.
             # Safe only if the steps between are resolution-only (README, "Schema evolution").
@@ -137,6 +142,7 @@ def main():
         consumer.close()
     gaps = {pid: sorted(p) for pid, p in pending.items() if p}
     json.dump({"stock": stock, "applied": applied, "duplicates": duplicates, "behindReader": behind_reader,
+               "otherTypes": other_types,
                "writtenVersions": written_versions, "waitingForGaps": gaps}, sys.stdout)
     return 0 if a.expect == 0 or applied >= a.expect else 1
 
