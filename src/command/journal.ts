@@ -99,30 +99,19 @@ export function createJournal(options: { ddb: DynamoDBClient; table: string; cat
       if (!sv.type.isValid(full, { errorHook: (p) => errors.push(p.join('.')) })) {
         throw new PipelineError('SCHEMA_VALIDATION', `${e.type} v${sv.version} invalid at ${errors.join(', ')}`);
       }
-      const payload = sv.type.toBuffer(full);
-      records.push({
+      const record: JournalRecord = {
         persistenceId: req.persistenceId,
         sequenceNr,
         eventType: e.type,
         schemaVersion: sv.version,
-        payload,
+        payload: sv.type.toBuffer(full),
         writtenAt,
         eventId,
         correlationId,
         causationId,
-      });
-      const item: Record<string, AttributeValue> = {
-        pkey: { S: req.persistenceId },
-        sequence_nr: { N: String(sequenceNr) },
-        event_type: { S: e.type },
-        schema_version: { N: String(sv.version) },
-        payload: { B: payload },
-        written_at: { N: String(writtenAt) },
-        event_id: { S: eventId },
-        correlation_id: { S: correlationId },
       };
-      if (causationId) item.causation_id = { S: causationId };
-      return item;
+      records.push(record);
+      return itemOf(record);
     });
     return { records, items };
   }
@@ -241,6 +230,22 @@ export function createJournal(options: { ddb: DynamoDBClient; table: string; cat
       return n ? Number(n) : 0;
     },
   };
+}
+
+/** The journal item of a record, in the reference layout (what the table's stream carries); the inverse of {@link recordOf}. */
+export function itemOf(r: JournalRecord): Record<string, AttributeValue> {
+  const item: Record<string, AttributeValue> = {
+    pkey: { S: r.persistenceId },
+    sequence_nr: { N: String(r.sequenceNr) },
+    event_type: { S: r.eventType },
+    schema_version: { N: String(r.schemaVersion) },
+    payload: { B: r.payload },
+    written_at: { N: String(r.writtenAt) },
+    event_id: { S: r.eventId },
+    correlation_id: { S: r.correlationId },
+  };
+  if (r.causationId) item.causation_id = { S: r.causationId };
+  return item;
 }
 
 /** Reads one journal item of the reference layout. */

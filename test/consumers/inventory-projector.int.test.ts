@@ -1,6 +1,5 @@
+import type { Kafka, Admin, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { createTopicsAndWait } from '../../src/log/topics.js';
-import type { Admin, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Journal, JournalRecord } from '../../src/command/journal.js';
 import type { InventoryEvent } from '../../src/events/generated/inventory.js';
@@ -8,15 +7,14 @@ import type { EventSerde } from '../../src/events/serde.js';
 import { dlqTopicOf } from '../../src/consumers/dead-letter.js';
 import { createInventoryProjector } from '../../src/consumers/projectors/inventory-projector.js';
 import { createConsumerRunner, type ConsumerRunner } from '../../src/consumers/runner.js';
-import { migrate } from '../../src/views/migrate.js';
-import { foldJournal, freshRegistry, journalFor, produceRecords, serdeFor, toMessage, writeHistory } from '../helpers/pipeline.js';
-import { createTestDatabase, eventually, kafka, testLogger, uniqueName, type TestDatabase } from '../helpers/stack.js';
+import { consumerFixture, foldJournal, freshRegistry, produceRecords, toMessage, writeHistory } from '../helpers/pipeline.js';
+import { eventually, testLogger, uniqueName, type TestDatabase } from '../helpers/stack.js';
 
 describe('inventory projector (real Kafka, registry, DynamoDB, PostgreSQL)', () => {
-  const k = kafka('projector-test');
-  const topic = uniqueName('inventory.events');
-  const table = uniqueName('journal');
-  const groupId = uniqueName('inventory-projector');
+  let f: Awaited<ReturnType<typeof consumerFixture>>;
+  let k: Kafka;
+  let topic: string;
+  let groupId: string;
   let admin: Admin;
   let producer: Producer;
   let db: TestDatabase;
@@ -47,23 +45,14 @@ describe('inventory projector (real Kafka, registry, DynamoDB, PostgreSQL)', () 
   };
 
   beforeAll(async () => {
-    admin = k.admin();
-    await admin.connect();
-    await createTopicsAndWait(admin, [{ topic, numPartitions: 3 }]);
-    producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    db = await createTestDatabase('proj');
-    await migrate(db.pool, 'migrations');
-    serde = await serdeFor(topic);
-    journal = await journalFor(table);
+    f = await consumerFixture('projector');
+    ({ kafka: k, topic, groupId, admin, producer, db, serde, journal } = f);
     records = await writeHistory(journal, 40, 8);
   });
   afterAll(async () => {
     for (const r of runners) await r.stop().catch(() => undefined);
-    await producer?.disconnect();
     await admin?.deleteTopics({ topics: [topic, dlqTopicOf(topic, groupId)] }).catch(() => undefined);
-    await admin?.disconnect();
-    await db?.drop();
+    await f?.close();
   });
 
   it('folds duplicates, reordering and gaps into the journal state, and dead-letters poison', async () => {

@@ -1,13 +1,10 @@
-import type { Producer } from 'kafkajs';
-import { createTopicsAndWait } from '../../src/log/topics.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JournalRecord } from '../../src/command/journal.js';
 import { INVENTORY_PROJECTOR_GROUP } from '../../src/consumers/projectors/inventory-projector.js';
 import { createRandom } from '../../src/shared/random.js';
-import { migrate } from '../../src/views/migrate.js';
-import { foldJournal, journalFor, produceRecords, serdeFor, writeHistory } from '../helpers/pipeline.js';
+import { consumerFixture, foldJournal, produceRecords, writeHistory } from '../helpers/pipeline.js';
 import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
-import { createTestDatabase, eventually, kafka, uniqueName, type TestDatabase } from '../helpers/stack.js';
+import { eventually, uniqueName } from '../helpers/stack.js';
 
 /**
  * kill -9 of the projector process (the real CLI) at random points while the
@@ -15,38 +12,24 @@ import { createTestDatabase, eventually, kafka, uniqueName, type TestDatabase } 
  * and the audit log has each journal event exactly once.
  */
 describe('projector survives kill -9 mid-batch (real CLI process)', () => {
-  const k = kafka('kill-test');
-  const topic = uniqueName('kill.events');
-  const table = uniqueName('journal');
   const prefix = `${uniqueName('t')}.`;
-  let db: TestDatabase;
-  let producer: Producer;
+  let f: Awaited<ReturnType<typeof consumerFixture>>;
   let records: JournalRecord[];
   let env: Record<string, string>;
   const procs: CliProcess[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase('kill');
-    await migrate(db.pool, 'migrations');
-    const admin = k.admin();
-    await admin.connect();
-    await createTopicsAndWait(admin, [{ topic, numPartitions: 3 }]);
-    await admin.disconnect();
-    await serdeFor(topic);
-    const journal = await journalFor(table);
-    records = await writeHistory(journal, 60, 10, "K");
-    producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    env = { DATABASE_URL: db.url, CONNECTOR_FILE: writeConnector(table, topic), GROUP_PREFIX: prefix, CONSUMER_BATCH_SIZE: '50' };
+    f = await consumerFixture('kill');
+    records = await writeHistory(f.journal, 60, 10, "K");
+    env = { DATABASE_URL: f.db.url, CONNECTOR_FILE: writeConnector(f.table, f.topic), GROUP_PREFIX: prefix, CONSUMER_BATCH_SIZE: '50' };
   });
   afterAll(async () => {
     for (const p of procs) await p.kill9().catch(() => undefined);
-    await producer?.disconnect();
-    await db?.drop();
+    await f?.close();
   });
 
   it('read model = fold of the journal, movements = journal events, after 8 kills', async () => {
-    const serde = await serdeFor(topic);
+    const { serde, producer, topic, db } = f;
     const rnd = createRandom(7);
     const chunks = 8;
     const size = Math.ceil(records.length / chunks);

@@ -1,20 +1,18 @@
-import type { Admin, Producer } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Journal, JournalRecord } from '../../src/command/journal.js';
+import type { JournalRecord } from '../../src/command/journal.js';
 import { generateMasterData } from '../../src/command/master-data.js';
 import { dlqTopicOf } from '../../src/consumers/dead-letter.js';
 import { createInventoryProjector, INVENTORY_PROJECTOR_GROUP } from '../../src/consumers/projectors/inventory-projector.js';
 import { createConsumerRunner, type ConsumerRunner } from '../../src/consumers/runner.js';
 import type { InventoryEvent } from '../../src/events/generated/inventory.js';
 import type { EventSerde } from '../../src/events/serde.js';
-import { createTopicsAndWait } from '../../src/log/topics.js';
 import { liveGroupId, rebuildGroupId } from '../../src/shared/group-names.js';
-import { migrate } from '../../src/views/migrate.js';
 import { planWorkload, writeWorkload } from '../helpers/inventory-workload.js';
-import { foldJournal, journalFor, produceRecords, serdeFor } from '../helpers/pipeline.js';
+import { consumerFixture, foldJournal, produceRecords } from '../helpers/pipeline.js';
 import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
-import { createTestDatabase, eventually, kafka, testLogger, uniqueName, type TestDatabase } from '../helpers/stack.js';
+import { eventually, testLogger, uniqueName, type TestDatabase } from '../helpers/stack.js';
 
 /**
  * `rebuild inventory-projector` (the real CLI) killed with SIGKILL half-way
@@ -23,17 +21,14 @@ import { createTestDatabase, eventually, kafka, testLogger, uniqueName, type Tes
  * the rebuild, swaps, and leaves nothing behind.
  */
 describe('rebuild killed half-way and resumed (real CLI process)', () => {
-  const k = kafka('rebuild-kill-test');
-  const topic = uniqueName('rebuild-kill.events');
-  const table = uniqueName('journal');
   const prefix = `${uniqueName('t')}.`;
   const liveGroup = liveGroupId(prefix, INVENTORY_PROJECTOR_GROUP);
   const rebuildGroup = rebuildGroupId(liveGroup);
+  let f: Awaited<ReturnType<typeof consumerFixture>>;
   let db: TestDatabase;
   let admin: Admin;
-  let producer: Producer;
+  let topic: string;
   let serde: EventSerde<InventoryEvent>;
-  let journal: Journal;
   let records: JournalRecord[];
   let live: ConsumerRunner | undefined;
   let env: Record<string, string>;
@@ -45,16 +40,10 @@ describe('rebuild killed half-way and resumed (real CLI process)', () => {
     (await db.pool.query<{ n: number }>('select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = $1', [group])).rows[0]!.n;
 
   beforeAll(async () => {
-    db = await createTestDatabase('rebuild_kill');
-    await migrate(db.pool, 'migrations');
-    admin = k.admin();
-    await admin.connect();
-    await createTopicsAndWait(admin, [{ topic, numPartitions: 3 }]);
-    serde = await serdeFor(topic);
-    journal = await journalFor(table);
+    f = await consumerFixture('rebuild-kill');
+    ({ db, admin, topic, serde } = f);
+    const { kafka: k, journal, producer } = f;
     records = await writeWorkload(journal, planWorkload({ master: generateMasterData(), inventories: 60, operations: 1500, seed: 23, prefix: 'RK' }));
-    producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
     await produceRecords(producer, serde, topic, records);
     live = createConsumerRunner({
       kafka: k, pool: db.pool, groupId: liveGroup, topics: [topic], serde,
@@ -63,15 +52,13 @@ describe('rebuild killed half-way and resumed (real CLI process)', () => {
     });
     await live.start();
     await eventually(async () => ((await sum(liveGroup)) === records.length ? true : undefined), 120_000, 300);
-    env = { DATABASE_URL: db.url, CONNECTOR_FILE: writeConnector(table, topic), GROUP_PREFIX: prefix, CONSUMER_BATCH_SIZE: '20' };
+    env = { DATABASE_URL: db.url, CONNECTOR_FILE: writeConnector(f.table, topic), GROUP_PREFIX: prefix, CONSUMER_BATCH_SIZE: '20' };
   }, 300_000);
   afterAll(async () => {
     for (const p of procs) await p.kill9().catch(() => undefined);
     await live?.stop().catch(() => undefined);
-    await producer?.disconnect();
     await admin?.deleteTopics({ topics: [topic, dlqTopicOf(topic, liveGroup), dlqTopicOf(topic, rebuildGroup)] }).catch(() => undefined);
-    await admin?.disconnect();
-    await db?.drop();
+    await f?.close();
   });
 
   it('resumes from PostgreSQL after kill -9, swaps, equals the journal fold, and leaves no group, rows or tables', async () => {

@@ -3,7 +3,8 @@ import { createEventSerde } from '../../src/events/serde.js';
 import { UnknownSchemaIdError } from '../../src/events/schema-store.js';
 import { syncSchemas } from '../../src/events/schema-sync.js';
 import { inventoryUpcasters } from '../../src/events/upcasters/index.js';
-import { catalog, randomValue, schemaStore } from '../helpers/pipeline.js';
+import { randomValue } from '../helpers/pipeline.js';
+import { catalog, schemaStore } from '../helpers/schemas.js';
 import { uniqueName } from '../helpers/stack.js';
 
 const metadata = { eventId: 'e-1', persistenceId: 'inventory-INV-1', sequenceNr: 7, occurredAt: 1_763_900_000_000, correlationId: 'corr', causationId: null };

@@ -1,28 +1,26 @@
+import path from 'node:path';
 import type { Producer } from 'kafkajs';
-import { createTopicsAndWait } from '../../src/log/topics.js';
 import { Registry } from 'prom-client';
 import { decide, evolve, fold, initialState, persistenceIdOf, type InventoryCommand, type InventoryState } from '../../src/command/inventory.js';
 import { asLatest, asLegacy } from '../../src/command/legacy-versions.js';
-import { createJournal, type Journal, type JournalRecord } from '../../src/command/journal.js';
-import { defaultSchemasDir, loadCatalog } from '../../src/events/catalog.js';
+import { createJournal, itemOf, type Journal, type JournalRecord } from '../../src/command/journal.js';
 import type { InventoryEvent } from '../../src/events/generated/inventory.js';
-import { createSchemaStore } from '../../src/events/schema-store.js';
-import { syncSchemas } from '../../src/events/schema-sync.js';
-import { createEventSerde, type EventSerde } from '../../src/events/serde.js';
-import { inventoryUpcasters } from '../../src/events/upcasters/index.js';
+import type { EventSerde } from '../../src/events/serde.js';
+import { createTopicsAndWait } from '../../src/log/topics.js';
+import { loadConnector } from '../../src/source/connector.js';
+import { createRecordMapper, type OutMessage, type RecordMapper } from '../../src/source/mapping.js';
 import { migrate } from '../../src/views/migrate.js';
-import { config, createTestDatabase, dynamo, kafka, uniqueName } from './stack.js';
+import { catalog, serdeFor, type AnyEvent } from './schemas.js';
+import { createTestDatabase, dynamo, kafka, uniqueName } from './stack.js';
 
-export const catalog = loadCatalog(defaultSchemasDir('inventory'));
-export const schemaStore = () =>
-  createSchemaStore({ url: config.schemaRegistryUrl, username: config.schemaRegistryUsername, password: config.schemaRegistryPassword });
+/**
+ * The pipeline as consumer tests drive it: a journal with a known history,
+ * the topic fed through the bridge's own record mapping, and a fixture with
+ * everything a consumer group needs.
+ */
 
-/** A serde for `topic`, with every schema version registered under the topic's subjects. */
-export async function serdeFor(topic: string): Promise<EventSerde<InventoryEvent>> {
-  const store = schemaStore();
-  await syncSchemas(store, catalog, topic);
-  return createEventSerde<InventoryEvent>({ topic, catalog, store, upcasters: inventoryUpcasters });
-}
+// Files that build a topic's serde with the rest of the pipeline take it from here too.
+export { serdeFor };
 
 export async function journalFor(table: string): Promise<Journal> {
   const journal = createJournal({ ddb: dynamo(), table, catalog });
@@ -76,21 +74,31 @@ export async function writeHistory(journal: Journal, count: number, eventsPerInv
   return out;
 }
 
-/** The bridge's mapping of a journal record to a Kafka message (used where a test feeds the topic itself). */
-export async function toMessage(serde: EventSerde<InventoryEvent>, r: JournalRecord) {
-  return {
-    key: r.persistenceId,
-    value: await serde.wrap(r.eventType, r.schemaVersion, r.payload),
-    headers: {
-      event_type: r.eventType,
-      schema_version: String(r.schemaVersion),
-      persistence_id: r.persistenceId,
-      sequence_nr: String(r.sequenceNr),
-      source_written_at: String(r.writtenAt),
-      cdc_relayed_at: String(Date.now()),
-      correlation_id: r.correlationId,
-    },
-  };
+/** The shipped journal connector: the mapping the bridge applies to the journal's stream. */
+const journalConnector = loadConnector(path.resolve(import.meta.dirname, '../../connectors/journal.json'));
+const mappers = new Map<string, Promise<RecordMapper>>();
+let streamPosition = 0;
+
+/**
+ * The Kafka message the bridge would write for a journal record: the
+ * journal's item through the bridge's own mapper (value upcast to the latest
+ * version, every header the bridge sets), as if read from a stream shard of
+ * the journal table.
+ */
+export async function toMessage(serde: EventSerde<InventoryEvent>, r: JournalRecord): Promise<Omit<OutMessage, 'topic'>> {
+  const topic = serde.topic;
+  let mapper = mappers.get(topic);
+  if (!mapper) {
+    mapper = serdeFor<AnyEvent>(topic).then((s) =>
+      createRecordMapper({ connector: { ...journalConnector, topic }, serde: s, catalog }),
+    );
+    mappers.set(topic, mapper);
+  }
+  const origin = { table: journalConnector.table, shardId: 'shardId-test-0001', sequenceNumber: String(++streamPosition).padStart(21, '0'), eventName: 'INSERT', approximateCreatedAt: r.writtenAt };
+  const mapped = await (await mapper).map(itemOf(r), origin);
+  if (mapped.kind !== 'relay') throw new Error(`the bridge would not relay ${r.persistenceId} seq ${r.sequenceNr}: ${mapped.reason}`);
+  const { topic: _topic, ...message } = mapped.message;
+  return message;
 }
 
 export async function produceRecords(producer: Producer, serde: EventSerde<InventoryEvent>, topic: string, records: JournalRecord[]) {

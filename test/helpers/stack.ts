@@ -3,7 +3,6 @@ import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createKafka, kafkaSettingsOf } from '../../src/log/kafka.js';
 import { createDynamo, createDynamoStreams } from '../../src/source/dynamodb.js';
-import { createRegistry } from '../../src/events/registry.js';
 import { silentLogger, type Logger } from '../../src/shared/logger.js';
 import { createPool, type Pool } from '../../src/views/db.js';
 
@@ -41,13 +40,6 @@ export function dynamoSettings() {
 }
 export const dynamo = () => createDynamo(dynamoSettings());
 export const dynamoStreams = () => createDynamoStreams(dynamoSettings());
-
-export const registry = () =>
-  createRegistry({
-    url: config.schemaRegistryUrl,
-    username: config.schemaRegistryUsername,
-    password: config.schemaRegistryPassword,
-  });
 
 export interface TestDatabase {
   url: string;

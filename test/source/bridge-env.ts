@@ -3,22 +3,15 @@ import { Registry } from 'prom-client';
 import { createJournal, type Journal } from '../../src/command/journal.js';
 import { ConcurrencyError } from '../../src/shared/errors.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { defaultSchemasDir, loadCatalog } from '../../src/events/catalog.js';
-import { createSchemaStore } from '../../src/events/schema-store.js';
-import { syncSchemas } from '../../src/events/schema-sync.js';
-import { createEventSerde, type EventSerde } from '../../src/events/serde.js';
-import { inventoryUpcasters } from '../../src/events/upcasters/index.js';
+import type { EventSerde } from '../../src/events/serde.js';
 import { createBridge, ensureTopics, type Bridge } from '../../src/source/bridge.js';
 import { loadConnector, parseConnector, type ConnectorConfig } from '../../src/source/connector.js';
-import { config, dynamo, dynamoStreams, kafka, testLogger, uniqueName } from '../helpers/stack.js';
+import { catalog, serdeFor, type AnyEvent } from '../helpers/schemas.js';
+import { dynamo, dynamoStreams, kafka, testLogger, uniqueName } from '../helpers/stack.js';
 
 /** Test environment of the CDC bridge: unique table, topics and registry subjects per call. */
-export const catalog = loadCatalog(defaultSchemasDir());
+export { catalog };
 export const connectorsDir = path.resolve(import.meta.dirname, '../../connectors');
-
-export function schemaStore() {
-  return createSchemaStore({ url: config.schemaRegistryUrl, username: config.schemaRegistryUsername, password: config.schemaRegistryPassword });
-}
 
 /** A shipped connector file with unique names (table, topic, checkpoint topic) and test-friendly timings. */
 export function testConnector(file: string, overrides: Record<string, unknown> = {}): ConnectorConfig {
@@ -63,9 +56,7 @@ export async function prepareTopics(connector: ConnectorConfig): Promise<EventSe
   } finally {
     await admin.disconnect();
   }
-  const store = schemaStore();
-  await syncSchemas(store, catalog, connector.topic);
-  return createEventSerde({ topic: connector.topic, catalog, store, upcasters: inventoryUpcasters });
+  return serdeFor<AnyEvent>(connector.topic);
 }
 
 export function bridgeFor(connector: ConnectorConfig, serde: EventSerde, extra: { workerId?: string; metrics?: Registry } = {}): Bridge {
