@@ -133,6 +133,7 @@ export const configEntries = {
     'info',
     'pino log level.',
   ),
+  logFormat: entry('LOG_FORMAT', z.enum(['auto', 'json', 'pretty']), 'auto', 'Log lines: `auto` = readable text (and a status line in `demo`) on a terminal, JSON lines otherwise; `json` or `pretty` to force one.'),
 
   // --- Roles
   roles: entry(

@@ -27,7 +27,7 @@ export function cliContext(): CliContext {
     clients() {
       if (!clients) {
         const c = this.config();
-        const logger = createLogger({ level: c.logLevel, redaction: logRedaction(c) });
+        const logger = createLogger({ level: c.logLevel, format: c.logFormat, redaction: logRedaction(c) });
         logger.debug({ config: redactConfig(c) }, 'configuration');
         clients = createClients(c, logger);
       }

@@ -10,6 +10,8 @@ import { errorMessage } from '../../shared/errors.js';
 import { redactConfig } from '../../config/secrets.js';
 import { setupDatabase, setupStreams } from './setup.js';
 import { retry } from '../../shared/retry.js';
+import { statusLineOf } from '../../shared/logger.js';
+import { startStatusLine } from '../../monitor/status-line.js';
 
 /**
  * Runs until SIGTERM/SIGINT, then shuts down gracefully (in-flight batches
@@ -107,11 +109,12 @@ function addLoadOptions(cmd: Command) {
     .option('--prefix <p>', 'inventory id prefix (default W<seed>)');
 }
 
-export async function runLoad(clients: Clients, o: LoadFlags, signal?: AbortSignal): Promise<WorkloadSummary> {
+export async function runLoad(clients: Clients, o: LoadFlags, signal?: AbortSignal, onEvents?: (events: number) => void): Promise<WorkloadSummary> {
   const connector = loadConnector(clients.config.connectorFile);
   const journal = clients.journal(connector.table);
   await journal.ensureTable();
-  const bar = process.stdout.isTTY
+  // demo shows its own status line instead (onEvents).
+  const bar = process.stdout.isTTY && !onEvents
     ? new SingleBar({ format: 'load |{bar}| {value}/{total} events | {rate} ev/s | conflicts {conflicts} | ETA {eta}s' }, Presets.shades_classic)
     : undefined;
   const target = o.count ?? 0;
@@ -135,9 +138,10 @@ export async function runLoad(clients: Clients, o: LoadFlags, signal?: AbortSign
     ...(o.prefix ? { idPrefix: o.prefix } : {}),
     ...(signal ? { signal } : {}),
     onProgress: (p) => {
+      onEvents?.(p.events);
       const rate = Math.round(p.events / Math.max(0.001, p.elapsedMs / 1000));
       if (bar) bar.update(target ? p.events : Math.round(p.elapsedMs / 1000), { rate, conflicts: p.conflictsRetried });
-      else if (p.elapsedMs - lastLog > 5000) {
+      else if (!onEvents && p.elapsedMs - lastLog > 5000) {
         lastLog = p.elapsedMs;
         clients.logger.info({ events: p.events, rate, conflictsRetried: p.conflictsRetried }, 'load progress');
       }
@@ -203,7 +207,10 @@ export function registerRunCommands(program: Command, ctx: CliContext) {
     const pipeline = await startRoles(clients, ['bridge', 'projector', 'views', 'monitor', 'api']);
     const api = `http://${clients.config.apiHost}:${pipeline.apiPort}`;
     const abort = new AbortController();
-    const load = runLoad(clients, { ...o, duration: o.exitAfter ?? o.duration ?? 24 * 3600 }, abort.signal).catch((err: unknown) => {
+    // On a terminal a status line replaces the workload's progress bar and progress lines.
+    const line = statusLineOf(clients.logger);
+    let written = 0;
+    const load = runLoad(clients, { ...o, duration: o.exitAfter ?? o.duration ?? 24 * 3600 }, abort.signal, line && ((n) => (written = n))).catch((err: unknown) => {
       clients.logger.error({ err: String(err) }, 'workload failed');
       return undefined;
     });
@@ -218,8 +225,10 @@ try (data appears within seconds):
   curl -s '${api}/lag'
   curl -s '${api}/openapi.json'
 Ctrl-C stops everything gracefully.`);
+    const status = line && startStatusLine({ line, metricsPort: pipeline.metricsPort, groupPrefix: clients.config.groupPrefix, written: () => written });
     if (o.exitAfter) setTimeout(() => process.kill(process.pid, 'SIGTERM'), o.exitAfter * 1000).unref();
     await shutdown.untilSignal(pipeline, async () => {
+      status?.stop();
       abort.abort();
       const summary = await load;
       if (summary) console.log(`workload: ${summary.events} events at ${summary.ratePerSecond.toFixed(1)}/s, ${summary.conflictsRetried} conflicts retried`);
