@@ -6,7 +6,9 @@ import type { RolesReadiness } from './api-role.js';
 import { startMetricsServer } from '../monitor/metrics-server.js';
 import { announceScrapeTarget } from '../monitor/prometheus-target.js';
 import { createLagMonitor, type LagMonitor } from '../monitor/lag-monitor.js';
-import { createBridge, ensureTopics, loadConnector, type Bridge } from '../source/bridge.js';
+import { createBridge, ensureTopics } from '../source/bridge.js';
+import { createBridgeGroup, type BridgeGroup } from '../source/bridge-group.js';
+import { loadConnectors } from '../source/connector.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Clients } from './clients.js';
 import { startViewsRole } from './views-role.js';
@@ -30,7 +32,8 @@ export interface RunningPipeline {
   metricsPort: number;
   apiPort: number | undefined;
   lag: LagMonitor | undefined;
-  bridge: Bridge | undefined;
+  /** One bridge per connector of CONNECTOR_FILE. */
+  bridge: BridgeGroup | undefined;
   consumers: Record<string, ConsumerRunner>;
   /** Graceful: stops intake first (bridge), then consumers (commit in-flight batches), then the rest. */
   stop(): Promise<void>;
@@ -57,7 +60,9 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
   const registry = Registry.merge([new Registry(), clients.metrics]);
   registry.setDefaultLabels({ instance_roles: [...roles].sort().join('+') });
   collectDefaultMetrics({ register: registry });
-  const connector = loadConnector(config.connectorFile);
+  // Several connectors: each relays its table; the consumer roles read the first one's topic.
+  const connectors = loadConnectors(config.connectorFile);
+  const connector = connectors[0]!;
   const topic = connector.topic;
   const stops: { role: string; stop: () => Promise<void> }[] = [];
   const running: RunningPipeline = {
@@ -96,7 +101,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await ensureTopics(admin, connector, { replicationFactor: config.topicReplicationFactor });
+      for (const c of connectors) await ensureTopics(admin, c, { replicationFactor: config.topicReplicationFactor });
     } finally {
       await admin.disconnect();
     }
@@ -105,15 +110,20 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
 
     if (roles.includes('bridge')) {
       await journal.ensureTable();
-      const bridge = createBridge({
-        connector,
-        kafka,
-        ddb: clients.ddb(),
-        streams: clients.streams(),
-        serde: clients.rawSerde(topic),
+      const bridge = createBridgeGroup({
+        connectors,
         logger,
-        metrics: registry,
-        ...(config.workerId ? { workerId: config.workerId } : {}),
+        create: (c) =>
+          createBridge({
+            connector: c,
+            kafka,
+            ddb: clients.ddb(),
+            streams: clients.streams(),
+            serde: clients.rawSerde(c.topic),
+            logger,
+            metrics: registry,
+            ...(config.workerId ? { workerId: config.workerId } : {}),
+          }),
       });
       await bridge.start();
       running.bridge = bridge;

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Admin } from 'kafkajs';
 import { z } from 'zod';
 import { ensureTopicSpecs } from '../log/topics.js';
@@ -156,15 +157,72 @@ export function parseConnector(doc: unknown, source = 'connector'): ConnectorCon
   };
 }
 
-/** Reads and validates a connector file. */
-export function loadConnector(path: string): ConnectorConfig {
+/**
+ * Reads and validates a connector file. Given a list or a folder (see
+ * {@link loadConnectors}) it returns the first connector: the primary one,
+ * whose topic the consumer roles read.
+ */
+export function loadConnector(file: string): ConnectorConfig {
+  const files = connectorFiles(file);
+  if (files.length !== 1) return loadConnectors(file)[0]!;
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
+    doc = JSON.parse(readFileSync(files[0]!, 'utf8'));
   } catch (err) {
-    throw new ConnectorConfigError(path, [`not readable JSON: ${(err as Error).message}`]);
+    throw new ConnectorConfigError(file, [`not readable JSON: ${(err as Error).message}`]);
   }
-  return parseConnector(doc, path);
+  return parseConnector(doc, file);
+}
+
+/** `a.json,b.json` or a folder (its *.json files, by name); a single file is a list of one. */
+export function connectorFiles(spec: string): string[] {
+  return spec
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean)
+    .flatMap((f) => {
+      const isDir = (() => {
+        try {
+          return statSync(f).isDirectory();
+        } catch {
+          return false;
+        }
+      })();
+      if (!isDir) return [f];
+      return readdirSync(f)
+        .filter((n) => n.endsWith('.json'))
+        .sort()
+        .map((n) => path.join(f, n));
+    });
+}
+
+/**
+ * The connectors of one bridge process (CONNECTOR_FILE: a file, a
+ * comma-separated list of files, or a folder of them), each validated. Each
+ * connector keeps its own shards, leases (`<table>-leases`), checkpoints
+ * (keyed by table and shard), transactional ids and DLQ; so that none of
+ * these are shared by accident, names and tables must be unique.
+ */
+export function loadConnectors(spec: string): ConnectorConfig[] {
+  const files = connectorFiles(spec);
+  if (files.length === 0) throw new ConnectorConfigError(spec, ['no connector file (a file, a comma-separated list, or a folder of *.json)']);
+  const connectors = files.map((f) => loadConnector(f));
+  const problems: string[] = [];
+  for (const key of ['name', 'table'] as const) {
+    const seen = new Map<string, string>();
+    connectors.forEach((c, i) => {
+      const other = seen.get(c[key]);
+      if (other) problems.push(`${files[i]}: ${key} "${c[key]}" is also the ${key} of ${other}`);
+      seen.set(c[key], files[i]!);
+    });
+  }
+  const leaseTables = new Set<string>();
+  for (const c of connectors) {
+    if (leaseTables.has(c.leases.table)) problems.push(`lease table ${c.leases.table} is used by two connectors`);
+    leaseTables.add(c.leases.table);
+  }
+  if (problems.length > 0) throw new ConnectorConfigError(spec, problems);
+  return connectors;
 }
 
 function isRegExp(p: string): boolean {
