@@ -41,7 +41,8 @@ export const booleanFlag = enumOf(['true', 'false'] as const);
 export const pageLimit = (max: number, fallback: number) =>
   z
     .string()
-    .regex(/^[0-9]{1,6}$/, `must be an integer from 1 to ${max}`)
+    // Leading zeros are still a decimal integer (the document says `integer`); more than 6 significant digits is out of range anyway.
+    .regex(/^0*[0-9]{1,6}$/, `must be an integer from 1 to ${max}`)
     .transform(Number)
     .pipe(z.number().int().min(1, `must be an integer from 1 to ${max}`).max(max, `must be an integer from 1 to ${max}`))
     .optional()
@@ -51,8 +52,13 @@ export const cursorParam = z
   .string()
   .min(1, 'must not be empty')
   .max(2048, 'is too long')
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor issued by this API (an opaque base64url token)')
   .optional()
-  .openapi({ description: 'opaque cursor from the previous page (nextCursor); bound to the same filters' });
+  .openapi({
+    description:
+      'opaque base64url token: the nextCursor of the previous page of the same operation with the same filters, unchanged. ' +
+      'Any other token (edited, truncated, from another listing or other filters) is refused with 400.',
+  });
 
 // Years outside 1900..9999 are refused here: PostgreSQL has no year 0, and such
 // dates can only be mistakes in this domain.
@@ -60,12 +66,22 @@ const plausibleYear = (s: string) => {
   const year = Number(s.slice(0, 4));
   return year >= 1900 && year <= 9999;
 };
+const YEAR = '(19[0-9]{2}|[2-9][0-9]{3})';
+const MONTH_DAY = '(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])';
+/** What the document promises, in full: `format` adds a real calendar day to these patterns. */
+export const DATE_PATTERN = `^${YEAR}-${MONTH_DAY}$`;
+export const DATE_TIME_PATTERN = `^${YEAR}-${MONTH_DAY}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`;
 export const isoDate = z.iso
   .date({ error: 'must be a date YYYY-MM-DD' })
-  .refine(plausibleYear, 'must be a date between 1900-01-01 and 9999-12-31');
+  .refine(plausibleYear, 'must be a date between 1900-01-01 and 9999-12-31')
+  .openapi({ pattern: DATE_PATTERN, description: 'a calendar date YYYY-MM-DD, years 1900 to 9999' });
 export const isoDateTime = z.iso
   .datetime({ offset: true, error: 'must be an ISO 8601 date-time with zone, e.g. 2025-01-31T09:00:00Z' })
-  .refine(plausibleYear, 'must be a date-time between the years 1900 and 9999');
+  .refine(plausibleYear, 'must be a date-time between the years 1900 and 9999')
+  .openapi({
+    pattern: DATE_TIME_PATTERN,
+    description: 'an RFC 3339 date-time with seconds and a zone (Z or ±hh:mm), years 1900 to 9999, e.g. 2025-01-31T09:00:00Z',
+  });
 
 export const consistencyStatusSchema = z.enum(CONSISTENCY_STATUSES).openapi('ConsistencyStatus', {
   description: 'UP_TO_DATE: lag ≤ 1 s; SLIGHTLY_STALE: ≤ 5 s; STALE: more, or unknown (seed 000 §9.4)',
@@ -102,12 +118,18 @@ const problem = (description: string) => ({
   content: { 'application/problem+json': { schema: problemSchema } },
 });
 
+/** What the HTTP server answers before any route sees the request (every operation, the open ones too). */
+export const transportResponses = {
+  431: { description: 'request line and headers together over 16 KiB (Node.js HTTP server limit; no body)' },
+} as const;
+
 /** The error answers every data route can give. */
 export const errorResponses = {
-  400: problem('invalid parameter (which one, and why)'),
+  400: problem('invalid parameter (which one, and why), or a parameter this operation does not take'),
   401: problem('missing or unknown API key'),
   429: problem('API key over its rate limit; see Retry-After'),
   503: problem('the database is unavailable'),
+  ...transportResponses,
 } as const;
 
 export const notFoundResponse = { 404: problem('unknown id') } as const;

@@ -58,7 +58,7 @@ const anyValue = fc.oneof(
 type Oracle = (v: string) => boolean;
 const re = (r: RegExp, max = 128): Oracle => (v) => v.length <= max && r.test(v);
 const oneOf = (...values: string[]): Oracle => (v) => values.includes(v);
-const intIn = (lo: number, hi: number): Oracle => (v) => /^[0-9]{1,6}$/.test(v) && Number(v) >= lo && Number(v) <= hi;
+const intIn = (lo: number, hi: number): Oracle => (v) => /^0*[0-9]{1,6}$/.test(v) && Number(v) >= lo && Number(v) <= hi;
 const never: Oracle = () => false;
 const unknown: Oracle | undefined = undefined;
 

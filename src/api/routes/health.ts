@@ -7,6 +7,7 @@ import type { Queryable } from '../../views/queries/queryable.js';
 import type { ReadinessCheck } from '../deps.js';
 import type { FreshnessService } from '../freshness.js';
 import type { ApiApp } from './context.js';
+import { transportResponses } from '../schemas.js';
 
 const checkResult = z.object({
   name: z.string(),
@@ -22,7 +23,7 @@ const healthRoute = createRoute({
   path: '/healthz',
   tags: ['operations'],
   summary: 'Liveness: the process answers',
-  responses: { 200: { description: 'alive', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } } },
+  responses: { 200: { description: 'alive', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } }, ...transportResponses },
 });
 
 const readyRoute = createRoute({
@@ -33,6 +34,7 @@ const readyRoute = createRoute({
   responses: {
     200: { description: 'ready', content: { 'application/json': { schema: readyBody } } },
     503: { description: 'not ready: the failing checks are named', content: { 'application/json': { schema: readyBody } } },
+    ...transportResponses,
   },
 });
 
@@ -41,7 +43,7 @@ const metricsRoute = createRoute({
   path: '/metrics',
   tags: ['operations'],
   summary: 'Prometheus metrics',
-  responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } },
+  responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } }, ...transportResponses },
 });
 
 async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<CheckResult> {

@@ -67,7 +67,7 @@ const route = createRoute({
     params: z.object({ id: inventoryIdParam }),
     query: z
       .object({
-        from: isoDateTime.optional().openapi({ description: 'event time ≥ from' }),
+        from: isoDateTime.optional().openapi({ description: 'event time ≥ from; not after to (400)' }),
         to: isoDateTime.optional().openapi({ description: 'event time < to' }),
         limit: pageLimit(200, 50),
         cursor: cursorParam,

@@ -109,8 +109,10 @@ const dailyRoute = viewRoute(
   'Movements per UTC day (event time) × warehouse × zone × movement type',
   z
     .object({
-      from: isoDate.optional().openapi({ description: 'first day (UTC); default: 6 days before to' }),
-      to: isoDate.optional().openapi({ description: 'last day (UTC), inclusive; default: today' }),
+      from: isoDate.optional().openapi({
+        description: `first day (UTC); default: 6 days before to. Not after to, and at most ${MAX_DAILY_RANGE_DAYS} days from from to to inclusive (400)`,
+      }),
+      to: isoDate.optional().openapi({ description: 'last day (UTC), inclusive; default: today (UTC)' }),
       warehouse: warehouseId.optional(),
       zone: zoneId.optional(),
       movementType: movementType.optional(),
