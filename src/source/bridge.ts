@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -77,6 +78,8 @@ export function createBridge(options: BridgeOptions): Bridge {
     : undefined;
 
   const controller = new AbortController();
+  // Every shard worker's pauses listen on this signal: dozens of shards are normal, not a leak.
+  setMaxListeners(0, controller.signal);
   const workers = new Map<string, { observer: ShardObserver; done: Promise<void> }>();
   const finished = new Set<string>();
   // Stopped on a programming error: kept (with its lease, so no other worker repeats the

@@ -31,6 +31,8 @@ export interface HarnessOptions {
   iteratorTtlMs?: number;
   /** DescribeStream returns at most this many shards per page (exercises paging). */
   describePageSize?: number;
+  /** Generations split before the first record (empty closed ancestors): 2^initialDepth shards take every record. */
+  initialDepth?: number;
 }
 
 /** One served call, for assertions on what the bridge read and when. */
@@ -85,8 +87,10 @@ export async function startSplitStreamsServer(options: HarnessOptions) {
         const d = (await real.send(new DescribeStreamCommand({ StreamArn: arn }))).StreamDescription;
         if (!d) throw new HarnessError('ResourceNotFoundException', `stream ${arn} not found`);
         const hashKey = d.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName ?? '';
+        const layout = createSplitLayout({ policy });
+        for (let d = 0; d < (options.initialDepth ?? 0); d++) layout.split(undefined, layout.openShards().map((o) => o.shardId));
         const st: StreamState = {
-          layout: createSplitLayout({ policy }),
+          layout,
           description: d,
           hashKey,
           real: new Map(),
