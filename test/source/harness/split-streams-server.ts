@@ -78,6 +78,8 @@ export async function startSplitStreamsServer(options: HarnessOptions) {
   const policy = options.policy ?? { everyRecords: 0, maxDepth: 3 };
   const streams = new Map<string, Promise<StreamState>>();
   const calls: HarnessCall[] = [];
+  /** Every error answer (ExpiredIteratorException, TrimmedDataAccessException, ...). */
+  const refusals: { op: string; type: string; at: number }[] = [];
   let expiredBefore = 0;
 
   function state(arn: string): Promise<StreamState> {
@@ -263,6 +265,7 @@ export async function startSplitStreamsServer(options: HarnessOptions) {
       send(200, await handler(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>));
     } catch (err) {
       const type = err instanceof HarnessError ? err.type : ((err as Error).name ?? 'InternalServerError');
+      refusals.push({ op, type, at: Date.now() });
       const status = err instanceof HarnessError || (err as { $fault?: string }).$fault === 'client' ? 400 : 500;
       send(status, { __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: (err as Error).message }, type);
     }
@@ -281,6 +284,7 @@ export async function startSplitStreamsServer(options: HarnessOptions) {
   return {
     endpoint,
     calls,
+    refusals,
     /** The simulated layout of a stream (ingests what the real stream has first). */
     layout: async (arn: string) => (await ready(arn)).layout,
     /** Splits the stream's open shards (or the given ones) after every record written so far. */
