@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: runs every benchmark one after the other (never in
  * parallel: they would measure each other), collects their JSON results and
- * writes bench/results/report.json, report.md and two SVG charts — each ratio
- * against its target, and end-to-end latency percentiles against offered rate.
+ * writes bench/results/report.json, report.md and two SVG charts (bench/charts.ts,
+ * Vega-Lite) — each measure against its target, and end-to-end latency
+ * percentiles against offered rate. `node --import tsx bench/charts.ts` redraws
+ * the charts from the last results alone.
  *
  * Brings the local stack up first (idempotent), like `npm test`.
  *
@@ -12,6 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { latencyChart, ratioChart, type TargetRow } from './charts.js';
 
 const smoke = process.argv.includes('--smoke');
 // Smoke runs write their results elsewhere, so they never replace the real figures.
@@ -42,13 +45,7 @@ const read = (f: string): Json | undefined => (existsSync(f) ? (JSON.parse(readF
 const round = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 1000) / 1000);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
-interface Row {
-  what: string;
-  measured: number | undefined;
-  target: number;
-  unit: string;
-  higherIsBetter: boolean;
-}
+type Row = TargetRow;
 
 function rows(results: Record<string, Json | undefined>): Row[] {
   const r: Row[] = [];
@@ -75,53 +72,6 @@ function rows(results: Record<string, Json | undefined>): Row[] {
   return r;
 }
 
-function ratioChart(rs: Row[]): string {
-  const w = 760;
-  const rowH = 34;
-  const h = 40 + rs.length * rowH;
-  const bars = rs.map((r, i) => {
-    const y = 30 + i * rowH;
-    const share = r.measured === undefined ? 0 : r.higherIsBetter ? r.measured / r.target : r.target / Math.max(r.measured, 1e-9);
-    const width = Math.min(300, Math.max(2, share * 150));
-    const ok = share >= 1;
-    return `<text x="10" y="${y + 16}" font-size="12">${r.what}</text>
-<rect x="420" y="${y + 4}" width="${width.toFixed(0)}" height="18" fill="${ok ? '#3a7' : '#d54'}"/>
-<line x1="570" y1="${y}" x2="570" y2="${y + 26}" stroke="#333" stroke-dasharray="3,2"/>
-<text x="${(425 + width).toFixed(0)}" y="${y + 17}" font-size="11">${r.measured === undefined ? 'n/a' : `${r.measured}${r.unit}`} (target ${r.higherIsBetter ? '≥' : '≤'} ${r.target}${r.unit})</text>`;
-  });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">
-<text x="10" y="18" font-size="14" font-weight="bold">Measured against target (dashed line = target met)</text>
-${bars.join('\n')}
-</svg>\n`;
-}
-
-function latencyChart(e2e: Json | undefined): string {
-  const results = ((e2e?.results as Json[] | undefined) ?? []).filter((r) => num(r.p50Ms) !== undefined);
-  const w = 520;
-  const h = 300;
-  if (results.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="60"><text x="10" y="30">no end-to-end results</text></svg>\n`;
-  const rates = results.map((r) => num(r.offeredRate) ?? 1);
-  const maxRate = Math.max(...rates);
-  const minRate = Math.min(...rates);
-  const maxMs = Math.max(...results.map((r) => num(r.p99Ms) ?? 0), 1);
-  // Offered rates span decades (200 … 5,000): a log axis keeps them apart.
-  const span = Math.log10(maxRate) - Math.log10(minRate) || 1;
-  const x = (rate: number) => 80 + ((Math.log10(rate) - Math.log10(minRate)) / span) * (w - 140);
-  const y = (ms: number) => h - 40 - (ms / maxMs) * (h - 80);
-  const line = (key: string, color: string) =>
-    `<polyline fill="none" stroke="${color}" stroke-width="2" points="${results.map((r) => `${x(num(r.offeredRate)!).toFixed(0)},${y(num(r[key]) ?? 0).toFixed(0)}`).join(' ')}"/>` +
-    results.map((r) => `<circle cx="${x(num(r.offeredRate)!).toFixed(0)}" cy="${y(num(r[key]) ?? 0).toFixed(0)}" r="3" fill="${color}"/>`).join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">
-<text x="10" y="18" font-size="14" font-weight="bold">Journal write → visible in the API</text>
-<line x1="60" y1="${h - 40}" x2="${w - 30}" y2="${h - 40}" stroke="#333"/><line x1="60" y1="30" x2="60" y2="${h - 40}" stroke="#333"/>
-<text x="${w / 2 - 80}" y="${h - 6}" font-size="12">offered rate (events/s, log scale; accepted below)</text>
-${results.map((r) => `<text x="${(x(num(r.offeredRate)!) - 14).toFixed(0)}" y="${h - 26}" font-size="10">${num(r.offeredRate)} (${Math.round(num(r.acceptedRate) ?? 0)})</text>`).join('')}
-<text x="5" y="40" font-size="12">${maxMs.toFixed(0)} ms</text>
-${line('p50Ms', '#37a')}${line('p99Ms', '#d54')}
-<text x="${w - 120}" y="50" font-size="12" fill="#37a">p50</text><text x="${w - 120}" y="66" font-size="12" fill="#d54">p99</text>
-</svg>\n`;
-}
-
 /** One row per offered rate: what the journal accepted, and both latency measures. */
 function e2eTable(e2e: Json | undefined): string[] {
   const results = (e2e?.results as Json[] | undefined) ?? [];
@@ -142,7 +92,7 @@ function e2eTable(e2e: Json | undefined): string[] {
   ];
 }
 
-function main() {
+async function main() {
   mkdirSync(resultsDir, { recursive: true });
   // Benches write fixed paths; a smoke run puts the real figures back afterwards.
   const saved = smoke ? new Map(benches.filter((b) => existsSync(b.result)).map((b) => [b.result, readFileSync(b.result, 'utf8')])) : new Map<string, string>();
@@ -169,8 +119,8 @@ function main() {
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
   const report = { generatedAt: new Date().toISOString(), smoke, machine, targets: table, e2e: results['e2e-latency'] ?? null, raw: results, failures };
   writeFileSync(`${resultsDir}/report.json`, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(`${resultsDir}/ratios.svg`, ratioChart(table));
-  writeFileSync(`${resultsDir}/e2e-latency.svg`, latencyChart(results['e2e-latency']));
+  writeFileSync(`${resultsDir}/ratios.svg`, await ratioChart(table));
+  writeFileSync(`${resultsDir}/e2e-latency.svg`, await latencyChart(results['e2e-latency']));
   const md = [
     `# Benchmark report`,
     ``,
@@ -203,4 +153,4 @@ function main() {
   }
 }
 
-main();
+await main();
