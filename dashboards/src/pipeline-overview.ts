@@ -42,9 +42,15 @@ export const pipelineOverview = () =>
       ], 'Journal written_at → view commit of each applied event, observed by the consumers.'),
     )
     .withPanel(
+      timeseries('End-to-end canary', 's', [
+        { expr: `histogram_quantile(0.99, sum by (group, le) (rate(pipeline_canary_latency_seconds_bucket[${R}])))`, legend: 'p99 journal → {{group}}' },
+        { expr: 'max by (view) (pipeline_view_canary_age_seconds)', legend: 'age at {{view}}' },
+      ], 'A heartbeat written to the journal every CANARY_INTERVAL_MS, relayed and applied like any event: its latency per group, and the age of the newest one each view has — which grows when any stage stops (alert CanaryMissing).'),
+    )
+    .withPanel(
       timeseries('View staleness', 's', [
         { expr: 'max by (view) (pipeline_view_freshness_seconds)', legend: '{{view}}' },
-      ], 'now − newest journal time applied to the view (view_freshness, read by the lag monitor): grows when the view stops or the source is idle.'),
+      ], 'now − newest journal time the view has caught up to (applied event or canary heartbeat; view_freshness, read by the lag monitor): grows when any stage stops.'),
     )
     .withPanel(
       timeseries('Error rate per group', 'percentunit', [

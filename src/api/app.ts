@@ -72,7 +72,7 @@ export function createApp(deps: AppDeps): ApiApp {
     app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer' });
   }
 
-  const freshness = createFreshnessService({ lag, lagMaxAgeMs: deps.lagMaxAgeMs, clock, thresholds: staleness });
+  const freshness = createFreshnessService({ lag, lagMaxAgeMs: deps.lagMaxAgeMs, clock, thresholds: staleness, canaryIntervalMs: deps.canaryIntervalMs ?? 0 });
   const ctx = {
     db,
     cursors: createCursorCodec({ secret: deps.cursorSecret }),

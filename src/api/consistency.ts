@@ -11,21 +11,29 @@ export interface StalenessThresholds {
   slightlyStaleMs: number;
 }
 
-/** An unknown lag is never reported as fresh: null → STALE. */
-export function consistencyStatus(lagMs: number | null, t: StalenessThresholds): ConsistencyStatus {
+/**
+ * An unknown lag is never reported as fresh: null → STALE. A lag on a basis
+ * that cannot see the bridge (anything but `canary`) is never UP_TO_DATE: a
+ * stopped bridge leaves the groups caught up with a topic that no longer grows.
+ */
+export function consistencyStatus(lagMs: number | null, t: StalenessThresholds, basis: LagBasis = 'canary'): ConsistencyStatus {
   if (lagMs === null) return 'STALE';
-  if (lagMs <= t.upToDateMs) return 'UP_TO_DATE';
+  if (lagMs <= t.upToDateMs) return basis === 'canary' ? 'UP_TO_DATE' : 'SLIGHTLY_STALE';
   if (lagMs <= t.slightlyStaleMs) return 'SLIGHTLY_STALE';
   return 'STALE';
 }
 
 /**
  * How the lag was estimated:
- * - `consumer-lag`: the lag monitor knows whether the view's consumer group has unconsumed records;
+ * - `canary`: from the end-to-end canary (the newest heartbeat from the journal the view's group
+ *   applied) — sees every stage, the bridge included — combined with the consumer lag when known;
+ * - `consumer-lag`: the lag monitor knows whether the view's consumer group has unconsumed records
+ *   (blind to a bridge that stopped relaying);
  * - `last-applied`: no (recent) lag snapshot in this process: only the delay of the last applied change is known;
  * - `unknown`: nothing applied and no lag snapshot.
  */
-export type LagBasis = 'consumer-lag' | 'last-applied' | 'unknown';
+export type LagBasis = 'canary' | 'consumer-lag' | 'last-applied' | 'unknown';
+export const LAG_BASES = ['canary', 'consumer-lag', 'last-applied', 'unknown'] as const;
 
 /** What the lag monitor says about one consumer group: 0 = caught up; null = behind by an unknown time. */
 export interface GroupBehind {
@@ -98,6 +106,10 @@ export interface LagEstimate {
  *
  *   lagSeconds = max(applyDelay, pending)
  *
+ * With the canary running, pending also includes how overdue the view's
+ * newest heartbeat is (now − its journal time − the interval): that sees a
+ * bridge that stopped, which the consumer lag cannot (basis `canary`).
+ *
  * Deliberately NOT `now − last_source_written_at` of the row: an inventory
  * that nobody touched for a day is not a day stale if its group is caught up.
  * Clock skew between the journal writer and PostgreSQL is clamped at 0.
@@ -108,9 +120,26 @@ export function estimateLag(input: {
   viewLastSourceTime: Date | null | undefined;
   behind: GroupBehind | undefined;
   now: number;
+  /**
+   * The end-to-end canary, when it runs (CANARY_INTERVAL_MS > 0): the journal time of the newest
+   * heartbeat the view's group applied (null: none yet), and the interval it is written at.
+   */
+  canary?: { lastTime: Date | null | undefined; intervalMs: number } | undefined;
 }): LagEstimate {
-  const { appliedSourceTime, appliedAt, viewLastSourceTime, behind, now } = input;
+  const { appliedSourceTime, appliedAt, viewLastSourceTime, behind, now, canary } = input;
   const applyDelay = appliedSourceTime && appliedAt ? Math.max(0, appliedAt.getTime() - appliedSourceTime.getTime()) : null;
+  if (canary) {
+    // Everything written to the journal before the newest applied heartbeat is in the view; the next
+    // heartbeat is due one interval later. Overdue by x ms: the view misses at least x ms of the journal.
+    if (!canary.lastTime) return { lagMs: null, basis: 'canary' };
+    const overdue = Math.max(0, now - canary.lastTime.getTime() - canary.intervalMs);
+    let pending = 0;
+    if (behind && behind.behindMs !== null) pending = behind.behindMs;
+    else if (behind && viewLastSourceTime) pending = Math.max(0, now - viewLastSourceTime.getTime());
+    // Not the apply delay of the newest change: how late that change was applied says nothing about what
+    // the view misses now, which is all the canary measures.
+    return { lagMs: Math.max(overdue, pending), basis: 'canary' };
+  }
   if (behind === undefined) return applyDelay === null ? { lagMs: null, basis: 'unknown' } : { lagMs: applyDelay, basis: 'last-applied' };
   let pending: number | null;
   if (behind.behindMs !== null) pending = behind.behindMs;

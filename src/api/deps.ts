@@ -29,6 +29,8 @@ export interface AppDeps {
   /** Allowed CORS origins (`*` allows any); absent = no CORS headers. */
   cors?: { origins: string[] };
   staleness: StalenessThresholds;
+  /** The end-to-end canary's interval (CANARY_INTERVAL_MS); 0 or absent: no canary, answers never UP_TO_DATE. */
+  canaryIntervalMs?: number;
   /** /readyz fails while any view's lag exceeds this; absent = views never fail readiness. */
   readyMaxStalenessMs?: number;
   /** Epoch-ms clock (tests inject one). */

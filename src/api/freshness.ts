@@ -41,17 +41,22 @@ export function createFreshnessService({
   lagMaxAgeMs = MAX_SNAPSHOT_AGE_MS,
   clock,
   thresholds,
+  canaryIntervalMs = 0,
 }: {
   lag: (() => LagSnapshot | undefined) | undefined;
   lagMaxAgeMs?: number;
   clock: () => number;
   thresholds: StalenessThresholds;
+  /** The end-to-end canary's interval (0: not running: answers cannot see the bridge and are never UP_TO_DATE). */
+  canaryIntervalMs?: number;
 }): FreshnessService {
+  const canaryOf = (row: ViewFreshnessRow | undefined) =>
+    canaryIntervalMs > 0 ? { lastTime: row?.lastCanaryTime ?? null, intervalMs: canaryIntervalMs } : undefined;
   const behindOf = (row: ViewFreshnessRow | undefined, now: number) =>
     row && lag ? groupBehind(lag(), row.groupId, now, lagMaxAgeMs) : undefined;
 
   const answer = (view: string, row: ViewFreshnessRow | undefined, lagMs: number | null, basis: LagBasis): FreshnessAnswer => {
-    const status = consistencyStatus(lagMs, thresholds);
+    const status = consistencyStatus(lagMs, thresholds, basis);
     return {
       json: {
         view,
@@ -75,6 +80,7 @@ export function createFreshnessService({
         viewLastSourceTime: row?.lastSourceTime,
         behind: behindOf(row, now),
         now,
+        canary: canaryOf(row),
       });
       return answer(viewName, row, est.lagMs, est.basis);
     },
@@ -87,6 +93,7 @@ export function createFreshnessService({
         viewLastSourceTime: view?.lastSourceTime,
         behind: behindOf(view, now),
         now,
+        canary: canaryOf(view),
       });
       return answer(view?.viewName ?? 'inventories', view, est.lagMs, est.basis);
     },

@@ -69,6 +69,7 @@ export const lagSnapshotSchema = z
           lastSourceTime: z.string().nullable(),
           lastCommitTime: z.string().nullable(),
           freshnessSeconds: z.number().nullable(),
+          canaryAgeSeconds: z.number().nullable().optional(),
         }),
       )
       .optional(),

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { CONSISTENCY_STATUSES } from './consistency.js';
+import { CONSISTENCY_STATUSES, LAG_BASES } from './consistency.js';
 
 /**
  * The parameter and response schemas shared by the routes. The same objects
@@ -84,7 +84,8 @@ export const isoDateTime = z.iso
   });
 
 export const consistencyStatusSchema = z.enum(CONSISTENCY_STATUSES).openapi('ConsistencyStatus', {
-  description: 'UP_TO_DATE: lag ≤ 1 s; SLIGHTLY_STALE: ≤ 5 s; STALE: more, or unknown (seed 000 §9.4)',
+  description:
+    'UP_TO_DATE: lag ≤ 1 s, on the canary basis only; SLIGHTLY_STALE: ≤ 5 s (or ≤ 1 s on a basis that cannot see the bridge); STALE: more, or unknown (seed 000 §9.4)',
 });
 
 export const freshnessSchema = z
@@ -93,7 +94,11 @@ export const freshnessSchema = z
     lastSourceTime: z.string().nullable().openapi({ description: 'newest journal written_at applied to the view' }),
     lastCommitTime: z.string().nullable().openapi({ description: 'when the view last committed' }),
     lagSeconds: z.number().nullable().openapi({ description: 'how far behind the journal this answer may be' }),
-    lagBasis: z.enum(['consumer-lag', 'last-applied', 'unknown']),
+    lagBasis: z.enum(LAG_BASES).openapi({
+      description:
+        'canary: from the end-to-end heartbeat (sees every stage, the bridge included); consumer-lag: from the consumer group lag only; ' +
+        'last-applied: the delay of the last applied change only; unknown. Only canary can answer UP_TO_DATE.',
+    }),
     consistencyStatus: consistencyStatusSchema,
   })
   .openapi('Freshness');

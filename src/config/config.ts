@@ -185,6 +185,12 @@ export const configEntries = {
   ),
   apiStatementTimeoutMs: entry('API_STATEMENT_TIMEOUT_MS', int(100, 600_000), '5000', 'statement_timeout of the API read-only sessions.'),
   corsOrigins: entry('CORS_ORIGINS', list, '', 'Comma-separated allowed CORS origins (empty = CORS off).'),
+  canaryIntervalMs: entry(
+    'CANARY_INTERVAL_MS',
+    int(0, 60_000),
+    '1000',
+    'End-to-end canary: the bridge role appends a heartbeat to the journal this often; the API and /readyz judge freshness by it (0 = off: answers can then never be UP_TO_DATE).',
+  ),
   readyMaxStalenessMs: entry(
     'READY_MAX_STALENESS_MS',
     int(0, 86_400_000),

@@ -1,3 +1,4 @@
+import { isCanaryKey } from '../shared/canary.js';
 import { errorCode, errorMessage, isRetriable } from '../shared/errors.js';
 import type { Pool, PoolClient } from '../views/db.js';
 import type { DeadLetter, DeadLetterQueue } from './dead-letter.js';
@@ -14,6 +15,8 @@ export interface BatchResult<E> {
   deadLettered: DeadLetter[];
   /** How long the PostgreSQL transaction was open. */
   transactionMs: number;
+  /** Journal times of the canary heartbeats this batch carried (recorded per view, never handed to the handler). */
+  canaryTimes: number[];
 }
 
 export interface BatchTransaction<E> {
@@ -38,7 +41,8 @@ export interface BatchTransaction<E> {
  * the whole transaction and is rethrown, never dead-lettered.
  *
  * `events` may be empty (a batch of undecodable records only, or a skipped
- * one): the offsets still advance.
+ * one): the offsets still advance. Canary heartbeats (src/shared/canary.ts)
+ * are taken out before the handler and recorded as the views' canary time.
  */
 export async function applyBatch<E>(
   b: BatchTransaction<E>,
@@ -55,9 +59,15 @@ export async function applyBatch<E>(
     const next = await lockPartition(client, b.groupId, topic, partition);
     if (next > lastOffset) {
       await client.query('ROLLBACK');
-      return { stale: true, outcome: emptyOutcome(), deadLettered: [], transactionMs: performance.now() - opened };
+      return { stale: true, outcome: emptyOutcome(), deadLettered: [], transactionMs: performance.now() - opened, canaryTimes: [] };
     }
-    const fresh = events.filter((e) => e.offset >= next);
+    const canaryTimes: number[] = [];
+    const fresh = events.filter((e) => {
+      if (e.offset < next) return false;
+      if (!isCanaryKey(e.key)) return true;
+      if (e.sourceWrittenAt !== undefined) canaryTimes.push(e.sourceWrittenAt);
+      return false;
+    });
     const { outcome, failed } =
       fresh.length === 0
         ? { outcome: emptyOutcome<E>(), failed: [] }
@@ -65,12 +75,12 @@ export async function applyBatch<E>(
           ? await isolated(b.handler, fresh, client, mode.attempt)
           : { outcome: await b.handler.applyBatch(fresh, client), failed: [] };
     await advancePartition(client, b.groupId, topic, partition, lastOffset + 1);
-    await recordViewFreshness(client, b.handler.views, b.groupId, outcome);
+    await recordViewFreshness(client, b.handler.views, b.groupId, outcome, canaryTimes.length > 0 ? Math.max(...canaryTimes) : undefined);
     const letters = [...failed, ...outcome.rejected.map((r) => deadLetterOf(r.event, r.code, r.message, mode.attempt + 1))];
     // DLQ before COMMIT: a crash in between re-sends on redo (at-least-once DLQ), never loses.
     if (letters.length > 0) await b.dlq().send(b.groupId, letters);
     await client.query('COMMIT');
-    return { stale: false, outcome, deadLettered: letters, transactionMs: performance.now() - opened };
+    return { stale: false, outcome, deadLettered: letters, transactionMs: performance.now() - opened, canaryTimes };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {
       broken = true;

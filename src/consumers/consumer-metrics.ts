@@ -9,6 +9,7 @@ export interface ConsumerMetrics {
   errors: Counter<'group' | 'code' | 'kind'>;
   state: Gauge<'group' | 'state'>;
   restarts: Counter<'group'>;
+  canaryLatency: Histogram<'group'>;
   parkedIds: Gauge<'group'>;
   e2eLatency: Histogram<'view'>;
 }
@@ -57,6 +58,13 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
       name: 'consumer_state',
       help: 'The consumer runner\'s state (1 for the current one): starting, running, retrying, restarting, failed, stopping, stopped.',
       labelNames: ['group', 'state'],
+      registers,
+    }),
+    canaryLatency: new Histogram({
+      name: 'pipeline_canary_latency_seconds',
+      help: 'End-to-end canary: heartbeat written to the journal → committed in this group\'s views (readable through the API from then on).',
+      labelNames: ['group'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
       registers,
     }),
     restarts: new Counter({

@@ -26,7 +26,7 @@ export type ConsumerEvent =
   | { type: 'truncated'; topic: string; partition: number; storedOffset: number; logStart: number }
   | {
       type: 'applied'; topic: string; partition: number; records: number; outcome: HandlerOutcome<unknown>; committedAt: number;
-      deadLettered: number; durationMs: number; transactionMs: number;
+      deadLettered: number; durationMs: number; transactionMs: number; canaryTimes: number[];
     }
   | { type: 'undecodable'; topic: string; partition: number; count: number; code: string }
   | { type: 'skipped'; topic: string; partition: number; count: number; fromOffset: number; toOffset: number }
@@ -78,6 +78,7 @@ export function consumerObserver(o: { registry: Registry; groupId: string; views
         m.batchSize.observe({ group }, e.records);
         m.batchDuration.observe({ group }, e.durationMs / 1000);
         m.txDuration.observe({ group }, e.transactionMs / 1000);
+        for (const t of e.canaryTimes) m.canaryLatency.observe({ group }, Math.max(0, (e.committedAt - t) / 1000));
         const sourceTimes = outcome.appliedSourceTimes ?? (outcome.newestSourceTime ? [outcome.newestSourceTime] : []);
         for (const v of o.views) {
           const h = m.e2eLatency.labels({ view: v });

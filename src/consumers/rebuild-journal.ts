@@ -1,6 +1,7 @@
 import type { JournalRecord } from '../command/journal.js';
 import type { EventSerde } from '../events/serde.js';
 import { partitionForKey } from '../log/partitioner.js';
+import { isCanaryKey } from '../shared/canary.js';
 import type { Logger } from '../shared/logger.js';
 import { withTransaction, type Pool } from '../views/db.js';
 import type { ConsumedEvent, ConsumerHandler } from './handler.js';
@@ -56,6 +57,7 @@ export async function prefillFromJournal<E>(o: {
   const wanted = new Set(truncated.map((p) => p.partition));
   const byPartition = new Map<number, [string, number][]>();
   for (const [pid, seq] of marks) {
+    if (isCanaryKey(pid)) continue; // the pipeline's heartbeats are no view's history
     const partition = partitionForKey(pid, count);
     if (wanted.has(partition)) byPartition.set(partition, [...(byPartition.get(partition) ?? []), [pid, seq]]);
   }

@@ -147,7 +147,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
           const committedAt = Date.now();
           observe({
             type: 'applied', topic, partition, records: messages.length, outcome: r.outcome, committedAt,
-            deadLettered: r.deadLettered.length, durationMs: performance.now() - started, transactionMs: r.transactionMs,
+            deadLettered: r.deadLettered.length, durationMs: performance.now() - started, transactionMs: r.transactionMs, canaryTimes: r.canaryTimes,
           });
         }
         break;

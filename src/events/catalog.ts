@@ -47,11 +47,17 @@ export function fingerprintOf(type: avro.Type): string {
 
 const FILE = /^([A-Za-z][A-Za-z0-9]*)\.v(\d+)\.avsc$/;
 
-export function loadCatalog(dir: string): EventCatalog {
-  const aggregate = path.basename(dir);
+/**
+ * The catalog of the schema files in `dirs` (the first names the aggregate).
+ * Production code loads an aggregate's catalog with the pipeline's own event
+ * types through {@link loadTopicCatalog}.
+ */
+export function loadCatalog(dirs: string | readonly string[]): EventCatalog {
+  const list = typeof dirs === 'string' ? [dirs] : dirs;
+  const aggregate = path.basename(list[0]!);
   const byType = new Map<string, SchemaVersion[]>();
   const byFp = new Map<string, SchemaVersion>();
-  for (const file of readdirSync(dir).sort()) {
+  for (const { dir, file } of list.flatMap((dir) => readdirSync(dir).sort().map((file) => ({ dir, file })))) {
     const m = FILE.exec(file);
     if (!m) continue;
     const eventType = m[1]!;
@@ -105,4 +111,15 @@ export function loadCatalog(dir: string): EventCatalog {
 /** The schemas/ folder of this repository (resolved from this file, so it works from src/ and dist/). */
 export function defaultSchemasDir(aggregate = 'inventory'): string {
   return path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../schemas', aggregate);
+}
+
+/**
+ * What an aggregate's topic carries: the aggregate's event types plus the
+ * pipeline's own (schemas/pipeline: the end-to-end canary heartbeat), which
+ * the journal, the bridge, the registry and the consumers must all know, but
+ * which are not part of the aggregate's typed event union (gen:types reads
+ * the aggregate's folder only).
+ */
+export function loadTopicCatalog(aggregate = 'inventory'): EventCatalog {
+  return loadCatalog([defaultSchemasDir(aggregate), defaultSchemasDir('pipeline')]);
 }

@@ -4,7 +4,7 @@ import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { Registry } from 'prom-client';
 import type { Config } from '../config/config.js';
 import { createJournal, type Journal } from '../command/journal.js';
-import { defaultSchemasDir, loadCatalog, type EventCatalog } from '../events/catalog.js';
+import { loadTopicCatalog, type EventCatalog } from '../events/catalog.js';
 import type { InventoryEvent } from '../events/generated/inventory.js';
 import { createSchemaStore, type SchemaStore } from '../events/schema-store.js';
 import { createEventSerde, type EventSerde } from '../events/serde.js';
@@ -69,7 +69,7 @@ export function createClients(config: Config, logger: Logger): Clients {
     streams: () => once('streams', () => createDynamoStreams({ ...dynamo, endpoint: config.dynamodbStreamsEndpoint || config.dynamodbEndpoint })),
     pool: () => once('pool', () => createPool(config.databaseUrl, { max: config.pgPoolMax, applicationName: 'pipeline-writer', onConnectionError: (err) => logger.warn({ err: err.message }, 'PostgreSQL connection lost; the next query reconnects') })),
     readerPool: () => once('readerPool', () => createPool(config.apiDatabaseUrl, { max: config.pgPoolMax, applicationName: 'pipeline-api', statementTimeoutMs: config.apiStatementTimeoutMs, onConnectionError: (err) => logger.warn({ err: err.message }, 'PostgreSQL connection lost; the next query reconnects') })),
-    catalog: () => once('catalog', () => loadCatalog(defaultSchemasDir('inventory'))),
+    catalog: () => once('catalog', () => loadTopicCatalog('inventory')),
     ladder: () => once('ladder', () => createVersionLadder(clients.catalog(), inventoryUpcasters)),
     schemaStore: () =>
       once('store', () =>

@@ -14,6 +14,7 @@ import type { Clients } from './clients.js';
 import { startViewsRole } from './views-role.js';
 import { startApiRole } from './api-role.js';
 import { startProjectorRole } from './projector-role.js';
+import { startCanaryWriter } from '../command/canary.js';
 
 export const ROLES = ['bridge', 'projector', 'views', 'monitor', 'api'] as const;
 export type Role = (typeof ROLES)[number];
@@ -128,6 +129,11 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
       await bridge.start();
       running.bridge = bridge;
       stops.push({ role: 'bridge', stop: () => bridge.stop() });
+      // The end-to-end canary rides with the bridge: where the bridge runs, heartbeats enter the journal.
+      if (config.canaryIntervalMs > 0) {
+        const canary = startCanaryWriter({ journal, intervalMs: config.canaryIntervalMs, logger, registry });
+        stops.push({ role: 'canary', stop: () => canary.stop() });
+      }
     }
 
     if (roles.includes('projector')) {

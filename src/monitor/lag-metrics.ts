@@ -61,7 +61,12 @@ export function createLagMetrics(registry: Registry): LagMetrics {
       '1 when the offset stored in PostgreSQL and the Kafka-committed offset have differed for longer than the grace period.',
       partitionLabels,
     ),
-    freshness: gauge('pipeline_view_freshness_seconds', 'now − newest source (journal) time applied to the view.', ['view']),
+    freshness: gauge(
+      'pipeline_view_freshness_seconds',
+      'now − the newest journal time the view has caught up to (newest applied event or end-to-end canary heartbeat).',
+      ['view'],
+    ),
+    canaryAge: gauge('pipeline_view_canary_age_seconds', 'now − journal time of the newest end-to-end canary heartbeat applied to the view.', ['view']),
     commitAge: gauge('pipeline_view_commit_age_seconds', 'now − last commit time of the view.', ['view']),
     lastPoll: gauge('pipeline_lag_monitor_last_poll_timestamp_seconds', 'Time of the last successful poll.', ['cluster_name']),
   };
@@ -133,6 +138,7 @@ export function createLagMetrics(registry: Registry): LagMetrics {
         // A rebuild's shadow views are not what anyone reads: their freshness would only be noise (and vanish at the swap).
         if (v.group !== null && groupKind(v.group) !== 'live') continue;
         if (v.freshnessSeconds !== null) m.freshness.set({ view: v.view }, v.freshnessSeconds);
+        if (v.canaryAgeSeconds !== null && v.canaryAgeSeconds !== undefined) m.canaryAge.set({ view: v.view }, v.canaryAgeSeconds);
         if (v.lastCommitTime !== null && snap.polledAt) {
           m.commitAge.set({ view: v.view }, Math.max(0, (Date.parse(snap.polledAt) - Date.parse(v.lastCommitTime)) / 1000));
         }

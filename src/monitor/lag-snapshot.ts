@@ -96,8 +96,14 @@ export interface ViewFreshness {
   group: string | null;
   lastSourceTime: string | null;
   lastCommitTime: string | null;
-  /** now − newest applied source time; null when the view has applied nothing yet. */
+  /**
+   * now − the newest journal time the view is known to have caught up to: the newest applied event or
+   * end-to-end canary heartbeat, whichever is later (the canary moves it while the pipeline is idle and
+   * stops moving it when any stage stops); null when the view has applied neither yet.
+   */
   freshnessSeconds: number | null;
+  /** now − the newest canary heartbeat's journal time; null when no canary reached the view. */
+  canaryAgeSeconds?: number | null;
 }
 
 export const emptySnapshot = (clusterName: string): LagSnapshot => ({
@@ -164,11 +170,14 @@ function statusJson(statuses: LabelledPartitionStatus[]): StatusJson | null {
 }
 
 export function viewFreshness(v: ViewFreshnessRow, nowMs: number): ViewFreshness {
+  const times = [v.lastSourceTimeMs, v.lastCanaryTimeMs].filter((t): t is number => t !== null);
+  const newest = times.length > 0 ? Math.max(...times) : null;
   return {
     view: v.view,
     group: v.group,
     lastSourceTime: v.lastSourceTimeMs === null ? null : new Date(v.lastSourceTimeMs).toISOString(),
     lastCommitTime: v.lastCommitTimeMs === null ? null : new Date(v.lastCommitTimeMs).toISOString(),
-    freshnessSeconds: v.lastSourceTimeMs === null ? null : Math.max(0, (nowMs - v.lastSourceTimeMs) / 1000),
+    freshnessSeconds: newest === null ? null : Math.max(0, (nowMs - newest) / 1000),
+    canaryAgeSeconds: v.lastCanaryTimeMs === null ? null : Math.max(0, (nowMs - v.lastCanaryTimeMs) / 1000),
   };
 }

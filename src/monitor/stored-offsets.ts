@@ -14,6 +14,8 @@ export interface ViewFreshnessRow {
   group: string | null;
   lastSourceTimeMs: number | null;
   lastCommitTimeMs: number | null;
+  /** Journal time of the newest end-to-end canary heartbeat the view's group applied. */
+  lastCanaryTimeMs: number | null;
 }
 
 const UNDEFINED_TABLE = '42P01';
@@ -42,11 +44,18 @@ export async function readViewFreshness(pool: Pool): Promise<ViewFreshnessRow[]>
     group_id: string | null;
     last_source_time: Date | null;
     last_commit_time: Date | null;
-  }>(pool, 'select view_name, group_id, last_source_time, last_commit_time from view_freshness');
+    last_canary_time: string | null;
+  }>(
+    pool,
+    // The canary column through to_jsonb: a monitor started before migration 0004 ran reads null instead of failing.
+    `select view_name, group_id, last_source_time, last_commit_time, (to_jsonb(f) ->> 'last_canary_time') as last_canary_time
+     from view_freshness f`,
+  );
   return rows.map((r) => ({
     view: r.view_name,
     group: r.group_id,
     lastSourceTimeMs: r.last_source_time?.getTime() ?? null,
     lastCommitTimeMs: r.last_commit_time?.getTime() ?? null,
+    lastCanaryTimeMs: r.last_canary_time === null ? null : Date.parse(r.last_canary_time),
   }));
 }

@@ -4,7 +4,7 @@ import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynam
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { defaultSchemasDir, loadCatalog, type EventCatalog } from '../events/catalog.js';
+import { loadTopicCatalog, type EventCatalog } from '../events/catalog.js';
 import type { EventSerde } from '../events/serde.js';
 import { BACKFILL_KEY, createCheckpointReader } from '../log/checkpoints.js';
 import { createAtLeastOnceSink, createTransactionalSink, type ShardSink } from '../log/relay-producer.js';
@@ -65,7 +65,7 @@ export function createBridge(options: BridgeOptions): Bridge {
   const prefix = options.transactionalIdPrefix ?? 'cdc-bridge';
   const logger = rootLogger.child({ component: 'cdc-bridge', table: connector.table, workerId });
   const metrics = createBridgeMetrics(options.metrics);
-  const catalog = options.catalog ?? loadCatalog(defaultSchemasDir(connector.aggregate));
+  const catalog = options.catalog ?? loadTopicCatalog(connector.aggregate);
   const mapper = createRecordMapper({ connector, serde, catalog });
   const table = connector.table;
   const reader = createStreamReader({

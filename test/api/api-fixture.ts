@@ -27,7 +27,8 @@ export interface ApiFixture {
  * A migrated test database with master data, a unique read-only role, and
  * read-model rows inserted directly with SQL (the pipeline end-to-end test is
  * elsewhere): 60 inventories, 120 movements of INV-000001, every aggregated
- * view, alerts, and view_freshness rows 300 ms behind NOW.
+ * view, alerts, and view_freshness rows 300 ms behind NOW (the app runs
+ * with a 1 s canary, as in production, whose newest heartbeat is 300 ms overdue).
  */
 export async function createApiFixture(prefix = 'api'): Promise<ApiFixture> {
   const db = await createTestDatabase(prefix);
@@ -56,6 +57,7 @@ export async function createApiFixture(prefix = 'api'): Promise<ApiFixture> {
         metrics: new Registry(),
         readiness: { checks: [] },
         staleness: THRESHOLDS,
+        canaryIntervalMs: 1000,
         clock: () => NOW,
         ...overrides,
       }),
@@ -146,11 +148,12 @@ async function seedViews(pool: Pool, master: MasterData): Promise<void> {
     [at(300)],
   );
   await pool.query(
-    `insert into view_freshness (view_name, group_id, last_source_time, last_event_time, last_commit_time)
-     select v, g, $1, $1, $2
+    `insert into view_freshness (view_name, group_id, last_source_time, last_event_time, last_commit_time, last_canary_time)
+     select v, g, $1, $1, $2, $3
        from (values ('inventories', 'inventory-projector'), ('inventory_movements', 'inventory-projector'),
                     ('stock_by_warehouse_zone', 'inventory-views'), ('stock_by_category_condition', 'inventory-views'),
                     ('low_stock_alerts', 'inventory-views'), ('daily_movements', 'inventory-views')) x(v, g)`,
-    [at(600), at(300)],
+    // The newest canary heartbeat 1.3 s old with a 1 s interval: 300 ms overdue, the answers' lagSeconds.
+    [at(600), at(300), at(1300)],
   );
 }

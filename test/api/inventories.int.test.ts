@@ -43,10 +43,10 @@ describe('inventory routes (real PostgreSQL, read-only role)', () => {
         available: 91,
         lastEventAt: new Date(NOW - 60_001).toISOString(),
         lastUpdatedAt: new Date(NOW - 59_701).toISOString(),
-        // updated_at − last_source_written_at: no lag monitor in this process
+        // the newest canary heartbeat is 300 ms overdue (fixture)
         lagSeconds: 0.3,
         consistencyStatus: 'UP_TO_DATE',
-        freshness: { view: 'inventories', lagBasis: 'last-applied' },
+        freshness: { view: 'inventories', lagBasis: 'canary' },
       });
       expect(a.headers.get('content-type')).toMatch(/^application\/json/);
     });
@@ -65,9 +65,21 @@ describe('inventory routes (real PostgreSQL, read-only role)', () => {
       expect(await status()).toMatchObject({ consistencyStatus: 'UP_TO_DATE', lagSeconds: 0.6 });
       snapshot = lagSnapshot('inventory-projector', { lag: 0, lagSeconds: 0 });
       expect(await status()).toMatchObject({ consistencyStatus: 'UP_TO_DATE', lagSeconds: 0.3 });
-      // A snapshot older than lagMaxAgeMs says nothing about now: back to the last applied delay.
+      // A snapshot older than lagMaxAgeMs says nothing about now: the canary still does.
       const old = f.app({ lag: () => lagSnapshot('inventory-projector', { lag: 4000, lagSeconds: 42 }, 20_000), lagMaxAgeMs: 15_000 });
-      expect((await getJson<{ freshness: { lagBasis: string } }>(old, '/inventories/INV-000002')).body.freshness.lagBasis).toBe('last-applied');
+      expect((await getJson<{ freshness: { lagBasis: string } }>(old, '/inventories/INV-000002')).body.freshness.lagBasis).toBe('canary');
+      // Without the canary nothing sees the bridge: the last applied delay, and never UP_TO_DATE.
+      const blind = f.app({ canaryIntervalMs: 0, lag: () => lagSnapshot('inventory-projector', { lag: 4000, lagSeconds: 42 }, 20_000), lagMaxAgeMs: 15_000 });
+      expect((await getJson<{ consistencyStatus: string; freshness: { lagBasis: string } }>(blind, '/inventories/INV-000002')).body).toMatchObject({
+        consistencyStatus: 'SLIGHTLY_STALE',
+        freshness: { lagBasis: 'last-applied' },
+      });
+      // The canary stopped arriving (a stage is down) while the group looks caught up: STALE.
+      const stopped = f.app({ clock: () => NOW + 10_000, lag: () => lagSnapshot('inventory-projector', { lag: 0, lagSeconds: 0 }, -10_000) });
+      expect((await getJson<{ consistencyStatus: string; lagSeconds: number }>(stopped, '/inventories/INV-000002')).body).toMatchObject({
+        consistencyStatus: 'STALE',
+        lagSeconds: 10.3,
+      });
     });
 
     it('sends a weak ETag and a Cache-Control bounded by freshness; If-None-Match → 304', async () => {

@@ -35,7 +35,7 @@ describe('views, alerts, lag and operations routes (real PostgreSQL)', () => {
       lastSourceTime: new Date(NOW - 600).toISOString(),
       lastCommitTime: new Date(NOW - 300).toISOString(),
       lagSeconds: 0.3,
-      lagBasis: 'consumer-lag',
+      lagBasis: 'canary',
       consistencyStatus: 'UP_TO_DATE',
     });
     const tokyo = await get<ViewAnswer<{ warehouseId: string }>>(app, '/views/stock-by-warehouse-zone?warehouse=WH-TYO');

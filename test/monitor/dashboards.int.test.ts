@@ -55,6 +55,7 @@ function startSyntheticRoles(registry: Registry, run: string): () => void {
     consumers.errors.inc({ group, code: 'TRANSIENT' });
     consumers.parkedIds.set({ group }, 2);
     consumers.e2eLatency.observe({ view: `view_${run}` }, 0.4);
+    consumers.canaryLatency.observe({ group }, 0.3);
     http.observe({ route: '/inventories/:id', method: 'GET', status: 200 }, 0.004);
     http.observe({ route: '/inventories/:id', method: 'GET', status: 500 }, 0.02);
   }, 500);
@@ -106,9 +107,12 @@ describe('dashboards and alert expressions against the real Prometheus', () => {
     await db.pool.query(`create table consumer_offsets(group_id text, topic text, partition int, next_offset bigint,
       updated_at timestamptz, primary key(group_id, topic, partition))`);
     await db.pool.query(`create table view_freshness(view_name text primary key, group_id text,
-      last_source_time timestamptz, last_commit_time timestamptz)`);
+      last_source_time timestamptz, last_commit_time timestamptz, last_canary_time timestamptz)`);
     await db.pool.query(`insert into consumer_offsets values ($1, $2, 0, 61, now()), ($1, $2, 1, 60, now())`, [groups[0], topic]);
-    await db.pool.query(`insert into view_freshness values ($1, $2, now() - interval '3 seconds', now())`, [`view_${run}`, groups[0]]);
+    await db.pool.query(`insert into view_freshness values ($1, $2, now() - interval '3 seconds', now(), now() - interval '1 second')`, [
+      `view_${run}`,
+      groups[0],
+    ]);
 
     monitor = createLagMonitor({
       kafka: k,

@@ -9,10 +9,12 @@ export interface ViewFreshnessRow {
   lastEventTime: Date | null;
   /** When the transaction that last changed the view committed. */
   lastCommitTime: Date;
+  /** Journal time of the newest canary heartbeat the view's group applied (null: none yet, or no canary). */
+  lastCanaryTime: Date | null;
 }
 
 const COLUMNS = `view_name as "viewName", group_id as "groupId", last_source_time as "lastSourceTime",
-  last_event_time as "lastEventTime", last_commit_time as "lastCommitTime"`;
+  last_event_time as "lastEventTime", last_commit_time as "lastCommitTime", last_canary_time as "lastCanaryTime"`;
 
 /** Freshness rows of the named views (absent names have applied nothing yet). */
 export async function readViewFreshness(db: Queryable, viewNames: readonly string[]): Promise<Map<string, ViewFreshnessRow>> {

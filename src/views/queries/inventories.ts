@@ -33,7 +33,8 @@ const COLUMNS = `i.persistence_id as "persistenceId", i.inventory_id as "invento
 
 const byColumn = (column: 'persistence_id' | 'inventory_id') => `select ${COLUMNS},
   f.group_id as "freshnessGroupId", f.last_source_time as "freshnessLastSourceTime",
-  f.last_event_time as "freshnessLastEventTime", f.last_commit_time as "freshnessLastCommitTime"
+  f.last_event_time as "freshnessLastEventTime", f.last_commit_time as "freshnessLastCommitTime",
+  f.last_canary_time as "freshnessLastCanaryTime"
   from inventories i left join view_freshness f on f.view_name = '${INVENTORIES_VIEW}'
   where i.${column} = $1 and not i.deleted`;
 
@@ -51,6 +52,7 @@ interface InventoryByIdRecord extends InventoryRow {
   freshnessLastSourceTime: Date | null;
   freshnessLastEventTime: Date | null;
   freshnessLastCommitTime: Date | null;
+  freshnessLastCanaryTime: Date | null;
 }
 
 export interface InventoryWithFreshness {
@@ -77,7 +79,7 @@ export async function findInventory(db: Queryable, id: string): Promise<Inventor
 }
 
 function split(r: InventoryByIdRecord): InventoryWithFreshness {
-  const { freshnessGroupId, freshnessLastSourceTime, freshnessLastEventTime, freshnessLastCommitTime, ...inventory } = r;
+  const { freshnessGroupId, freshnessLastSourceTime, freshnessLastEventTime, freshnessLastCommitTime, freshnessLastCanaryTime, ...inventory } = r;
   const freshness =
     freshnessGroupId !== null && freshnessLastCommitTime !== null
       ? {
@@ -86,6 +88,7 @@ function split(r: InventoryByIdRecord): InventoryWithFreshness {
           lastSourceTime: freshnessLastSourceTime,
           lastEventTime: freshnessLastEventTime,
           lastCommitTime: freshnessLastCommitTime,
+          lastCanaryTime: freshnessLastCanaryTime,
         }
       : undefined;
   return { inventory, freshness };
