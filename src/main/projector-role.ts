@@ -1,4 +1,6 @@
+import type { Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
+import { createDeadLetterQueue } from '../consumers/dead-letter.js';
 import type { Journal } from '../command/journal.js';
 import { consumerMetrics } from '../consumers/consumer-metrics.js';
 import { createInventoryProjector, INVENTORY_PROJECTOR_GROUP } from '../consumers/projectors/inventory-projector.js';
@@ -20,6 +22,9 @@ export async function startProjectorRole(o: {
   const { config, logger } = clients;
   const groupId = liveGroupId(config.groupPrefix, INVENTORY_PROJECTOR_GROUP);
   const parked = consumerMetrics(registry).parkedIds;
+  // One producer for the runner's DLQ and for events maintain() refuses outside a batch (unparked, then invalid).
+  const producer: Producer = clients.kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
   const runner = createConsumerRunner({
     kafka: clients.kafka(),
     pool: clients.pool(),
@@ -32,13 +37,24 @@ export async function startProjectorRole(o: {
       pool: clients.pool(),
       logger,
       groupId,
+      deadLetterQueue: createDeadLetterQueue(producer),
       onParkedChange: (n) => parked.set({ group: groupId }, n),
     }),
     logger,
     metrics: registry,
     maxBatchSize: config.consumerBatchSize,
     replicationFactor: config.topicReplicationFactor,
+    producer,
   });
   await runner.start();
-  return { groupId, runner };
+  return {
+    groupId,
+    runner: {
+      ...runner,
+      async stop() {
+        await runner.stop();
+        await producer.disconnect().catch(() => undefined);
+      },
+    },
+  };
 }
