@@ -219,7 +219,7 @@ describe('spec-driven fuzzing: /openapi.json is the only oracle', () => {
             // What reaches the server: a lone surrogate is sent as U+FFFD (UTF-8 cannot carry it).
             const value = Buffer.from(raw, 'utf8').toString('utf8');
             const query = Object.fromEntries(Object.entries(others).filter((e): e is [string, string] => e[1] !== undefined));
-            const pathValues = { ...path };
+            const pathValues: Record<string, string> = { ...path };
             if (target.in === 'path') pathValues[target.name] = value;
             else query[target.name] = value;
             // An empty path value leaves no segment; '.' and '..' are dot-segments URL resolution removes: other paths.
