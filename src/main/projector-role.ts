@@ -46,7 +46,12 @@ export async function startProjectorRole(o: {
     replicationFactor: config.topicReplicationFactor,
     producer,
   });
-  await runner.start();
+  try {
+    await runner.start();
+  } catch (err) {
+    await producer.disconnect().catch(() => undefined); // start is retried by the caller: do not leak a producer per try
+    throw err;
+  }
   return {
     groupId,
     runner: {

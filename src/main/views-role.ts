@@ -55,7 +55,12 @@ export async function startViewsRole(o: {
     replicationFactor: config.topicReplicationFactor,
     producer,
   });
-  await runner.start();
+  try {
+    await runner.start();
+  } catch (err) {
+    await producer.disconnect().catch(() => undefined); // start is retried by the caller: do not leak a producer per try
+    throw err;
+  }
   return {
     groupId,
     runner: {
