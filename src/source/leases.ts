@@ -133,7 +133,9 @@ export function createLeaseManager(options: {
   }
 
   async function renew(shardId: string): Promise<void> {
-    const m = mine.get(shardId)!;
+    // finish() may have dropped the shard while an earlier renewal of this round was in flight.
+    const m = mine.get(shardId);
+    if (!m) return;
     const ok = await conditional(() =>
       ddb.send(
         new UpdateItemCommand({
@@ -145,6 +147,8 @@ export function createLeaseManager(options: {
         }),
       ),
     );
+    // A finish() that ran meanwhile has the last word: the shard stays dropped.
+    if (!mine.has(shardId)) return;
     if (ok) mine.set(shardId, { ...m, counter: m.counter + 1, renewedAt: now() });
     else {
       mine.delete(shardId);
