@@ -1,19 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/pipeline-env.js';
 import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
 import { config, createTestDatabase, eventually, kafka, uniqueName, type TestDatabase } from '../helpers/stack.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Secrets never leave the process (issue 20). Every secret setting gets a

@@ -1,20 +1,7 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateMasterData, loadMasterData } from '../../src/command/master-data.js';
-import { ensureReaderRole, migrate } from '../../src/views/migrate.js';
-import { journalFor, serdeFor } from '../helpers/pipeline.js';
-import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
-import { createTestDatabase, eventually, uniqueName, type TestDatabase } from '../helpers/stack.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { createPipelineEnv } from '../helpers/pipeline-env.js';
+import { spawnCli, type CliProcess } from '../helpers/process.js';
+import { eventually, type TestDatabase } from '../helpers/stack.js';
 
 interface Freshness {
   consistencyStatus: string;
@@ -33,10 +20,6 @@ interface Freshness {
  * idle healthy pipeline stays UP_TO_DATE.
  */
 describe('freshness when a stage stops (real roles, separate processes)', () => {
-  const topic = uniqueName('fresh.events');
-  const table = uniqueName('fresh-journal');
-  const prefix = `${uniqueName('fr')}.`;
-  const reader = uniqueName('reader').replaceAll('-', '_');
   let db: TestDatabase;
   let env: Record<string, string>;
   let api: string;
@@ -50,26 +33,7 @@ describe('freshness when a stage stops (real roles, separate processes)', () => 
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase('fresh');
-    await migrate(db.pool, 'migrations');
-    await ensureReaderRole(db.pool, reader, 'reader-password');
-    await loadMasterData(db.pool, generateMasterData());
-    const apiPort = await freePort();
-    const readerUrl = new URL(db.url);
-    readerUrl.username = reader;
-    readerUrl.password = 'reader-password';
-    env = {
-      DATABASE_URL: db.url,
-      API_DATABASE_URL: readerUrl.toString(),
-      CONNECTOR_FILE: writeConnector(table, topic),
-      GROUP_PREFIX: prefix,
-      API_PORT: String(apiPort),
-      LAG_POLL_INTERVAL_MS: '1000',
-      CANARY_INTERVAL_MS: '1000',
-    };
-    api = `http://127.0.0.1:${apiPort}`;
-    await journalFor(table);
-    await serdeFor(topic);
+    ({ db, env, api } = await createPipelineEnv('fresh', { CANARY_INTERVAL_MS: '1000' }));
   });
   afterAll(async () => {
     for (const p of all) await p.kill9().catch(() => undefined);

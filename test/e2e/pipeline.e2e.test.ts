@@ -1,23 +1,10 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JournalRecord } from '../../src/command/journal.js';
 import { INVENTORY_PROJECTOR_GROUP } from '../../src/consumers/projectors/inventory-projector.js';
-import { migrate, ensureReaderRole } from '../../src/views/migrate.js';
-import { generateMasterData, loadMasterData } from '../../src/command/master-data.js';
 import { expectReadModelEqualsJournal, expectViewsEqualReadModel, readJournal, topicCounts, waitForProjector } from '../helpers/assertions.js';
-import { journalFor, serdeFor } from '../helpers/pipeline.js';
-import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
-import { createTestDatabase, eventually, uniqueName, type TestDatabase } from '../helpers/stack.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { createPipelineEnv } from '../helpers/pipeline-env.js';
+import { spawnCli, type CliProcess } from '../helpers/process.js';
+import { eventually, type TestDatabase } from '../helpers/stack.js';
 
 /**
  * The whole pipeline, each part real and in its own process as an operator
@@ -25,37 +12,18 @@ async function freePort(): Promise<number> {
  * aggregators → PostgreSQL → API. Then every promise is checked exactly.
  */
 describe('pipeline end to end', () => {
-  const topic = uniqueName('e2e.events');
-  const table = uniqueName('e2e-journal');
-  const prefix = `${uniqueName('e2e')}.`;
-  const reader = uniqueName('reader').replaceAll('-', '_');
   let db: TestDatabase;
   let env: Record<string, string>;
   let api: string;
+  let table: string;
+  let topic: string;
+  let prefix: string;
   const procs: CliProcess[] = [];
   let records: JournalRecord[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase('e2e');
-    await migrate(db.pool, 'migrations');
-    await ensureReaderRole(db.pool, reader, 'reader-password');
-    await loadMasterData(db.pool, generateMasterData());
-    const apiPort = await freePort();
-    const readerUrl = new URL(db.url);
-    readerUrl.username = reader;
-    readerUrl.password = 'reader-password';
-    env = {
-      DATABASE_URL: db.url,
-      API_DATABASE_URL: readerUrl.toString(),
-      CONNECTOR_FILE: writeConnector(table, topic),
-      GROUP_PREFIX: prefix,
-      API_PORT: String(apiPort),
-      LAG_POLL_INTERVAL_MS: '1000',
-      LAG_GROUPS: `${prefix}${INVENTORY_PROJECTOR_GROUP},${prefix}inventory-views`,
-    };
-    api = `http://127.0.0.1:${apiPort}`;
-    await journalFor(table);
-    await serdeFor(topic);
+    ({ db, env, api, table, topic, prefix } = await createPipelineEnv('e2e'));
+    env.LAG_GROUPS = `${prefix}${INVENTORY_PROJECTOR_GROUP},${prefix}inventory-views`;
   });
   afterAll(async () => {
     for (const p of procs) await p.kill9().catch(() => undefined);

@@ -1,21 +1,8 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateMasterData, loadMasterData } from '../../src/command/master-data.js';
-import { ensureReaderRole, migrate } from '../../src/views/migrate.js';
 import { expectViewsEqualReadModel, readJournal, waitForProjector } from '../helpers/assertions.js';
-import { journalFor, serdeFor } from '../helpers/pipeline.js';
-import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
-import { createTestDatabase, eventually, uniqueName, type TestDatabase } from '../helpers/stack.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { createPipelineEnv } from '../helpers/pipeline-env.js';
+import { spawnCli, type CliProcess } from '../helpers/process.js';
+import { eventually, type TestDatabase } from '../helpers/stack.js';
 
 interface LogLine {
   level: number;
@@ -45,36 +32,14 @@ function logLines(output: string): LogLine[] {
  * like) are warnings.
  */
 describe('log levels on a healthy pipeline', () => {
-  const topic = uniqueName('healthy.events');
-  const table = uniqueName('healthy-journal');
-  const prefix = `${uniqueName('h')}.`;
-  const reader = uniqueName('reader').replaceAll('-', '_');
   let db: TestDatabase;
   let env: Record<string, string>;
   let api: string;
+  let table: string;
   const procs: CliProcess[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase('healthy');
-    await migrate(db.pool, 'migrations');
-    await ensureReaderRole(db.pool, reader, 'reader-password');
-    await loadMasterData(db.pool, generateMasterData());
-    const apiPort = await freePort();
-    const readerUrl = new URL(db.url);
-    readerUrl.username = reader;
-    readerUrl.password = 'reader-password';
-    env = {
-      DATABASE_URL: db.url,
-      API_DATABASE_URL: readerUrl.toString(),
-      CONNECTOR_FILE: writeConnector(table, topic),
-      GROUP_PREFIX: prefix,
-      API_PORT: String(apiPort),
-      LAG_POLL_INTERVAL_MS: '2000',
-      LOG_LEVEL: 'info',
-    };
-    api = `http://127.0.0.1:${apiPort}`;
-    await journalFor(table);
-    await serdeFor(topic);
+    ({ db, env, api, table } = await createPipelineEnv('healthy', { LAG_POLL_INTERVAL_MS: '2000', LOG_LEVEL: 'info' }));
   });
   afterAll(async () => {
     for (const p of procs) await p.kill9().catch(() => undefined);
