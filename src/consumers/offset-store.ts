@@ -63,28 +63,40 @@ export async function lockGroupOffsets(tx: PoolClient, group: string, topic: str
   return new Map(rows.map((r) => [r.partition, Number(r.next_offset)]));
 }
 
-/** Records applied by `group` from `topic` in total (sum of next offsets): progress of a rebuild. */
-export async function appliedCount(db: Db, group: string, topic: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    'select coalesce(sum(next_offset), 0)::bigint as n from consumer_offsets where group_id = $1 and topic = $2',
-    [group, topic],
-  );
-  return Number(rows[0]!.n);
-}
-
-/** Replaces `to`'s offsets of `topic` by `from`'s (a rebuild's swap, inside its transaction). */
-export async function copyGroupOffsets(tx: PoolClient, from: string, to: string, topic: string): Promise<void> {
-  await tx.query('delete from consumer_offsets where group_id = $1 and topic = $2', [to, topic]);
+/**
+ * Hands `from`'s offsets of `topic` to `to` (a rebuild's swap, inside its
+ * transaction, with both groups' rows locked): rows are updated in place, so a
+ * batch of `to` waiting on its row lock reads the new offset when it gets it.
+ */
+export async function handOverOffsets(tx: PoolClient, from: string, to: string, topic: string): Promise<void> {
   await tx.query(
     `insert into consumer_offsets(group_id, topic, partition, next_offset)
-     select $1, topic, partition, next_offset from consumer_offsets where group_id = $2 and topic = $3`,
+     select $1, topic, partition, next_offset from consumer_offsets where group_id = $2 and topic = $3
+     on conflict (group_id, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
     [to, from, topic],
   );
 }
 
-/** Forgets a group (a finished or aborted rebuild). */
-export async function deleteGroupOffsets(db: Db, group: string): Promise<void> {
-  await db.query('delete from consumer_offsets where group_id = $1', [group]);
+/** Sets the given partitions of a group to `nextOffset` (a rebuild parks its group past every record after the swap). */
+export async function setPartitions(tx: PoolClient, group: string, topic: string, partitions: readonly number[], nextOffset: number): Promise<void> {
+  await tx.query(
+    `insert into consumer_offsets(group_id, topic, partition, next_offset)
+     select $1, $2, p, $4 from unnest($3::int[]) p
+     on conflict (group_id, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
+    [group, topic, partitions, nextOffset],
+  );
+}
+
+/** `from`'s offsets become `to`'s, which loses its own (a stopped live group taking over a rebuild's). */
+export async function renameGroupOffsets(tx: PoolClient, from: string, to: string): Promise<void> {
+  await tx.query('delete from consumer_offsets where group_id = $1', [to]);
+  await tx.query('update consumer_offsets set group_id = $1 where group_id = $2', [to, from]);
+}
+
+/** Forgets a group (a finished or aborted rebuild); returns how many rows went. */
+export async function deleteGroupOffsets(db: Db, group: string): Promise<number> {
+  const r = await db.query('delete from consumer_offsets where group_id = $1', [group]);
+  return r.rowCount ?? 0;
 }
 
 /** Every stored offset of every group (the lag monitor compares them with Kafka's). */

@@ -1,4 +1,5 @@
 import { PipelineError } from '../shared/errors.js';
+import { deleteGroupOffsets, handOverOffsets, lockGroupOffsets, readGroupOffsets, setPartitions } from './offset-store.js';
 import type { Pool, PoolClient } from '../views/db.js';
 
 /**
@@ -113,7 +114,7 @@ export async function discardRebuildState(
         dropped.push(shadowName(t.live));
       }
     }
-    const offsets = await client.query('delete from consumer_offsets where group_id = $1', [rebuildGroup]);
+    const offsetRows = await deleteGroupOffsets(client, rebuildGroup);
     let stateRows = 0;
     for (const t of GROUP_STATE_TABLES) {
       if (await tableExists(client, t)) stateRows += (await client.query(`delete from ${t} where group_id = $1`, [rebuildGroup])).rowCount ?? 0;
@@ -123,7 +124,7 @@ export async function discardRebuildState(
       tables.map((t) => shadowName(t.live)),
     ]);
     await client.query('COMMIT');
-    return { tables: dropped, offsetRows: offsets.rowCount ?? 0, stateRows, freshnessRows: freshness.rowCount ?? 0 };
+    return { tables: dropped, offsetRows, stateRows, freshnessRows: freshness.rowCount ?? 0 };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
@@ -133,13 +134,7 @@ export async function discardRebuildState(
 }
 
 /** Stored next offsets per partition of one group. */
-export async function groupOffsets(db: Db, group: string, topic: string): Promise<Map<number, number>> {
-  const { rows } = await db.query<{ partition: number; next_offset: number }>(
-    'select partition, next_offset from consumer_offsets where group_id = $1 and topic = $2',
-    [group, topic],
-  );
-  return new Map(rows.map((r) => [r.partition, Number(r.next_offset)]));
-}
+export const groupOffsets = readGroupOffsets;
 
 export type SwapResult = 'swapped' | 'behind' | 'blocked';
 
@@ -177,16 +172,9 @@ export async function swapIn(
   try {
     await client.query('BEGIN');
     await client.query(`set local lock_timeout = ${Math.max(1, Math.round(o.lockTimeoutMs))}`);
-    const live = await client.query<{ partition: number; next_offset: number }>(
-      'select partition, next_offset from consumer_offsets where group_id = $1 and topic = $2 order by partition for update',
-      [liveGroup, topic],
-    );
-    const rebuilt = await client.query<{ partition: number; next_offset: number }>(
-      'select partition, next_offset from consumer_offsets where group_id = $1 and topic = $2 order by partition for update',
-      [rebuildGroup, topic],
-    );
-    const rebuiltBy = new Map(rebuilt.rows.map((r) => [r.partition, Number(r.next_offset)]));
-    if (live.rows.some((r) => (rebuiltBy.get(r.partition) ?? 0) < Number(r.next_offset))) {
+    const live = await lockGroupOffsets(client, liveGroup, topic);
+    const rebuiltBy = await lockGroupOffsets(client, rebuildGroup, topic);
+    if ([...live].some(([partition, next]) => (rebuiltBy.get(partition) ?? 0) < next)) {
       await client.query('ROLLBACK');
       return 'behind';
     }
@@ -194,18 +182,8 @@ export async function swapIn(
       await client.query(`alter table ${ident(t.live)} rename to ${ident(oldName(t.live))}`);
       await client.query(`alter table ${ident(shadowName(t.live))} rename to ${ident(t.live)}`);
     }
-    await client.query(
-      `insert into consumer_offsets(group_id, topic, partition, next_offset)
-       select $1, topic, partition, next_offset from consumer_offsets where group_id = $2 and topic = $3
-       on conflict (group_id, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
-      [liveGroup, rebuildGroup, topic],
-    );
-    await client.query(
-      `insert into consumer_offsets(group_id, topic, partition, next_offset)
-       select $1, $2, p, $4 from unnest($3::int[]) p
-       on conflict (group_id, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
-      [rebuildGroup, topic, o.partitions, SWAPPED_OFFSET],
-    );
+    await handOverOffsets(client, rebuildGroup, liveGroup, topic);
+    await setPartitions(client, rebuildGroup, topic, o.partitions, SWAPPED_OFFSET);
     for (const t of GROUP_STATE_TABLES) {
       if (!(await tableExists(client, t))) continue;
       await client.query(`delete from ${t} where group_id = $1`, [liveGroup]);
@@ -251,5 +229,5 @@ async function mergeFreshness(tx: PoolClient, liveGroup: string, rebuildGroup: s
 
 /** After the swap, with the rebuild's consumer stopped: its sentinel offset rows go. */
 export async function deleteRebuildOffsets(db: Db, rebuildGroup: string): Promise<void> {
-  await db.query('delete from consumer_offsets where group_id = $1', [rebuildGroup]);
+  await deleteGroupOffsets(db, rebuildGroup);
 }

@@ -1,4 +1,5 @@
 import { PipelineError } from '../../shared/errors.js';
+import { renameGroupOffsets } from '../offset-store.js';
 import { withTransaction, type Pool, type PoolClient } from '../../views/db.js';
 
 /**
@@ -102,7 +103,8 @@ export async function swapInShadowViewTables(
 ): Promise<void> {
   const shadow = shadowViewTables(suffix);
   await withTransaction(pool, async (tx) => {
-    for (const table of ['consumer_offsets', 'view_watermarks', 'parked_events']) {
+    await renameGroupOffsets(tx, rebuildGroupId, liveGroupId);
+    for (const table of ['view_watermarks', 'parked_events']) {
       await tx.query(`delete from ${table} where group_id = $1`, [liveGroupId]);
       await tx.query(`update ${table} set group_id = $1 where group_id = $2`, [liveGroupId, rebuildGroupId]);
     }
