@@ -19,6 +19,11 @@ import type { VersionLadder } from '../events/upcast.js';
  * on the simulated clock, so daily windows fill); `peak` — a sustained burst
  * (×10 the business-day rate); `flat` — the given rate, event time = now.
  * Runs are repeatable for a seed (same commands in the same order per worker).
+ *
+ * Longer than ~300 lines on purpose: the pacing, the per-worker command
+ * streams and the conflict retries share one closure over the seeded state;
+ * cut apart, the repeatability for a seed would depend on call order across
+ * modules.
  */
 export type WorkloadProfile = 'business-day' | 'peak' | 'flat';
 

@@ -5,11 +5,11 @@ import type { Registry } from 'prom-client';
 import { PipelineError, errorMessage } from '../shared/errors.js';
 import { isInternalGroup } from '../shared/group-names.js';
 import type { Logger } from '../shared/logger.js';
-import { REBUILD_SUFFIX } from '../shared/group-names.js';
 import type { Pool } from '../views/db.js';
 import type { BurrowSettings } from './burrow.js';
 import type { PartitionEnds } from './lag-calc.js';
 import { createLagMetrics } from './lag-metrics.js';
+import { createLeftoverRebuildReporter } from './leftover-rebuilds.js';
 import { createLagModel, type GroupReading, type PollReadings } from './lag-model.js';
 import { emptySnapshot, type LagSnapshot } from './lag-snapshot.js';
 import { createRecordProbe, type ProbeRange, type RecordProbe } from './record-probe.js';
@@ -228,29 +228,7 @@ export function createLagMonitor({
     if (oldAdmin) await oldAdmin.then((a) => a.disconnect()).catch(() => undefined);
   }
 
-  /**
-   * A rebuild group with no consumer for two polls in a row is what a crashed
-   * or abandoned rebuild left: said once (per group, until it is running or
-   * gone again) as a warning with the commands that settle it — never as an
-   * unhealthy consumer, never paged on.
-   */
-  const idleRebuilds = new Map<string, 'seen' | 'reported'>();
-  function reportLeftoverRebuilds(snap: LagSnapshot) {
-    const idle = new Set(snap.groups.filter((g) => g.kind === 'rebuild' && g.members === 0).map((g) => g.group));
-    for (const group of idleRebuilds.keys()) if (!idle.has(group)) idleRebuilds.delete(group);
-    for (const group of idle) {
-      const seen = idleRebuilds.get(group);
-      if (seen === undefined) idleRebuilds.set(group, 'seen');
-      else if (seen === 'seen') {
-        idleRebuilds.set(group, 'reported');
-        const consumer = group.slice(0, -REBUILD_SUFFIX.length);
-        logger.warn(
-          { group },
-          `an unfinished rebuild was left behind (${group}, no consumer): resume it with \`npm run cli -- rebuild <consumer>\` or discard it with \`rebuild <consumer> --abort\` (live group ${consumer})`,
-        );
-      }
-    }
-  }
+  const reportLeftoverRebuilds = createLeftoverRebuildReporter(logger);
 
   async function poll(): Promise<LagSnapshot> {
     const started = performance.now();
