@@ -63,7 +63,7 @@ describe('bridge processes over splitting shards (harness)', () => {
     const counts = await writer.stop();
     const final = run(h, connector, 'w1');
     await final.ready;
-    const messages = await readAll(connector.topic, counts).catch((err: unknown) => {
+    const messages = await readAll(connector.topic, counts, 120_000, await h.layout(arn)).catch((err: unknown) => {
       throw new Error(`${String(err)}\nfinal bridge said:\n${final.output().slice(-3000)}`);
     });
     await final.kill('SIGTERM');

@@ -3,7 +3,8 @@ import type { Journal } from '../../../src/command/journal.js';
 import type { ConnectorConfig } from '../../../src/source/connector.js';
 import { createDynamoStreams } from '../../../src/source/dynamodb.js';
 import { dynamo, dynamoSettings } from '../../helpers/stack.js';
-import { appendReceived, positions, readTopic } from '../bridge-env.js';
+import { appendReceived, positions, readTopic, type ReadMessage } from '../bridge-env.js';
+import type { SplitLayout } from './split-layout.js';
 import type { HarnessCall, SplitStreamsServer } from './split-streams-server.js';
 
 /** Shared steps of the shard-split tests (test/source/split-shards*.int.test.ts). */
@@ -40,16 +41,41 @@ export function startWriter(journal: Journal, ids: string[], options: { pauseMs?
   };
 }
 
-/** Waits until the topic holds every counted event; asserts nothing itself. */
-export async function readAll(topic: string, counts: Map<string, number>, timeoutMs = 120_000) {
+/**
+ * Waits until the topic holds every counted event; asserts nothing itself.
+ * On a timeout the error names each missing event and, given the layout, the
+ * simulated shard that holds it.
+ */
+export async function readAll(topic: string, counts: Map<string, number>, timeoutMs = 120_000, layout?: SplitLayout) {
+  let last: ReadMessage[] = [];
   return readTopic(
     topic,
     (m) => {
+      last = m;
       const seen = positions(m);
       return [...counts].every(([id, n]) => new Set(seen.get(id)).size === n);
     },
     { settleMs: 2500, timeoutMs },
-  );
+  ).catch((err: unknown) => {
+    const seen = positions(last);
+    const missing = [...counts].flatMap(([id, n]) =>
+      Array.from({ length: n }, (_, i) => i + 1)
+        .filter((seq) => !seen.get(id)?.includes(seq))
+        .map((seq) => `${id}#${seq} in ${layout ? shardHolding(layout, id, seq) : '?'}`),
+    );
+    throw new Error(`${String(err)}\nmissing ${missing.length}: ${missing.slice(0, 40).join(', ')}`);
+  });
+}
+
+function shardHolding(layout: SplitLayout, id: string, seq: number): string {
+  for (const s of layout.shards()) {
+    const r = s.records.find((x) => {
+      const img = (x.wire.dynamodb as { NewImage?: Record<string, { S?: string; N?: string }> }).NewImage;
+      return img?.pkey?.S === id && img.sequence_nr?.N === String(seq);
+    });
+    if (r) return `${s.shardId} (${r.sequenceNumber}, ${s.endingSequenceNumber ? `closed at ${s.endingSequenceNumber}` : 'open'})`;
+  }
+  return 'no shard (not in the stream)';
 }
 
 /** Per child shard: [first time the bridge touched it, time its parent was served to its end]. */
