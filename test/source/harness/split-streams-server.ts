@@ -8,7 +8,6 @@
  * that expire, and TrimmedDataAccessException for positions older than a
  * horizon. Only the shard layout is simulated; every record is a real one.
  */
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -21,7 +20,7 @@ import {
   type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
 import { createSplitLayout, fnv1a, type SplitLayout, type SplitPolicy } from './split-layout.js';
-import { recordToWire, toWire } from './wire.js';
+import { decodeToken, HarnessError, recordToWire, token, toWire } from './wire.js';
 
 export interface HarnessOptions {
   /** SDK client of the real stream (DynamoDB Local). */
@@ -45,15 +44,6 @@ export interface HarnessCall {
   ended: boolean;
 }
 
-class HarnessError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 interface StreamState {
   layout: SplitLayout;
   description: StreamDescription;
@@ -64,13 +54,6 @@ interface StreamState {
   syncedAt: number;
   trimBefore: string | undefined;
   held: Set<string>;
-}
-
-interface Token {
-  a: string;
-  s: string;
-  i: number;
-  t: number;
 }
 
 export async function startSplitStreamsServer(options: HarnessOptions) {
@@ -162,7 +145,6 @@ export async function startSplitStreamsServer(options: HarnessOptions) {
     });
   }
 
-  const token = (t: Token) => Buffer.from(JSON.stringify({ ...t, n: randomBytes(4).toString('hex') })).toString('base64url');
   const trimmed = (st: StreamState, seq: string) => st.trimBefore !== undefined && BigInt(seq) < BigInt(st.trimBefore);
 
   function shardOf(st: StreamState, id: string) {
@@ -229,12 +211,7 @@ export async function startSplitStreamsServer(options: HarnessOptions) {
       return { ShardIterator: token({ a: arn, s: shard.shardId, i, t: Date.now() }) };
     },
     async GetRecords(body) {
-      let t: Token;
-      try {
-        t = JSON.parse(Buffer.from(String(body.ShardIterator), 'base64url').toString('utf8')) as Token;
-      } catch {
-        throw new HarnessError('ValidationException', 'malformed shard iterator');
-      }
+      const t = decodeToken(String(body.ShardIterator));
       if (t.t < expiredBefore || Date.now() - t.t > iteratorTtlMs) throw new HarnessError('ExpiredIteratorException', 'Iterator expired');
       const st = await state(t.a);
       const shard = shardOf(st, t.s);

@@ -3,6 +3,7 @@
  * form (binary as base64, dates as epoch seconds), so the harness can serve
  * the real records it read through the SDK.
  */
+import { randomBytes } from 'node:crypto';
 import type { AttributeValue, _Record } from '@aws-sdk/client-dynamodb-streams';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
@@ -44,4 +45,32 @@ export function recordToWire(r: _Record): Record<string, unknown> {
     },
     ...(r.userIdentity ? { userIdentity: r.userIdentity } : {}),
   };
+}
+
+/** An error answer of the harness: `type` becomes the `__type` the SDK turns into its exception class. */
+export class HarnessError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a harness shard iterator encodes: stream ARN, shard, next record index, issue time. */
+export interface Token {
+  a: string;
+  s: string;
+  i: number;
+  t: number;
+}
+
+export const token = (t: Token) => Buffer.from(JSON.stringify({ ...t, n: randomBytes(4).toString('hex') })).toString('base64url');
+
+export function decodeToken(iterator: string): Token {
+  try {
+    return JSON.parse(Buffer.from(iterator, 'base64url').toString('utf8')) as Token;
+  } catch {
+    throw new HarnessError('ValidationException', 'malformed shard iterator');
+  }
 }
