@@ -7,6 +7,7 @@ import { syncSchemas } from '../../events/schema-sync.js';
 import { inventoryUpcasters } from '../../events/upcasters/index.js';
 import { subjectFor } from '../../events/serde.js';
 import { ensureTopics, loadConnector } from '../../source/bridge.js';
+import { loadConnectors } from '../../source/connector.js';
 import { ensureReaderRole, migrate } from '../../views/migrate.js';
 import type { CliContext } from '../cli-context.js';
 import type { Clients } from '../clients.js';
@@ -23,17 +24,24 @@ export async function setupDatabase(clients: Clients) {
 
 /** Topics, schemas under the connector's topic, and the journal table. */
 export async function setupStreams(clients: Clients) {
-  const connector = loadConnector(clients.config.connectorFile);
+  // CONNECTOR_FILE may name several connectors (a list or a folder): each gets its topics and schemas.
+  const connectors = loadConnectors(clients.config.connectorFile);
+  const connector = connectors[0]!;
   const admin = clients.kafka().admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, connector, { replicationFactor: clients.config.topicReplicationFactor });
+    for (const c of connectors) await ensureTopics(admin, c, { replicationFactor: clients.config.topicReplicationFactor });
   } finally {
     await admin.disconnect();
   }
-  const schemas = await syncSchemas(clients.schemaStore(), clients.catalog(), connector.topic);
+  let schemas: Awaited<ReturnType<typeof syncSchemas>> | undefined;
+  for (const topic of new Set(connectors.map((c) => c.topic))) {
+    const synced = await syncSchemas(clients.schemaStore(), clients.catalog(), topic);
+    if (topic === connector.topic) schemas = synced;
+  }
+  // The journal table of the reference connector: other layouts' tables belong to their own writers.
   const streamArn = await clients.journal(connector.table).ensureTable();
-  return { topic: connector.topic, schemas, streamArn };
+  return { topic: connector.topic, schemas: schemas!, streamArn };
 }
 
 export function registerSetupCommands(program: Command, ctx: CliContext) {
