@@ -33,6 +33,7 @@ interface Bench {
 
 const benches: Bench[] = [
   { name: 'bridge', file: 'bench/bridge-throughput.ts', args: [], smokeArgs: [], smokeEnv: { EVENTS: '300', RUNS: '1' }, result: 'bench/results/bridge.json' },
+  { name: 'bridge-shards', file: 'bench/bridge-shards.ts', args: [], smokeArgs: [], smokeEnv: { EVENTS: '300', RUNS: '1' }, result: 'bench/results/bridge-shards.json' },
   { name: 'projector', file: 'bench/projector.ts', args: [], smokeArgs: ['--inventories', '200', '--operations', '1000', '--rounds', '1'], result: 'bench/results/projector.json' },
   { name: 'aggregator', file: 'bench/aggregator.ts', args: [], smokeArgs: ['--n', '100', '--batches', '2'], result: 'bench/results/aggregator.json' },
   { name: 'lag-monitor', file: 'bench/lag-monitor-poll.ts', args: [], smokeArgs: [], result: 'bench/results/lag-monitor.json' },
