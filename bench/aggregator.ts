@@ -32,8 +32,8 @@ import { createEventSerde } from '../src/events/serde.js';
 import { inventoryUpcasters } from '../src/events/upcasters/index.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { createDynamo } from '../src/source/dynamodb.js';
-import { createPool, withTransaction, type Pool } from '../src/views/db.js';
-import { migrate } from '../src/views/migrate.js';
+import { createPool, withTransaction, type Pool } from '../src/db/db.js';
+import { migrate } from '../src/db/migrate.js';
 import { planWorkload, workloadEvents } from '../test/helpers/inventory-workload.js';
 
 const { values: args } = parseArgs({

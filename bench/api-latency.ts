@@ -30,9 +30,9 @@ import { startApiServer } from '../src/api/server.js';
 import { generateMasterData, loadMasterData } from '../src/command/master-data.js';
 import { loadConfig } from '../src/config/config.js';
 import { createLogger } from '../src/shared/logger.js';
-import { createPool } from '../src/views/db.js';
-import { ensureReaderRole, migrate } from '../src/views/migrate.js';
-import { INVENTORY_BY_INVENTORY_ID } from '../src/views/queries/inventories.js';
+import { createPool } from '../src/db/db.js';
+import { ensureReaderRole, migrate } from '../src/db/migrate.js';
+import { INVENTORY_BY_INVENTORY_ID } from '../src/db/queries/inventories.js';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const DURATION_S = Number(process.env.DURATION ?? 8);

@@ -32,8 +32,8 @@ import { generateMasterData, loadMasterData } from '../src/command/master-data.j
 import { loadConfig } from '../src/config/config.js';
 import { defaultSchemasDir, loadCatalog } from '../src/events/catalog.js';
 import { createDynamo } from '../src/source/dynamodb.js';
-import { createPool } from '../src/views/db.js';
-import { ensureReaderRole, migrate } from '../src/views/migrate.js';
+import { createPool } from '../src/db/db.js';
+import { ensureReaderRole, migrate } from '../src/db/migrate.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { values } = parseArgs({

@@ -20,7 +20,7 @@ import { loadConfig } from '../src/config/config.js';
 import { createKafka, kafkaSettingsOf } from '../src/log/kafka.js';
 import { createLagMonitor, type LagMonitor } from '../src/monitor/lag-monitor.js';
 import { silentLogger } from '../src/shared/logger.js';
-import { createPool } from '../src/views/db.js';
+import { createPool } from '../src/db/db.js';
 
 const POLLS = Number(process.env.POLLS ?? 40);
 const PARTITIONS = 64;

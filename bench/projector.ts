@@ -28,9 +28,9 @@ import { createSchemaStore } from '../src/events/schema-store.js';
 import { inventoryUpcasters } from '../src/events/upcasters/index.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { createDynamo } from '../src/source/dynamodb.js';
-import { copyLines } from '../src/views/copy.js';
-import { createPool, withTransaction, type Pool } from '../src/views/db.js';
-import { migrate } from '../src/views/migrate.js';
+import { copyLines } from '../src/db/copy.js';
+import { createPool, withTransaction, type Pool } from '../src/db/db.js';
+import { migrate } from '../src/db/migrate.js';
 import { planWorkload, workloadEvents } from '../test/helpers/inventory-workload.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

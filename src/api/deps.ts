@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../shared/logger.js';
-import type { Queryable } from '../views/queries/queryable.js';
+import type { Queryable } from '../db/queries/queryable.js';
 import type { ApiKeyPolicy } from './auth.js';
 import type { StalenessThresholds } from './consistency.js';
 import type { LagSnapshot } from './lag-schema.js';

@@ -1,5 +1,5 @@
-import type { ViewFreshnessRow } from '../views/queries/freshness.js';
-import type { InventoryRow } from '../views/queries/inventories.js';
+import type { ViewFreshnessRow } from '../db/queries/freshness.js';
+import type { InventoryRow } from '../db/queries/inventories.js';
 import {
   consistencyStatus,
   estimateLag,

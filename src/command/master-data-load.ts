@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { copyLines, copyRow, type CopyValue } from '../views/copy.js';
-import { withTransaction, type Pool, type PoolClient } from '../views/db.js';
+import { copyLines, copyRow, type CopyValue } from '../db/copy.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/db.js';
 import type { MasterData } from './master-data.js';
 
 /**

@@ -1,6 +1,6 @@
 import { isCanaryKey } from '../shared/canary.js';
 import { errorCode, errorMessage, isRetriable } from '../shared/errors.js';
-import type { Pool, PoolClient } from '../views/db.js';
+import type { Pool, PoolClient } from '../db/db.js';
 import type { DeadLetter, DeadLetterQueue } from './dead-letter.js';
 import { emptyOutcome, mergeOutcome, type ConsumedEvent, type ConsumerHandler, type HandlerOutcome } from './handler.js';
 import { advancePartition, lockPartition } from './offset-store.js';

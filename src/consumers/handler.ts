@@ -1,4 +1,4 @@
-import type { PoolClient } from '../views/db.js';
+import type { PoolClient } from '../db/db.js';
 
 /** One decoded, upcast record as a handler sees it. */
 export interface ConsumedEvent<E> {

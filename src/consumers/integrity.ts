@@ -1,5 +1,5 @@
 import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Pool } from '../views/db.js';
+import type { Pool } from '../db/db.js';
 
 /**
  * Integrity check (seed 000 strategy 3): per persistence id, the journal's

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from '../views/db.js';
+import type { Pool, PoolClient } from '../db/db.js';
 
 /** Anything that runs a query: the pool or a connection inside a transaction. */
 type Db = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>;

@@ -2,7 +2,7 @@ import type { Journal } from '../command/journal.js';
 import type { EventSerde } from '../events/serde.js';
 import { errorCode, errorMessage, PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { withTransaction, type Pool, type PoolClient } from '../views/db.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/db.js';
 import type { DeadLetterQueue } from './dead-letter.js';
 import { emptyOutcome, recordAppliedTimes, type ConsumedEvent, type ConsumerHandler, type HandlerOutcome, type Rejection } from './handler.js';
 import * as parking from './parking-store.js';

@@ -1,4 +1,4 @@
-import type { PoolClient } from '../views/db.js';
+import type { PoolClient } from '../db/db.js';
 
 /**
  * The `parked_events` table, the one module that touches it for the ordered

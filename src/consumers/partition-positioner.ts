@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { errorMessage } from '../shared/errors.js';
 import { backoffDelay, sleep } from '../shared/retry.js';
-import type { Pool } from '../views/db.js';
+import type { Pool } from '../db/db.js';
 import type { ConsumerObserver, TopicPartition } from './consumer-observer.js';
 import { readGroupOffsets } from './offset-store.js';
 

@@ -3,7 +3,7 @@ import type { EventSerde } from '../events/serde.js';
 import { partitionForKey } from '../log/partitioner.js';
 import { isCanaryKey } from '../shared/canary.js';
 import type { Logger } from '../shared/logger.js';
-import { withTransaction, type Pool } from '../views/db.js';
+import { withTransaction, type Pool } from '../db/db.js';
 import type { ConsumedEvent, ConsumerHandler } from './handler.js';
 import { raisePartition } from './offset-store.js';
 

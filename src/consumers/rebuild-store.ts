@@ -1,6 +1,6 @@
 import { PipelineError } from '../shared/errors.js';
 import { deleteGroupOffsets, handOverOffsets, lockGroupOffsets, readGroupOffsets, setPartitions } from './offset-store.js';
-import type { Pool, PoolClient } from '../views/db.js';
+import type { Pool, PoolClient } from '../db/db.js';
 
 /**
  * The PostgreSQL side of a rebuild: its lock, its shadow tables, the

@@ -5,7 +5,7 @@ import { errorMessage, isRetriable, PipelineError } from '../shared/errors.js';
 import { rebuildGroupId } from '../shared/group-names.js';
 import type { Logger } from '../shared/logger.js';
 import { sleep } from '../shared/retry.js';
-import type { Pool, PoolClient } from '../views/db.js';
+import type { Pool, PoolClient } from '../db/db.js';
 import { dlqTopicOf } from './dead-letter.js';
 import type { ConsumerHandler } from './handler.js';
 import { deleteGroupWhenEmpty, deleteTopicIfEmpty } from './rebuild-kafka.js';

@@ -4,7 +4,7 @@ import type { EventSerde } from '../events/serde.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { backoffDelay, sleep } from '../shared/retry.js';
-import type { Pool } from '../views/db.js';
+import type { Pool } from '../db/db.js';
 import { applyBatch, type BatchTransaction } from './batch-transaction.js';
 import { consumerObserver, type ConsumerEvent, type ConsumerObserver, type ConsumerState } from './consumer-observer.js';
 import { createDeadLetterQueue, ensureDlqTopics, type DeadLetterQueue } from './dead-letter.js';

@@ -1,4 +1,4 @@
-import type { PoolClient } from '../views/db.js';
+import type { PoolClient } from '../db/db.js';
 import type { HandlerOutcome } from './handler.js';
 
 /**

@@ -14,7 +14,7 @@ import { createKafka, kafkaSettingsOf } from '../log/kafka.js';
 import { clientRetriesCounter } from '../log/kafka-log.js';
 import type { Logger } from '../shared/logger.js';
 import { createDynamo, createDynamoStreams } from '../source/dynamodb.js';
-import { createPool, type Pool } from '../views/db.js';
+import { createPool, type Pool } from '../db/db.js';
 
 /**
  * The composition root's clients: the only place real clients are built from

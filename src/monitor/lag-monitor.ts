@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 import { PipelineError, errorMessage } from '../shared/errors.js';
 import { isInternalGroup } from '../shared/group-names.js';
 import type { Logger } from '../shared/logger.js';
-import type { Pool } from '../views/db.js';
+import type { Pool } from '../db/db.js';
 import type { BurrowSettings } from './burrow.js';
 import type { PartitionEnds } from './lag-calc.js';
 import { createLagMetrics } from './lag-metrics.js';

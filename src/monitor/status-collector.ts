@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { Pool } from '../views/db.js';
+import type { Pool } from '../db/db.js';
 import { createLagMonitor } from './lag-monitor.js';
 import type { LagSnapshot } from './lag-snapshot.js';
 import { evaluateStatus, type PipelineStatus } from './pipeline-status.js';

@@ -1,5 +1,5 @@
 import { readAllOffsets, type StoredOffset } from '../consumers/offset-store.js';
-import type { Pool } from '../views/db.js';
+import type { Pool } from '../db/db.js';
 
 /**
  * Reads the offsets our own consumer groups store in PostgreSQL (committed in

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { generateMasterData, loadMasterData, type MasterData } from '../../src/command/master-data.js';
 import { createApp, type AppDeps } from '../../src/api/app.js';
-import { createPool, type Pool } from '../../src/views/db.js';
-import { ensureReaderRole, migrate } from '../../src/views/migrate.js';
+import { createPool, type Pool } from '../../src/db/db.js';
+import { ensureReaderRole, migrate } from '../../src/db/migrate.js';
 import { createTestDatabase, testLogger, type TestDatabase } from '../helpers/stack.js';
 import { NOW } from './lag-fixture.js';
 

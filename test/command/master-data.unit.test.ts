@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateMasterData, type MasterData } from '../../src/command/master-data.js';
 import { createRandom, deriveSeed } from '../../src/shared/random.js';
-import { copyRow, type CopyValue } from '../../src/views/copy.js';
+import { copyRow, type CopyValue } from '../../src/db/copy.js';
 
 // Generating 8,000 products takes tens of milliseconds: share one instance.
 const data = generateMasterData();

@@ -13,7 +13,7 @@ import { createConsumerRunner, type ConsumerRunner } from '../../src/consumers/r
 import type { InventoryEvent } from '../../src/events/generated/inventory.js';
 import { createLagMonitor } from '../../src/monitor/lag-monitor.js';
 import { rebuildGroupId } from '../../src/shared/group-names.js';
-import { createPool, type Pool } from '../../src/views/db.js';
+import { createPool, type Pool } from '../../src/db/db.js';
 import { planWorkload, writeWorkload } from '../helpers/inventory-workload.js';
 import { consumerFixture, foldJournal, produceRecords } from '../helpers/pipeline.js';
 import { eventually, testLogger, uniqueName } from '../helpers/stack.js';

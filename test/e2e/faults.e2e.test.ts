@@ -5,7 +5,7 @@ import { dlqTopicOf } from '../../src/consumers/dead-letter.js';
 import { listDeadLetters } from '../../src/consumers/dlq-admin.js';
 import { INVENTORY_PROJECTOR_GROUP } from '../../src/consumers/projectors/inventory-projector.js';
 import { createRandom } from '../../src/shared/random.js';
-import { migrate } from '../../src/views/migrate.js';
+import { migrate } from '../../src/db/migrate.js';
 import { expectReadModelEqualsJournal, expectViewsEqualReadModel, readJournal, topicCounts, waitForProjector } from '../helpers/assertions.js';
 import { journalFor, produceRecords, serdeFor } from '../helpers/pipeline.js';
 import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';

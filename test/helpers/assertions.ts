@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import type { JournalRecord } from '../../src/command/journal.js';
 import { journalHighWaterMarks } from '../../src/consumers/integrity.js';
 import { withInternalGroup } from '../../src/log/internal-groups.js';
-import type { Pool } from '../../src/views/db.js';
+import type { Pool } from '../../src/db/db.js';
 import { CANARY_PERSISTENCE_ID } from '../../src/shared/canary.js';
 import { foldJournal, journalFor, serdeFor } from './pipeline.js';
 import { dynamo, eventually, kafka, testLogger } from './stack.js';

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { generateMasterData, loadMasterData } from '../../src/command/master-data.js';
-import { ensureReaderRole, migrate } from '../../src/views/migrate.js';
+import { ensureReaderRole, migrate } from '../../src/db/migrate.js';
 import { journalFor, serdeFor } from './pipeline.js';
 import { writeConnector } from './process.js';
 import { createTestDatabase, uniqueName, type TestDatabase } from './stack.js';

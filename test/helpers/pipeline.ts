@@ -9,7 +9,7 @@ import type { EventSerde } from '../../src/events/serde.js';
 import { createTopicsAndWait } from '../../src/log/topics.js';
 import { loadConnector } from '../../src/source/connector.js';
 import { createRecordMapper, type OutMessage, type RecordMapper } from '../../src/source/mapping.js';
-import { migrate } from '../../src/views/migrate.js';
+import { migrate } from '../../src/db/migrate.js';
 import { catalog, serdeFor, type AnyEvent } from './schemas.js';
 import { createTestDatabase, dynamo, kafka, uniqueName } from './stack.js';
 

@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { createKafka, kafkaSettingsOf } from '../../src/log/kafka.js';
 import { createDynamo, createDynamoStreams } from '../../src/source/dynamodb.js';
 import { silentLogger, type Logger } from '../../src/shared/logger.js';
-import { createPool, type Pool } from '../../src/views/db.js';
+import { createPool, type Pool } from '../../src/db/db.js';
 
 /** Configuration of the local stack, as the pipeline itself would load it. */
 export const config: Config = loadConfig();

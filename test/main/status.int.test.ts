@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMasterData, loadMasterData } from '../../src/command/master-data.js';
-import { migrate } from '../../src/views/migrate.js';
+import { migrate } from '../../src/db/migrate.js';
 import { readJournal, waitForProjector } from '../helpers/assertions.js';
 import { journalFor, serdeFor } from '../helpers/pipeline.js';
 import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';

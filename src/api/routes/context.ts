@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Queryable } from '../../views/queries/queryable.js';
+import type { Queryable } from '../../db/queries/queryable.js';
 import type { CursorCodec } from '../cursor.js';
 import type { AppEnv } from '../env.js';
 import type { FreshnessService } from '../freshness.js';

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { readFirstViewFreshness } from '../../views/queries/freshness.js';
-import { INVENTORIES_VIEW, findInventory, listInventories, type InventoryRow } from '../../views/queries/inventories.js';
+import { readFirstViewFreshness } from '../../db/queries/freshness.js';
+import { INVENTORIES_VIEW, findInventory, listInventories, type InventoryRow } from '../../db/queries/inventories.js';
 import { filterScope } from '../cursor.js';
 import { notFound } from '../errors.js';
 import {

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { readFirstViewFreshness } from '../../views/queries/freshness.js';
-import { resolvePersistenceId } from '../../views/queries/inventories.js';
-import { MOVEMENTS_VIEW, listMovements, type MovementRow } from '../../views/queries/movements.js';
+import { readFirstViewFreshness } from '../../db/queries/freshness.js';
+import { resolvePersistenceId } from '../../db/queries/inventories.js';
+import { MOVEMENTS_VIEW, listMovements, type MovementRow } from '../../db/queries/movements.js';
 import { filterScope } from '../cursor.js';
 import { invalidParameter, notFound } from '../errors.js';
 import {

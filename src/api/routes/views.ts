@@ -5,8 +5,8 @@ import {
   stockByCategoryCondition,
   stockByWarehouseZone,
   zoneUtilisation,
-} from '../../views/queries/aggregates.js';
-import { readFirstViewFreshness } from '../../views/queries/freshness.js';
+} from '../../db/queries/aggregates.js';
+import { readFirstViewFreshness } from '../../db/queries/freshness.js';
 import { filterScope } from '../cursor.js';
 import { invalidParameter } from '../errors.js';
 import {

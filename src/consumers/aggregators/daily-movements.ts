@@ -1,4 +1,4 @@
-import type { PoolClient } from '../../views/db.js';
+import type { PoolClient } from '../../db/db.js';
 
 /**
  * daily_movements: event-time tumbling windows of one UTC day per warehouse ×

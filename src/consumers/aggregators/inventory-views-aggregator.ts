@@ -4,7 +4,7 @@ import type { InventoryEvent } from '../../events/generated/inventory.js';
 import type { EventSerde } from '../../events/serde.js';
 import { PipelineError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import type { Pool } from '../../views/db.js';
+import type { Pool } from '../../db/db.js';
 import type { DeadLetterQueue } from '../dead-letter.js';
 import type { ConsumerHandler } from '../handler.js';
 import { isInventoryEvent, latestVersions } from '../inventory-stream.js';

@@ -1,4 +1,4 @@
-import type { PoolClient } from '../../views/db.js';
+import type { PoolClient } from '../../db/db.js';
 
 /**
  * low_stock_alerts: one row per episode of "available < the zone's threshold"

@@ -1,4 +1,4 @@
-import type { PoolClient } from '../../views/db.js';
+import type { PoolClient } from '../../db/db.js';
 
 /**
  * stock_by_warehouse_zone and stock_by_category_condition: sums of on hand /

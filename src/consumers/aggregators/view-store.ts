@@ -1,5 +1,5 @@
-import { copyLines, copyRow } from '../../views/copy.js';
-import type { PoolClient } from '../../views/db.js';
+import { copyLines, copyRow } from '../../db/copy.js';
+import type { PoolClient } from '../../db/db.js';
 import type { Partition } from '../parking-store.js';
 import type { MasterData, ViewState } from './inventory-views-plan.js';
 

@@ -1,6 +1,6 @@
 import { PipelineError } from '../../shared/errors.js';
 import { renameGroupOffsets } from '../offset-store.js';
-import { withTransaction, type Pool, type PoolClient } from '../../views/db.js';
+import { withTransaction, type Pool, type PoolClient } from '../../db/db.js';
 
 /**
  * Table names of the inventory-views group, so that a rebuild can aggregate

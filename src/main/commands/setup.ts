@@ -8,7 +8,7 @@ import { inventoryUpcasters } from '../../events/upcasters/index.js';
 import { subjectFor } from '../../events/serde.js';
 import { ensureTopics, loadConnector } from '../../source/bridge.js';
 import { loadConnectors } from '../../source/connector.js';
-import { ensureReaderRole, migrate } from '../../views/migrate.js';
+import { ensureReaderRole, migrate } from '../../db/migrate.js';
 import type { CliContext } from '../cli-context.js';
 import type { Clients } from '../clients.js';
 

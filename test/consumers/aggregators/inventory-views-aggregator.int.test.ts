@@ -10,7 +10,7 @@ import { createInventoryProjector } from '../../../src/consumers/projectors/inve
 import { createConsumerRunner, type ConsumerRunner } from '../../../src/consumers/runner.js';
 import type { InventoryEvent } from '../../../src/events/generated/inventory.js';
 import type { EventSerde } from '../../../src/events/serde.js';
-import { migrate } from '../../../src/views/migrate.js';
+import { migrate } from '../../../src/db/migrate.js';
 import { planWorkload, writeWorkload } from '../../helpers/inventory-workload.js';
 import { freshRegistry, journalFor, produceRecords, serdeFor } from '../../helpers/pipeline.js';
 import { createTestDatabase, eventually, kafka, testLogger, uniqueName, type TestDatabase } from '../../helpers/stack.js';

@@ -1,4 +1,4 @@
-import type { Pool } from '../../../src/views/db.js';
+import type { Pool } from '../../../src/db/db.js';
 import { liveViewTables, type ViewTables } from '../../../src/consumers/aggregators/view-tables.js';
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyRows, type CopyValue } from '../../src/views/copy.js';
-import { withTransaction } from '../../src/views/db.js';
+import { copyRows, type CopyValue } from '../../src/db/copy.js';
+import { withTransaction } from '../../src/db/db.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/stack.js';
 
 describe('copyRows (real PostgreSQL)', () => {

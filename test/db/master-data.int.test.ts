@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMasterData, loadMasterData, type MasterData } from '../../src/command/master-data.js';
-import { migrate } from '../../src/views/migrate.js';
+import { migrate } from '../../src/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/stack.js';
 
 describe('loadMasterData (real PostgreSQL)', () => {

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../src/views/migrate.js';
+import { migrate } from '../../src/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/stack.js';
 
 describe('PostgreSQL migrations and COPY (real server)', () => {
