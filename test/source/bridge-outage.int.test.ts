@@ -106,12 +106,13 @@ describe('CDC bridge under dependency outages', () => {
     const marker = Buffer.from('reaches-the-bug');
     const buggy: typeof serde = {
       ...serde,
-      async wrap(eventType, version, avroBinary) {
+      // The bridge maps journal payloads through wrapLatest (it relays every event at its latest version).
+      async wrapLatest(eventType, version, avroBinary) {
         if (avroBinary.equals(marker)) {
           calls++;
           throw new TypeError("Cannot read properties of undefined (reading 'lotNumber')");
         }
-        return serde.wrap(eventType, version, avroBinary);
+        return serde.wrapLatest(eventType, version, avroBinary);
       },
     };
     const registry = new Registry();
