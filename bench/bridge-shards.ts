@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DeleteTableCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand } from '@aws-sdk/client-dynamodb-streams';
 import { Registry, type Counter } from 'prom-client';
 import { createJournal } from '../src/command/journal.js';
@@ -28,6 +28,7 @@ import { createBridge, ensureTopics } from '../src/source/bridge.js';
 import { loadConnector, parseConnector } from '../src/source/connector.js';
 import { createDynamo, createDynamoStreams } from '../src/source/dynamodb.js';
 import { silentLogger } from '../src/shared/logger.js';
+import { writeBenchJournal } from './journal-items.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 3_000);
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -43,45 +44,7 @@ const id = `bench-sh-${Date.now().toString(36)}`;
 const base = loadConnector(path.resolve(import.meta.dirname, '../connectors/journal.json'));
 const serveScript = path.resolve(import.meta.dirname, '../test/source/harness/serve.ts');
 
-async function writeJournal(table: string): Promise<number> {
-  const type = catalog.get('StockReceived', 2).type;
-  const ids = Array.from({ length: 100 }, (_, i) => `inventory-SH-${i}`);
-  const perId = Math.ceil(EVENTS / ids.length);
-  const itemOf = (pid: string, n: number): Record<string, AttributeValue> => ({
-    pkey: { S: pid },
-    sequence_nr: { N: String(n) },
-    event_type: { S: 'StockReceived' },
-    schema_version: { N: '2' },
-    payload: {
-      B: type.toBuffer({
-        metadata: { eventId: `${pid}-${n}`, persistenceId: pid, sequenceNr: n, occurredAt: Date.now(), correlationId: 'bench', causationId: null },
-        quantity: n,
-        lotNumber: 'LOT',
-        supplierId: null,
-        expiryDate: null,
-      }),
-    },
-    written_at: { N: String(Date.now()) },
-    event_id: { S: `${pid}-${n}` },
-    correlation_id: { S: 'bench' },
-  });
-  const all = Array.from({ length: perId }, (_, i) => ids.map((pid) => itemOf(pid, i + 1))).flat();
-  let next = 0;
-  const put = async (Item: Record<string, AttributeValue>) => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await ddb.send(new PutItemCommand({ TableName: table, Item }));
-      } catch (err) {
-        // DynamoDB Local gives up on its internal lock under load: try again.
-        if (attempt >= 10 || (err as { name?: string }).name !== 'InternalServerError') throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: 3 }, async () => {
-    while (next < all.length) await put(all[next++]!);
-  }));
-  return all.length;
-}
+const writeJournal = (table: string) => writeBenchJournal({ ddb, catalog, table, events: EVENTS, idPrefix: 'SH' });
 
 /** The harness as a child process with 2^depth shards from the first record. */
 async function startHarness(depth: number) {

@@ -11,7 +11,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DeleteTableCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetRecordsCommand, GetShardIteratorCommand, DescribeStreamCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
 import { Partitioners } from 'kafkajs';
 import { Registry } from 'prom-client';
@@ -27,6 +27,7 @@ import { createBridge, ensureTopics } from '../src/source/bridge.js';
 import { loadConnector, parseConnector } from '../src/source/connector.js';
 import { createDynamo, createDynamoStreams } from '../src/source/dynamodb.js';
 import { silentLogger } from '../src/shared/logger.js';
+import { writeBenchJournal } from './journal-items.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 3_000);
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -66,47 +67,7 @@ async function main() {
     });
 
   process.stdout.write(`writing ${EVENTS} events to ${table} ...`);
-  const ids = Array.from({ length: 100 }, (_, i) => `inventory-BENCH-${i}`);
-  const perId = Math.ceil(EVENTS / ids.length);
-  // Plain PutItem of journal-layout items, a few at a time: DynamoDB Local is
-  // far slower with TransactWriteItems and BatchWriteItem, which would make the set-up dominate the run.
-  const type = catalog.get('StockReceived', 2).type;
-  const itemOf = (pid: string, n: number): Record<string, AttributeValue> => ({
-    pkey: { S: pid },
-    sequence_nr: { N: String(n) },
-    event_type: { S: 'StockReceived' },
-    schema_version: { N: '2' },
-    payload: {
-      B: type.toBuffer({
-        metadata: { eventId: `${pid}-${n}`, persistenceId: pid, sequenceNr: n, occurredAt: Date.now(), correlationId: 'bench', causationId: null },
-        quantity: n,
-        lotNumber: 'LOT',
-        supplierId: null,
-        expiryDate: null,
-      }),
-    },
-    written_at: { N: String(Date.now()) },
-    event_id: { S: `${pid}-${n}` },
-    correlation_id: { S: 'bench' },
-  });
-  const all = Array.from({ length: perId }, (_, i) => ids.map((pid) => itemOf(pid, i + 1))).flat();
-  let next = 0;
-  const put = async (Item: Record<string, AttributeValue>) => {
-    // DynamoDB Local gives up on its internal lock under load ("will succeed in actual DynamoDB"): try again.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await ddb.send(new PutItemCommand({ TableName: table, Item }));
-      } catch (err) {
-        if (attempt >= 10 || (err as { name?: string }).name !== 'InternalServerError') throw err;
-      }
-    }
-  };
-  await Promise.all(
-    Array.from({ length: 3 }, async () => {
-      while (next < all.length) await put(all[next++]!);
-    }),
-  );
-  const total = perId * ids.length;
+  const total = await writeBenchJournal({ ddb, catalog, table, events: EVENTS, idPrefix: 'BENCH' });
   console.log(` ${total} written`);
 
   // --- source ceiling: GetRecords from TRIM_HORIZON until every record is read
