@@ -8,6 +8,16 @@ import type { InventoryEvent } from '../events/generated/inventory.js';
 import type { EventSerde } from '../events/serde.js';
 import { liveGroupId } from '../shared/group-names.js';
 import type { Clients } from './clients.js';
+import type { Journal } from '../command/journal.js';
+
+/** What every consumer role is started with (composition root's clients, the process registry, its topic). */
+export interface ConsumerRoleInput {
+  clients: Clients;
+  registry: Registry;
+  topic: string;
+  serde: EventSerde<InventoryEvent>;
+  journal: Journal;
+}
 
 /** What a consumer role's handler gets from the role: its group, a DLQ for work outside batches, the parked-ids gauge. */
 export interface RoleContext {
@@ -22,11 +32,7 @@ export interface RoleContext {
  * with the runner — or at once when the start fails, since the caller
  * retries the start and must not leak a producer per try.
  */
-export async function startConsumerRole(o: {
-  clients: Clients;
-  registry: Registry;
-  topic: string;
-  serde: EventSerde<InventoryEvent>;
+export async function startConsumerRole(o: Omit<ConsumerRoleInput, 'journal'> & {
   name: string;
   makeHandler: (ctx: RoleContext) => ConsumerHandler<InventoryEvent>;
 }): Promise<{ groupId: string; runner: ConsumerRunner }> {

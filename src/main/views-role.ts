@@ -1,4 +1,3 @@
-import type { Registry } from 'prom-client';
 import type { Journal } from '../command/journal.js';
 import { createInventoryViewsAggregator, INVENTORY_VIEWS_GROUP } from '../consumers/aggregators/inventory-views-aggregator.js';
 import { recreateZoneUtilisation, viewTableNames, viewTablesFromNames } from '../consumers/aggregators/view-tables.js';
@@ -8,20 +7,14 @@ import type { InventoryEvent } from '../events/generated/inventory.js';
 import type { EventSerde } from '../events/serde.js';
 import { liveGroupId, rebuildGroupId } from '../shared/group-names.js';
 import type { Clients } from './clients.js';
-import { startConsumerRole } from './consumer-role.js';
+import { startConsumerRole, type ConsumerRoleInput } from './consumer-role.js';
 
 /**
  * The `inventory-views` group: the aggregator on the shared runner, with one
  * producer for the runner's DLQ and the aggregator's own (maintenance-time)
  * dead letters.
  */
-export async function startViewsRole(o: {
-  clients: Clients;
-  registry: Registry;
-  topic: string;
-  serde: EventSerde<InventoryEvent>;
-  journal: Journal;
-}): Promise<{ groupId: string; runner: ConsumerRunner }> {
+export async function startViewsRole(o: ConsumerRoleInput): Promise<{ groupId: string; runner: ConsumerRunner }> {
   const { clients, registry, serde, journal } = o;
   const { config, logger } = clients;
   return startConsumerRole({
