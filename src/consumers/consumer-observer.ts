@@ -22,7 +22,7 @@ export type ConsumerState = 'starting' | 'running' | 'retrying' | 'restarting' |
 export type ConsumerEvent =
   | { type: 'state'; state: ConsumerState; reason?: string }
   | { type: 'assigned'; partitions: TopicPartition[] }
-  | { type: 'positioned'; topic: string; partition: number; offset: number; basis: 'stored' | 'log-start'; from?: number | undefined }
+  | { type: 'positioned'; topic: string; partition: number; offset: number; basis: 'stored' | 'log-start' }
   | { type: 'truncated'; topic: string; partition: number; storedOffset: number; logStart: number }
   | {
       type: 'applied'; topic: string; partition: number; records: number; outcome: HandlerOutcome<unknown>; committedAt: number;
@@ -56,9 +56,7 @@ export function consumerObserver(o: { registry: Registry; groupId: string; views
         logger.info({ partitions: e.partitions.map((p) => `${p.topic}/${p.partition}`) }, 'partitions assigned');
         break;
       case 'positioned':
-        if (e.from !== undefined && e.from !== e.offset) {
-          logger.info({ topic: e.topic, partition: e.partition, from: e.from, to: e.offset, basis: e.basis }, 'positioned at the offset PostgreSQL holds');
-        }
+        logger.debug({ topic: e.topic, partition: e.partition, offset: e.offset, basis: e.basis }, 'positioned at the offset PostgreSQL holds');
         break;
       case 'truncated':
         logger.error(

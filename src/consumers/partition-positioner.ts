@@ -32,8 +32,6 @@ export interface PartitionPositioner {
    * dropped by the batch transaction.
    */
   accept(topic: string, partition: number): boolean;
-  /** After a batch of the partition committed: where it continues. */
-  advanced(topic: string, partition: number, nextOffset: number): void;
   /** Partitions left paused because Kafka no longer holds what they must read next. */
   blocked(): { topic: string; partitions: number[] }[];
   /** Wait for nothing more (stop). */
@@ -55,26 +53,20 @@ export function createPartitionPositioner(o: {
 }): PartitionPositioner {
   let generation = 0;
   let closed = false;
-  /** Next offset expected per `topic/partition` of the current generation; absent until positioned. */
-  const expected = new Map<string, number>();
+  /** `topic/partition`s positioned in the current generation. */
+  const positioned = new Set<string>();
   const truncated = new Map<string, number[]>();
   const key = (topic: string, partition: number) => `${topic}/${partition}`;
 
-  async function logStarts(topic: string): Promise<Map<number, number>> {
-    const admin = o.kafka.admin();
-    await admin.connect();
-    try {
-      return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.low)]));
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-  }
-
   async function position(consumer: Seekable, gen: number, assignment: Record<string, number[]>) {
     for (let attempt = 0; gen === generation && !closed; attempt++) {
+      // One admin connection per positioning attempt, for every topic of the assignment.
+      const admin = o.kafka.admin();
       try {
+        await admin.connect();
         for (const [topic, partitions] of Object.entries(assignment)) {
-          const [stored, low] = await Promise.all([readGroupOffsets(o.pool, o.groupId, topic), logStarts(topic)]);
+          const [stored, ends] = await Promise.all([readGroupOffsets(o.pool, o.groupId, topic), admin.fetchTopicOffsets(topic)]);
+          const low = new Map(ends.map((p) => [p.partition, Number(p.low)]));
           if (gen !== generation || closed) return;
           const ready: number[] = [];
           for (const partition of partitions) {
@@ -87,7 +79,7 @@ export function createPartitionPositioner(o: {
             }
             const offset = storedOffset ?? logStart;
             consumer.seek({ topic, partition, offset: String(offset) });
-            expected.set(key(topic, partition), offset);
+            positioned.add(key(topic, partition));
             o.observe({ type: 'positioned', topic, partition, offset, basis: storedOffset === undefined ? 'log-start' : 'stored' });
             ready.push(partition);
           }
@@ -99,6 +91,8 @@ export function createPartitionPositioner(o: {
         const delayMs = backoffDelay(Math.min(attempt, 6), 200, 10_000);
         o.observe({ type: 'positioning-failed', error: err, attempt: attempt + 1, delayMs });
         await sleep(delayMs);
+      } finally {
+        await admin.disconnect().catch(() => undefined);
       }
     }
   }
@@ -106,7 +100,7 @@ export function createPartitionPositioner(o: {
   return {
     onAssignment(consumer, assignment) {
       const gen = ++generation;
-      expected.clear();
+      positioned.clear();
       truncated.clear();
       const topics = Object.entries(assignment).map(([topic, partitions]) => ({ topic, partitions }));
       if (topics.length > 0) consumer.pause(topics);
@@ -115,11 +109,7 @@ export function createPartitionPositioner(o: {
         o.observe({ type: 'failed', error: new Error(`positioning failed: ${errorMessage(err)}`) }),
       );
     },
-    accept: (topic, partition) => expected.has(key(topic, partition)),
-    advanced(topic, partition, nextOffset) {
-      const k = key(topic, partition);
-      if (expected.has(k)) expected.set(k, nextOffset);
-    },
+    accept: (topic, partition) => positioned.has(key(topic, partition)),
     blocked: () => [...truncated].map(([topic, partitions]) => ({ topic, partitions })),
     close() {
       closed = true;

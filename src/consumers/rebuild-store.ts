@@ -1,5 +1,5 @@
 import { PipelineError } from '../shared/errors.js';
-import { deleteGroupOffsets, handOverOffsets, lockGroupOffsets, readGroupOffsets, setPartitions } from './offset-store.js';
+import { deleteGroupOffsets, handOverOffsets, lockGroupOffsets, setPartitions } from './offset-store.js';
 import type { Pool, PoolClient } from '../db/db.js';
 
 /**
@@ -133,9 +133,6 @@ export async function discardRebuildState(
   }
 }
 
-/** Stored next offsets per partition of one group. */
-export const groupOffsets = readGroupOffsets;
-
 export type SwapResult = 'swapped' | 'behind' | 'blocked';
 
 /**
@@ -227,7 +224,3 @@ async function mergeFreshness(tx: PoolClient, liveGroup: string, rebuildGroup: s
   await tx.query('delete from view_freshness where group_id = $1 or view_name = any($2::text[])', [rebuildGroup, tables.map((t) => shadowName(t.live))]);
 }
 
-/** After the swap, with the rebuild's consumer stopped: its sentinel offset rows go. */
-export async function deleteRebuildOffsets(db: Db, rebuildGroup: string): Promise<void> {
-  await deleteGroupOffsets(db, rebuildGroup);
-}

@@ -13,16 +13,15 @@ import { createProgressTracker, formatProgress, type PartitionReading, type Rebu
 import {
   acquireRebuildLock,
   createShadowTables,
-  deleteRebuildOffsets,
   discardRebuildState,
   dropOldTables,
-  groupOffsets,
   shadowName,
   shadowTablesPresent,
   swapIn,
   type RebuildTable,
   type SwapResult,
 } from './rebuild-store.js';
+import { deleteGroupOffsets, readGroupOffsets } from './offset-store.js';
 import { prefillFromJournal, type JournalSource } from './rebuild-journal.js';
 import { createConsumerRunner } from './runner.js';
 
@@ -123,7 +122,7 @@ export async function rebuildView<E>(options: RebuildOptions<E>): Promise<Rebuil
       if (present !== 'none' || discarded.offsetRows > 0) logger.warn({ discarded }, 'discarded an unfinished rebuild; starting from the beginning');
       await createShadowTables(pool, tables);
     } else {
-      const applied = [...(await groupOffsets(pool, rebuildGroup, topic)).values()].reduce((s, n) => s + n, 0);
+      const applied = [...(await readGroupOffsets(pool, rebuildGroup, topic)).values()].reduce((s, n) => s + n, 0);
       logger.info({ applied }, 'resuming an unfinished rebuild from the offsets stored in PostgreSQL');
     }
     // A clean Kafka group every time: committed offsets of an earlier rebuild must not position this one.
@@ -156,7 +155,8 @@ export async function rebuildView<E>(options: RebuildOptions<E>): Promise<Rebuil
       }
     }
 
-    await deleteRebuildOffsets(pool, rebuildGroup);
+    // With the rebuild's consumer stopped: its sentinel offset rows go.
+    await deleteGroupOffsets(pool, rebuildGroup);
     await dropOldTables(pool, tables);
     await deleteGroupWhenEmpty(admin, rebuildGroup, { timeoutMs: groupEmptyTimeoutMs, logger });
     const dlq = await deleteTopicIfEmpty(admin, dlqTopicOf(topic, rebuildGroup), { logger });
@@ -166,7 +166,7 @@ export async function rebuildView<E>(options: RebuildOptions<E>): Promise<Rebuil
         'the rebuild dead-lettered records the new tables do not hold: inspect them with `dlq list --group <rebuild group>`',
       );
     }
-    const events = [...(await groupOffsets(pool, liveGroup, topic)).values()].reduce((s, n) => s + n, 0);
+    const events = [...(await readGroupOffsets(pool, liveGroup, topic)).values()].reduce((s, n) => s + n, 0);
     return { events, durationMs: Date.now() - t0, resumed, deadLetters: dlq.result === 'kept' ? dlq.records : 0 };
   } finally {
     await admin.disconnect().catch(() => undefined);
@@ -175,7 +175,7 @@ export async function rebuildView<E>(options: RebuildOptions<E>): Promise<Rebuil
 
   /** The topic's truncated partitions are read from the journal first (idempotent: runs again on resume). */
   async function readTruncatedFromJournal(handler: ConsumerHandler<E>) {
-    const [ends, stored] = await Promise.all([admin.fetchTopicOffsets(topic), groupOffsets(pool, rebuildGroup, topic)]);
+    const [ends, stored] = await Promise.all([admin.fetchTopicOffsets(topic), readGroupOffsets(pool, rebuildGroup, topic)]);
     const partitions = ends.map((e) => ({ partition: e.partition, low: Number(e.low), stored: stored.get(e.partition) }));
     const truncated = partitions.filter((p) => p.low > 0 && (p.stored ?? 0) < p.low);
     if (truncated.length === 0) return;
@@ -197,7 +197,7 @@ export async function rebuildView<E>(options: RebuildOptions<E>): Promise<Rebuil
       if (signal?.aborted) throw new PipelineError('REBUILD_ABORTED', 'rebuild interrupted; run it again to resume, or with --abort to discard it');
       try {
         const ends = await admin.fetchTopicOffsets(topic);
-        const [rebuilt, live] = await Promise.all([groupOffsets(pool, rebuildGroup, topic), groupOffsets(pool, liveGroup, topic)]);
+        const [rebuilt, live] = await Promise.all([readGroupOffsets(pool, rebuildGroup, topic), readGroupOffsets(pool, liveGroup, topic)]);
         const readings: PartitionReading[] = ends.map((e) => ({
           partition: e.partition,
           low: Number(e.low),

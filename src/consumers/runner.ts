@@ -118,27 +118,35 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
   const positioner = createPartitionPositioner({ kafka, pool, groupId, observe, paused: () => userPaused });
   const live = (payload: EachBatchPayload) => !stopping.signal.aborted && health.state !== 'failed' && payload.isRunning() && !payload.isStale();
 
+  /** Decodes a chunk; undecodable records go to the DLQ (a registry that does not answer throws: retried). */
+  async function decodeChunk(topic: string, partition: number, messages: KafkaMessage[]): Promise<ConsumedEvent<E>[]> {
+    const events: ConsumedEvent<E>[] = [];
+    const poison = [];
+    for (const msg of messages) {
+      const r = await decodeRecord(serde, topic, partition, msg);
+      if (r.ok) events.push(r.event);
+      else poison.push(deadLetterOf(r.record, r.code, r.message, 1));
+    }
+    if (poison.length > 0) {
+      await tx.dlq().send(groupId, poison);
+      observe({ type: 'undecodable', topic, partition, count: poison.length, code: poison[0]!.code });
+    }
+    return events;
+  }
+
   /** Decodes and applies one chunk of a partition batch until it commits, or the policy gives up. Returns false to stop the batch. */
   async function processChunk(topic: string, partition: number, messages: KafkaMessage[], payload: EachBatchPayload): Promise<boolean> {
     const lastOffset = Number(messages.at(-1)!.offset);
     const counts: FailureCounts = { infrastructure: 0, data: 0 };
     let isolate = false;
     let skip = false;
+    // Decoded once: a retried chunk must neither decode again nor send its undecodable records to the DLQ twice.
+    let decoded: ConsumedEvent<E>[] | undefined;
     for (;;) {
       if (!live(payload)) return false; // revoked or stopping: the next owner redoes it from the stored offset
       const started = performance.now();
       try {
-        const decoded: ConsumedEvent<E>[] = [];
-        const poison = [];
-        for (const msg of messages) {
-          const r = await decodeRecord(serde, topic, partition, msg);
-          if (r.ok) decoded.push(r.event);
-          else poison.push(deadLetterOf(r.record, r.code, r.message, 1));
-        }
-        if (poison.length > 0) {
-          await tx.dlq().send(groupId, poison);
-          observe({ type: 'undecodable', topic, partition, count: poison.length, code: poison[0]!.code });
-        }
+        decoded ??= await decodeChunk(topic, partition, messages);
         // Skipping by policy still commits the offsets, in the same kind of transaction.
         const r = await applyBatch(tx, { topic, partition, lastOffset }, skip ? [] : decoded, { isolate, attempt: counts.data });
         if (skip) {
@@ -176,7 +184,6 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
       }
     }
     if (health.state === 'retrying') setState('running');
-    positioner.advanced(topic, partition, lastOffset + 1);
     payload.resolveOffset(String(lastOffset));
     await consumer!
       .commitOffsets([{ topic, partition, offset: String(lastOffset + 1) }])

@@ -19,12 +19,13 @@ export interface ViewFreshnessRow {
 }
 
 const UNDEFINED_TABLE = '42P01';
+const isUndefinedTable = (err: unknown) => typeof err === 'object' && err !== null && Reflect.get(err, 'code') === UNDEFINED_TABLE;
 
 async function queryOrEmpty<R extends object>(pool: Pool, sql: string): Promise<R[]> {
   try {
     return (await pool.query<R>(sql)).rows;
   } catch (err) {
-    if (typeof err === 'object' && err !== null && Reflect.get(err, 'code') === UNDEFINED_TABLE) return [];
+    if (isUndefinedTable(err)) return [];
     throw err;
   }
 }
@@ -33,7 +34,7 @@ export async function readStoredOffsets(pool: Pool): Promise<StoredOffset[]> {
   try {
     return await readAllOffsets(pool);
   } catch (err) {
-    if (typeof err === 'object' && err !== null && Reflect.get(err, 'code') === UNDEFINED_TABLE) return [];
+    if (isUndefinedTable(err)) return [];
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../../shared/errors.js';
-import { isInternalGroup, isRebuildGroup } from '../../shared/group-names.js';
+import { groupKind } from '../../shared/group-names.js';
 import { readAllViewFreshness } from '../../db/queries/freshness.js';
 import type { Queryable } from '../../db/queries/queryable.js';
 import type { ReadinessCheck } from '../deps.js';
@@ -90,7 +90,7 @@ export function registerHealthRoutes(app: ApiApp, o: HealthOptions): void {
       if (o.readyMaxStalenessMs === undefined) return;
       const bound = o.readyMaxStalenessMs;
       const stale = (await readAllViewFreshness(o.db))
-        .filter((row) => !isRebuildGroup(row.groupId) && !isInternalGroup(row.groupId))
+        .filter((row) => groupKind(row.groupId) === 'live')
         .map((row) => ({ row, f: o.freshness.forView(row.viewName, row) }))
         .filter(({ f }) => f.lagMs !== null && f.lagMs > bound)
         .map(({ row, f }) => `${row.viewName} ${f.json.lagSeconds} s behind`);

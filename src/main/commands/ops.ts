@@ -97,7 +97,7 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
       const connector = loadConnector(clients.config.connectorFile);
       const journal = clients.journal(connector.table);
       const serde = clients.serde(connector.topic);
-      const groupId = `${clients.config.groupPrefix}${INVENTORY_PROJECTOR_GROUP}`;
+      const groupId = liveGroupId(clients.config.groupPrefix, INVENTORY_PROJECTOR_GROUP);
       const projector = createInventoryProjector({ journal, serde, pool: clients.pool(), logger: clients.logger, groupId });
       const report = await checkIntegrity({
         ddb: clients.ddb(),
