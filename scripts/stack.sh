@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local stack without a Docker engine: real servers as local processes.
 #
-#   scripts/stack.sh up | down | status | logs [service] | install
+#   scripts/stack.sh up [--dynamodb-in-memory] [service...] | down | status | logs [service] | install
 #
 # Services (ports overridable by env, see README):
 #   kafka      Apache Kafka 3.9.1, KRaft single node     127.0.0.1:9092 (controller 9093)
@@ -33,6 +33,11 @@ PROMETHEUS_PORT="${STACK_PROMETHEUS_PORT:-9090}"
 PG_PASSWORD="${STACK_PG_PASSWORD:-postgres}"
 PG_DATABASE="${STACK_PG_DATABASE:-pipeline}"
 UP_TIMEOUT="${STACK_UP_TIMEOUT:-180}"
+# 1: DynamoDB Local keeps its tables in memory (-inMemory): >1,000 writes/s
+# instead of a few hundred, and nothing survives a restart. For benches only;
+# `up --dynamodb-in-memory` sets it too. The mode a running DynamoDB Local was
+# started in is kept in its state folder, so `restart dynamodb` keeps it.
+DYNAMODB_IN_MEMORY="${STACK_DYNAMODB_IN_MEMORY:-0}"
 
 SERVICES=(kafka registry dynamodb postgres prometheus)
 
@@ -188,8 +193,14 @@ start_dynamodb() {
   mkdir -p "$d/data"
   build_dynamodb_launcher
   # -sharedDb: one database whatever region/credentials a client uses.
-  (cd "$d" && spawn dynamodb java -Xms128m -Xmx768m -Djava.library.path="$d/native" -Dstack.dynamodb.host=127.0.0.1 \
-    -cp "$d/libs/*:$d/launcher" LoopbackServerRunner -port "$DYNAMODB_PORT" -dbPath "$d/data" -sharedDb -disableTelemetry)
+  local storage=(-dbPath "$d/data") heap=768m
+  if [[ $DYNAMODB_IN_MEMORY == 1 ]]; then
+    storage=(-inMemory); heap=2g
+    log "dynamodb: in memory (tables are lost when it stops)"
+  fi
+  echo "$DYNAMODB_IN_MEMORY" >"$d/in-memory"
+  (cd "$d" && spawn dynamodb java -Xms128m "-Xmx$heap" -Djava.library.path="$d/native" -Dstack.dynamodb.host=127.0.0.1 \
+    -cp "$d/libs/*:$d/launcher" LoopbackServerRunner -port "$DYNAMODB_PORT" "${storage[@]}" -sharedDb -disableTelemetry)
 }
 
 # DynamoDB Local keeps every stream record of every table (deleted ones
@@ -314,12 +325,19 @@ probe() {
 
 cmd_up() {
   local t0=$SECONDS
+  if [[ "${1:-}" == --dynamodb-in-memory ]]; then DYNAMODB_IN_MEMORY=1; shift; fi
   local svcs=("${@:-${SERVICES[@]}}")
   mkdir -p "$STACK_DIR"
   install_all "${svcs[@]}"
   for svc in "${svcs[@]}"; do
     if [[ $svc == postgres ]]; then start_postgres; continue; fi
-    if is_running "$svc"; then log "$svc: already running (pid $(cat "$(pidfile "$svc")"))"; continue; fi
+    if is_running "$svc"; then
+      log "$svc: already running (pid $(cat "$(pidfile "$svc")"))"
+      if [[ $svc == dynamodb && "$(cat "$STACK_DIR/dynamodb/in-memory" 2>/dev/null || echo 0)" != "$DYNAMODB_IN_MEMORY" ]]; then
+        die "dynamodb runs in the other storage mode (in memory: $(cat "$STACK_DIR/dynamodb/in-memory" 2>/dev/null || echo 0)); stop it first: $0 down"
+      fi
+      continue
+    fi
     log "$svc: starting"
     "start_$svc"
   done
@@ -332,7 +350,7 @@ cmd_up() {
     die "stack not ready: $failed"
   fi
   if [[ " ${svcs[*]} " == *" postgres "* ]]; then ensure_pg_database; fi
-  if [[ " ${svcs[*]} " == *" dynamodb "* ]]; then index_dynamodb_streams; fi
+  if [[ " ${svcs[*]} " == *" dynamodb "* && $DYNAMODB_IN_MEMORY != 1 ]]; then index_dynamodb_streams; fi
   if [[ " ${svcs[*]} " == *" registry "* ]]; then
     # Apicurio's global default is NONE; Confluent's and Redpanda's is BACKWARD.
     curl -fsS -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' --data '{"compatibility":"BACKWARD"}' \
@@ -381,7 +399,10 @@ cmd_down() {
 cmd_status() {
   local rc=0
   for svc in "${SERVICES[@]}"; do
-    if is_running "$svc"; then printf '%-11s running  pid %s\n' "$svc" "$(cat "$(pidfile "$svc")")"
+    if is_running "$svc"; then
+      local note=""
+      if [[ $svc == dynamodb && "$(cat "$STACK_DIR/dynamodb/in-memory" 2>/dev/null)" == 1 ]]; then note="  (in memory)"; fi
+      printf '%-11s running  pid %s%s\n' "$svc" "$(cat "$(pidfile "$svc")")" "$note"
     elif [[ $svc == postgres ]] && pg_answers; then printf '%-11s external (answers on %s)\n' "$svc" "$PG_PORT"
     else printf '%-11s stopped\n' "$svc"; rc=1; fi
   done
@@ -403,6 +424,7 @@ cmd_restart() {
   if [[ "${1:-}" == --kill ]]; then crash=1; shift; fi
   for svc in "$@"; do
     local pf; pf="$(pidfile "$svc")"
+    if [[ $svc == dynamodb && -f "$STACK_DIR/dynamodb/in-memory" ]]; then DYNAMODB_IN_MEMORY="$(cat "$STACK_DIR/dynamodb/in-memory")"; fi
     if [[ -f "$pf" ]] && kill -0 "$(cat "$pf")" 2>/dev/null; then
       if (( crash )); then
         local pid; pid="$(cat "$pf")"
@@ -432,5 +454,5 @@ case "${1:-}" in
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
   install) install_all ;;
-  *) echo "usage: $0 up [service...] | restart [--kill] service... | down | status | logs [service...] | install" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--dynamodb-in-memory] [service...] | restart [--kill] service... | down | status | logs [service...] | install" >&2; exit 2 ;;
 esac
