@@ -1,6 +1,7 @@
 /**
  * Waits until each named server of the stack answers a real request:
- * Kafka a metadata call, DynamoDB a ListTables, PostgreSQL a SELECT 1, the
+ * Kafka a metadata call that lists every node (STACK_PROBE_KAFKA_NODES, 1 by
+ * default: a cluster is ready when all its brokers are), DynamoDB a ListTables, PostgreSQL a SELECT 1, the
  * registry a subjects list, Prometheus its readiness endpoint.
  * Prints the names of those that never answered (stdout) and exits 1 if any.
  *
@@ -24,7 +25,9 @@ const probes: Record<string, Probe> = {
     ).admin({ retry: { retries: 0 } });
     await admin.connect();
     try {
-      await admin.describeCluster();
+      const { brokers } = await admin.describeCluster();
+      const nodes = Number(process.env.STACK_PROBE_KAFKA_NODES ?? 1);
+      if (brokers.length < nodes) throw new Error(`${brokers.length} of ${nodes} brokers in the cluster (${brokers.map((b) => b.nodeId).join(', ')})`);
       await admin.listTopics();
     } finally {
       await admin.disconnect();

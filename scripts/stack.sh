@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Local stack without a Docker engine: real servers as local processes.
 #
-#   scripts/stack.sh up [--dynamodb-in-memory] [service...] | down | status | logs [service] | install
+#   scripts/stack.sh up [--brokers 1|3] [--dynamodb-in-memory] [service...] | down | status | logs [service]
+#                    | restart [--kill] service... | stop [--kill] service... | env | install
 #
 # Services (ports overridable by env, see README):
 #   kafka      Apache Kafka 3.9.1, KRaft single node     127.0.0.1:9092 (controller 9093)
+#              or, with --brokers 3, three nodes kafka-1..3 on 9092/9094/9096 (controllers 9093/9095/9097)
 #   registry   Apicurio Registry 2.4.2 (Confluent API)   127.0.0.1:8081/apis/ccompat/v7
 #   dynamodb   DynamoDB Local 2.6.1 with Streams         127.0.0.1:8000
 #   postgres   PostgreSQL 15 (Debian)                    127.0.0.1:5432
@@ -25,7 +27,7 @@ STACK_DIR="${STACK_DIR:-$ROOT/.stack}"
 source "$ROOT/scripts/stack/maven-settings.sh"
 
 KAFKA_PORT="${STACK_KAFKA_PORT:-9092}"
-KAFKA_CONTROLLER_PORT="${STACK_KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_CONTROLLER_PORT="${STACK_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 REGISTRY_PORT="${STACK_REGISTRY_PORT:-8081}"
 DYNAMODB_PORT="${STACK_DYNAMODB_PORT:-8000}"
 PG_PORT="${STACK_PG_PORT:-5432}"
@@ -38,6 +40,14 @@ UP_TIMEOUT="${STACK_UP_TIMEOUT:-180}"
 # `up --dynamodb-in-memory` sets it too. The mode a running DynamoDB Local was
 # started in is kept in its state folder, so `restart dynamodb` keeps it.
 DYNAMODB_IN_MEMORY="${STACK_DYNAMODB_IN_MEMORY:-0}"
+
+# Kafka nodes: 1 (the default, what CI runs) or 3 (a cluster: replication
+# factor 3, min.insync.replicas 2, as users run it). Node N listens on
+# KAFKA_PORT + 2(N-1), its controller on KAFKA_CONTROLLER_PORT + 2(N-1).
+# `up --brokers 3` sets it too. The mode a state folder was brought up in is
+# kept there (kafka/brokers), so `up`, `restart`, `status` and `down` without
+# the flag keep it.
+KAFKA_NODES_ASKED="${STACK_KAFKA_BROKERS:-}"
 
 SERVICES=(kafka registry dynamodb postgres prometheus)
 
@@ -129,6 +139,56 @@ install_all() {
 
 # ---------------------------------------------------------------- services --
 
+kafka_nodes() {
+  if [[ -n $KAFKA_NODES_ASKED ]]; then echo "$KAFKA_NODES_ASKED"; else cat "$STACK_DIR/kafka/brokers" 2>/dev/null || echo 1; fi
+}
+kafka_port_of() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
+kafka_controller_port_of() { echo $((KAFKA_CONTROLLER_PORT + 2 * ($1 - 1))); }
+# What clients put in KAFKA_BROKERS.
+kafka_bootstrap() {
+  local n; n="$(kafka_nodes)"
+  if [[ $n == 1 ]]; then echo "127.0.0.1:${KAFKA_PORT}"; return; fi
+  local out=() i
+  for ((i = 1; i <= n; i++)); do out+=("127.0.0.1:$(kafka_port_of "$i")"); done
+  (IFS=,; echo "${out[*]}")
+}
+# The service names Kafka stands for in this mode: kafka, or kafka-1..N.
+kafka_services() {
+  local n; n="$(kafka_nodes)"
+  if [[ $n == 1 ]]; then echo kafka; return; fi
+  local i; for ((i = 1; i <= n; i++)); do printf 'kafka-%s ' "$i"; done; echo
+}
+# Expands `kafka` to the nodes of a cluster; kafka-N names one node.
+expand_services() {
+  local svc
+  for svc in "$@"; do
+    if [[ $svc == kafka ]]; then kafka_services; else echo "$svc"; fi
+  done | tr ' ' '\n' | grep -v '^$'
+}
+
+write_kafka_log4j() {
+  cat >"$1/log4j.properties" <<'EOF'
+log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.kafka.log.LogCleaner=WARN
+log4j.logger.state.change.logger=WARN
+log4j.logger.org.apache.kafka.storage=WARN
+EOF
+}
+
+format_kafka_storage() {
+  local d="$1" cid="$2"
+  if [[ ! -f "$d/data/meta.properties" ]]; then
+    java -Dlog4j.configuration="file:$d/log4j.properties" -cp "$STACK_DIR/kafka/libs/*" kafka.tools.StorageTool \
+      format -t "$cid" -c "$d/server.properties" >"$d/format.log" 2>&1 || { cat "$d/format.log" >&2; die "kafka storage format failed ($d)"; }
+  fi
+}
+
+new_cluster_id() { head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='; }
+
 start_kafka() {
   local d="$STACK_DIR/kafka"
   mkdir -p "$d/data"
@@ -156,23 +216,52 @@ group.initial.rebalance.delay.ms=0
 log.retention.hours=168
 log.segment.bytes=104857600
 EOF
-  cat >"$d/log4j.properties" <<'EOF'
-log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.kafka.log.LogCleaner=WARN
-log4j.logger.state.change.logger=WARN
-log4j.logger.org.apache.kafka.storage=WARN
-EOF
-  if [[ ! -f "$d/data/meta.properties" ]]; then
-    local cid; cid="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-    java -Dlog4j.configuration="file:$d/log4j.properties" -cp "$d/libs/*" kafka.tools.StorageTool \
-      format -t "$cid" -c "$d/server.properties" >"$d/format.log" 2>&1 || { cat "$d/format.log" >&2; die "kafka storage format failed"; }
-  fi
+  write_kafka_log4j "$d"
+  format_kafka_storage "$d" "$(new_cluster_id)"
   spawn kafka java -Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$d/log4j.properties" -cp "$d/libs/*" kafka.Kafka "$d/server.properties"
+}
+
+# One node of a cluster (kafka-N): broker and controller in one process, as
+# the single node, with the replication settings of a production cluster.
+start_kafka_node() {
+  local n="$1" nodes; nodes="$(kafka_nodes)"
+  local d="$STACK_DIR/kafka-$n" port ctl voters=() i
+  port="$(kafka_port_of "$n")"; ctl="$(kafka_controller_port_of "$n")"
+  for ((i = 1; i <= nodes; i++)); do voters+=("$i@127.0.0.1:$(kafka_controller_port_of "$i")"); done
+  mkdir -p "$d/data" "$STACK_DIR/kafka"
+  # Every node of one cluster is formatted with the same cluster id.
+  [[ -f "$STACK_DIR/kafka/cluster-id" ]] || new_cluster_id >"$STACK_DIR/kafka/cluster-id"
+  cat >"$d/server.properties" <<EOF
+process.roles=broker,controller
+node.id=${n}
+controller.quorum.voters=$(IFS=,; echo "${voters[*]}")
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${ctl}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=${d}/data
+# A cluster as users run it: every partition on three brokers, a write
+# acknowledged by two (acks=all), so one broker can be lost without losing
+# a committed record or stopping writes.
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+transaction.state.log.num.partitions=10
+auto.create.topics.enable=false
+num.partitions=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=168
+log.segment.bytes=104857600
+EOF
+  write_kafka_log4j "$d"
+  format_kafka_storage "$d" "$(cat "$STACK_DIR/kafka/cluster-id")"
+  spawn "kafka-$n" java -Xms128m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$d/log4j.properties" -cp "$STACK_DIR/kafka/libs/*" kafka.Kafka "$d/server.properties"
 }
 
 # DynamoDB Local has no listening-address option (-port only; its Jetty server
@@ -319,16 +408,69 @@ EOF
 
 # --------------------------------------------------------------- commands --
 
+# The client settings of this stack (what `env` prints and the probe uses).
+client_env() {
+  cat <<EOF
+KAFKA_BROKERS=$(kafka_bootstrap)
+SCHEMA_REGISTRY_URL=http://127.0.0.1:${REGISTRY_PORT}/apis/ccompat/v7
+DYNAMODB_ENDPOINT=http://127.0.0.1:${DYNAMODB_PORT}
+DATABASE_URL=postgres://postgres:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/${PG_DATABASE}
+API_DATABASE_URL=postgres://pipeline_reader:pipeline_reader@127.0.0.1:${PG_PORT}/${PG_DATABASE}
+PROMETHEUS_URL=http://127.0.0.1:${PROMETHEUS_PORT}
+PROMETHEUS_TARGETS_DIR=${STACK_DIR}/prometheus/targets
+TOPIC_REPLICATION_FACTOR=$([[ $(kafka_nodes) == 1 ]] && echo 1 || echo 3)
+EOF
+}
+
+# Probes this stack's own servers (not whatever the caller's environment
+# points at); `kafka` waits for every node of a cluster.
 probe() {
-  (cd "$ROOT" && node --import tsx scripts/stack-probe.ts "$@")
+  local vars=()
+  mapfile -t vars < <(client_env)
+  (cd "$ROOT" && env "${vars[@]}" STACK_PROBE_KAFKA_NODES="$(kafka_nodes)" node --import tsx scripts/stack-probe.ts "$@")
+}
+
+is_kafka() { [[ $1 == kafka || $1 == kafka-[0-9]* ]]; }
+
+# Fails unless every name is a service of this stack (kafka-N only on a cluster).
+check_services() {
+  local svc known=" ${SERVICES[*]} $(kafka_services) "
+  for svc in "$@"; do [[ $known == *" $svc "* ]] || die "no service $svc in this stack (kafka nodes: $(kafka_services))"; done
+}
+
+# Records the Kafka mode of this state folder; refuses to switch it under running nodes.
+set_kafka_mode() {
+  local want="$1" had; had="$(cat "$STACK_DIR/kafka/brokers" 2>/dev/null || echo 1)"
+  [[ $want == 1 || $want == 3 ]] || die "--brokers takes 1 or 3, not $want"
+  if [[ $want != "$had" ]]; then
+    local svc
+    for svc in kafka kafka-1 kafka-2 kafka-3; do
+      is_running "$svc" && die "kafka runs with $had node(s) in $STACK_DIR; stop it first: $0 down"
+    done
+  fi
+  mkdir -p "$STACK_DIR/kafka"
+  echo "$want" >"$STACK_DIR/kafka/brokers"
 }
 
 cmd_up() {
   local t0=$SECONDS
-  if [[ "${1:-}" == --dynamodb-in-memory ]]; then DYNAMODB_IN_MEMORY=1; shift; fi
-  local svcs=("${@:-${SERVICES[@]}}")
+  while [[ "${1:-}" == --* ]]; do
+    case "$1" in
+      --dynamodb-in-memory) DYNAMODB_IN_MEMORY=1; shift ;;
+      --brokers) KAFKA_NODES_ASKED="${2:-}"; shift 2 ;;
+      *) die "unknown option $1" ;;
+    esac
+  done
   mkdir -p "$STACK_DIR"
-  install_all "${svcs[@]}"
+  local svcs
+  mapfile -t svcs < <(expand_services "${@:-${SERVICES[@]}}")
+  check_services "${svcs[@]}"
+  local svc with_kafka=0 install=()
+  for svc in "${svcs[@]}"; do
+    if is_kafka "$svc"; then with_kafka=1; else install+=("$svc"); fi
+  done
+  if (( with_kafka )); then set_kafka_mode "$(kafka_nodes)"; install+=(kafka); fi
+  install_all "${install[@]}"
   for svc in "${svcs[@]}"; do
     if [[ $svc == postgres ]]; then start_postgres; continue; fi
     if is_running "$svc"; then
@@ -339,13 +481,19 @@ cmd_up() {
       continue
     fi
     log "$svc: starting"
-    "start_$svc"
+    if [[ $svc == kafka-* ]]; then start_kafka_node "${svc#kafka-}"; else "start_$svc"; fi
   done
-  local failed
-  if ! failed="$(probe --timeout "$UP_TIMEOUT" "${svcs[@]}")"; then
+  # Kafka is probed once, as a whole: every node must be in the cluster.
+  local probed=() failed
+  for svc in "${svcs[@]}"; do is_kafka "$svc" || probed+=("$svc"); done
+  (( with_kafka )) && probed=(kafka "${probed[@]}")
+  if ! failed="$(probe --timeout "$UP_TIMEOUT" "${probed[@]}")"; then
     for svc in $failed; do
-      log "$svc did not answer; last lines of its log:"
-      tail -n 40 "$STACK_DIR/$svc/$svc.log" >&2 2>/dev/null || true
+      [[ $svc == kafka ]] && svc="$(kafka_services)"
+      for s in $svc; do
+        log "$s did not answer; last lines of its log:"
+        tail -n 40 "$STACK_DIR/$s/$s.log" >&2 2>/dev/null || true
+      done
     done
     die "stack not ready: $failed"
   fi
@@ -356,9 +504,11 @@ cmd_up() {
     curl -fsS -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' --data '{"compatibility":"BACKWARD"}' \
       "http://127.0.0.1:${REGISTRY_PORT}/apis/ccompat/v7/config" >/dev/null
   fi
+  local kafka_line="127.0.0.1:${KAFKA_PORT}"
+  [[ $(kafka_nodes) == 1 ]] || kafka_line="$(kafka_bootstrap)  ($(kafka_nodes) nodes: RF 3, min ISR 2; clients: eval \"\$($0 env)\")"
   cat <<EOF
 [stack] ready in $((SECONDS - t0)) s
-  kafka       127.0.0.1:${KAFKA_PORT}
+  kafka       ${kafka_line}
   registry    http://127.0.0.1:${REGISTRY_PORT}/apis/ccompat/v7
   dynamodb    http://127.0.0.1:${DYNAMODB_PORT}
   postgres    postgres://postgres:***@127.0.0.1:${PG_PORT}/${PG_DATABASE}
@@ -375,33 +525,53 @@ stop_pid() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
-cmd_down() {
-  for svc in prometheus registry dynamodb kafka postgres; do
-    local pf; pf="$(pidfile "$svc")"
-    [[ -f "$pf" ]] || continue
-    local pid; pid="$(cat "$pf")"
-    if kill -0 "$pid" 2>/dev/null; then
-      log "$svc: stopping (pid $pid)"
-      if [[ $svc == postgres ]]; then
-        local bin; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-        su -s /bin/bash postgres -c "'$bin/pg_ctl' -D '$(pg_home)/data' -m fast -w stop" >/dev/null 2>&1 \
-          || stop_pid "$svc" "$pid"
-      else
-        # setsid made the service its own process group: stop the whole group.
-        stop_pid "$svc" "-$pid" || true
-        stop_pid "$svc" "$pid"
-      fi
-    fi
-    rm -f "$pf"
+# Every Kafka service with a pid file here, whatever the mode.
+kafka_pid_services() {
+  local f
+  for f in "$STACK_DIR"/kafka/pid "$STACK_DIR"/kafka-[0-9]*/pid; do
+    [[ -f $f ]] && basename "$(dirname "$f")"
   done
+  return 0
+}
+
+stop_service() {
+  local svc="$1" pf pid; pf="$(pidfile "$svc")"
+  [[ -f "$pf" ]] || return 0
+  pid="$(cat "$pf")"
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$svc: stopping (pid $pid)"
+    if [[ $svc == postgres ]]; then
+      local bin; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+      su -s /bin/bash postgres -c "'$bin/pg_ctl' -D '$(pg_home)/data' -m fast -w stop" >/dev/null 2>&1 \
+        || stop_pid "$svc" "$pid"
+    else
+      # setsid made the service its own process group: stop the whole group.
+      stop_pid "$svc" "-$pid" || true
+      stop_pid "$svc" "$pid"
+    fi
+  fi
+  rm -f "$pf"
+}
+
+cmd_down() {
+  local svc kafkas=()
+  for svc in prometheus registry dynamodb; do stop_service "$svc"; done
+  mapfile -t kafkas < <(kafka_pid_services)
+  # The nodes of a cluster stop together: stopped one after another, the last
+  # ones wait for a controller quorum that has already gone.
+  for svc in "${kafkas[@]}"; do stop_service "$svc" & done
+  wait
+  stop_service postgres
 }
 
 cmd_status() {
-  local rc=0
-  for svc in "${SERVICES[@]}"; do
+  local rc=0 svc svcs
+  mapfile -t svcs < <(expand_services "${SERVICES[@]}")
+  for svc in "${svcs[@]}"; do
     if is_running "$svc"; then
       local note=""
       if [[ $svc == dynamodb && "$(cat "$STACK_DIR/dynamodb/in-memory" 2>/dev/null)" == 1 ]]; then note="  (in memory)"; fi
+      if [[ $svc == kafka-* ]]; then note="  (127.0.0.1:$(kafka_port_of "${svc#kafka-}"))"; fi
       printf '%-11s running  pid %s%s\n' "$svc" "$(cat "$(pidfile "$svc")")" "$note"
     elif [[ $svc == postgres ]] && pg_answers; then printf '%-11s external (answers on %s)\n' "$svc" "$PG_PORT"
     else printf '%-11s stopped\n' "$svc"; rc=1; fi
@@ -410,49 +580,60 @@ cmd_status() {
 }
 
 cmd_logs() {
-  local svcs=("${@:-${SERVICES[@]}}")
+  local svcs svc
+  mapfile -t svcs < <(expand_services "${@:-${SERVICES[@]}}")
   for svc in "${svcs[@]}"; do
     echo "==> $svc"; tail -n "${LINES:-50}" "$STACK_DIR/$svc/$svc.log" 2>/dev/null || echo "(no log)"
   done
 }
 
-# Stops and starts named services (fault tests: a broker, database or DynamoDB restart).
-# --kill crashes them instead (SIGKILL of the whole process group, PostgreSQL's
-# postmaster included): no clean shutdown, no flush, as a lost machine would.
-cmd_restart() {
-  local svc crash=0
+# Stops named services (`kafka-N`: one node of a cluster) and leaves them
+# stopped until `up`/`restart`. --kill crashes them instead (SIGKILL of the
+# whole process group, PostgreSQL's postmaster included): no clean shutdown,
+# no flush, as a lost machine would.
+cmd_stop() {
+  local svc crash=0 svcs
   if [[ "${1:-}" == --kill ]]; then crash=1; shift; fi
-  for svc in "$@"; do
+  mapfile -t svcs < <(expand_services "$@")
+  check_services "${svcs[@]}"
+  for svc in "${svcs[@]}"; do
     local pf; pf="$(pidfile "$svc")"
-    if [[ $svc == dynamodb && -f "$STACK_DIR/dynamodb/in-memory" ]]; then DYNAMODB_IN_MEMORY="$(cat "$STACK_DIR/dynamodb/in-memory")"; fi
     if [[ -f "$pf" ]] && kill -0 "$(cat "$pf")" 2>/dev/null; then
       if (( crash )); then
         local pid; pid="$(cat "$pf")"
+        log "$svc: kill -9 (pid $pid)"
         kill -KILL "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
         if [[ $svc == postgres ]]; then
           # The backends outlive a SIGKILLed postmaster until they notice; the data dir's pid file stays (as after a crash).
           pkill -KILL -u postgres -f "postgres" 2>/dev/null || true
         fi
         for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      elif [[ $svc == postgres ]]; then
-        local bin; bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-        su -s /bin/bash postgres -c "'$bin/pg_ctl' -D '$(pg_home)/data' -m fast -w stop" >/dev/null
+        rm -f "$pf"
       else
-        stop_pid "$svc" "-$(cat "$pf")" || true
-        stop_pid "$svc" "$(cat "$pf")"
+        stop_service "$svc"
       fi
-      rm -f "$pf"
     fi
   done
+}
+
+# Stops and starts named services (fault tests: a broker, database or DynamoDB
+# restart); --kill crashes them first (see stop). The modes the state folder
+# records (Kafka nodes, DynamoDB in memory) are kept.
+cmd_restart() {
+  if [[ " $* " == *" dynamodb "* && -f "$STACK_DIR/dynamodb/in-memory" ]]; then DYNAMODB_IN_MEMORY="$(cat "$STACK_DIR/dynamodb/in-memory")"; fi
+  cmd_stop "$@"
+  [[ "${1:-}" == --kill ]] && shift
   cmd_up "$@"
 }
 
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   restart) shift; cmd_restart "$@" ;;
+  stop) shift; cmd_stop "$@" ;;
   down) cmd_down ;;
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
+  env) client_env | sed 's/^/export /' ;;
   install) install_all ;;
-  *) echo "usage: $0 up [--dynamodb-in-memory] [service...] | restart [--kill] service... | down | status | logs [service...] | install" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--brokers 1|3] [--dynamodb-in-memory] [service...] | restart [--kill] service... | stop [--kill] service... | down | status | logs [service...] | env | install" >&2; exit 2 ;;
 esac
