@@ -19,15 +19,16 @@
  *   API_LOG_LEVEL=info …   the API writes its access log (JSON lines to /dev/null); default warn
  *   API_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" …   flags for the API process (MINIMAL_NODE_FLAGS: the minimal one)
  *   SIDES=api …   only these sides (a profile of one side under load; no ratios)
+ *   API_BASELINE_REV=<rev> …   also the API of another git revision (side apiBaseline): before/after in one run
  *
  * Needs wrk and pgbench on PATH and a superuser DATABASE_URL (it creates a
  * database and a read-only role, dropped at the end). Writes bench/results/api.json.
  * The two cores are shared by the servers, PostgreSQL and the load generator:
  * read ratios taken in one run, not absolute rates.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,11 +53,15 @@ const CONNECTIONS = 50;
 const POOL_MAX = 10; // PG_POOL_MAX's default: the API role's reader pool
 const STATEMENT_TIMEOUT_MS = 5000; // API_STATEMENT_TIMEOUT_MS's default
 const API_LOG_LEVEL = process.env.API_LOG_LEVEL ?? 'warn';
-const ALL_SIDES = ['api', 'minimal', 'pgbench'] as const;
+/** API_BASELINE_REV=<git rev>: also serve the API of that revision (side `apiBaseline`), for before/after in one run. */
+const BASELINE_REV = process.env.API_BASELINE_REV;
+const ALL_SIDES = ['api', 'minimal', 'pgbench', 'apiBaseline'] as const;
 type Side = (typeof ALL_SIDES)[number];
-/** SIDES=api,minimal runs only those (profiling); the ratios need all three. */
-const SIDES = ALL_SIDES.filter((s) => (process.env.SIDES ?? ALL_SIDES.join(',')).split(',').includes(s));
-const APP_NAME: Record<Side, string> = { api: 'bench-api', minimal: 'bench-minimal', pgbench: 'bench-pgbench' };
+/** SIDES=api,minimal runs only those (profiling); the ratios need api, minimal and pgbench. */
+const SIDES = ALL_SIDES.filter(
+  (s) => (process.env.SIDES ?? 'api,minimal,pgbench').split(',').includes(s) || (s === 'apiBaseline' && BASELINE_REV !== undefined),
+);
+const APP_NAME: Record<Side, string> = { api: 'bench-api', minimal: 'bench-minimal', pgbench: 'bench-pgbench', apiBaseline: 'bench-api-baseline' };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const median = (xs: number[]) => {
@@ -92,7 +97,11 @@ interface Measurement {
 
 /** Child mode: the API as the API role serves it (reader pool, statement timeout, metrics registry). */
 async function serve(): Promise<void> {
-  const pool = createPool(process.env.BENCH_READER_URL!, { max: POOL_MAX, applicationName: APP_NAME.api, statementTimeoutMs: STATEMENT_TIMEOUT_MS });
+  const pool = createPool(process.env.BENCH_READER_URL!, {
+    max: POOL_MAX,
+    applicationName: process.env.BENCH_APP_NAME ?? APP_NAME.api,
+    statementTimeoutMs: STATEMENT_TIMEOUT_MS,
+  });
   pool.on('error', ignoreIdleError);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -163,9 +172,16 @@ async function setUp(adminUrl: URL) {
 }
 
 /** Starts a server process (the API in --serve mode or the minimal handler); resolves with its pid and port. */
-async function startServer(script: string, args: string[], readerUrl: URL, nodeFlags: string[]): Promise<{ child: ChildProcess; pid: number; port: number }> {
+async function startServer(
+  script: string,
+  args: string[],
+  readerUrl: URL,
+  nodeFlags: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ child: ChildProcess; pid: number; port: number }> {
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...args], {
-    env: { ...process.env, BENCH_READER_URL: readerUrl.toString() },
+    cwd: extraEnv.BENCH_CWD ?? process.cwd(),
+    env: { ...process.env, ...extraEnv, BENCH_READER_URL: readerUrl.toString() },
     // Access log lines (API_LOG_LEVEL=info) go to /dev/null: written and paid for, not read.
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
@@ -301,9 +317,22 @@ async function main(): Promise<void> {
   const minimal = await startServer(path.join(here, 'api-minimal-server.ts'), [], env.readerUrl, minimalFlags);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-api-'));
   const script = pgbenchScript(tmp);
+  let baseline: Awaited<ReturnType<typeof startServer>> | undefined;
+  if (BASELINE_REV) {
+    // The other revision's src/ and bench/ (git archive: the work tree and the index are not touched), this node_modules.
+    const dir = path.join(tmp, 'baseline');
+    mkdirSync(dir);
+    execSync(`git archive ${JSON.stringify(BASELINE_REV)} src bench package.json tsconfig.json | tar -x -C ${JSON.stringify(dir)}`);
+    symlinkSync(path.resolve('node_modules'), path.join(dir, 'node_modules'));
+    baseline = await startServer(path.join(dir, 'bench', 'api-latency.ts'), ['--serve'], env.readerUrl, apiFlags, {
+      BENCH_APP_NAME: APP_NAME.apiBaseline,
+      BENCH_CWD: dir,
+    });
+  }
   const runSide = (side: Side, durationS: number) => {
     if (side === 'api') return measure(env.admin, side, api.pid, () => wrk(api.port, durationS));
     if (side === 'minimal') return measure(env.admin, side, minimal.pid, () => wrk(minimal.port, durationS));
+    if (side === 'apiBaseline') return measure(env.admin, side, baseline!.pid, () => wrk(baseline!.port, durationS));
     return measure(env.admin, side, undefined, () => pgbench(env.readerUrl, script, tmp, durationS));
   };
   try {
@@ -345,12 +374,20 @@ async function main(): Promise<void> {
       api: summarise('api'),
       minimal: summarise('minimal'),
       pgbench: summarise('pgbench'),
+      ...(BASELINE_REV ? { apiBaseline: { rev: BASELINE_REV, ...summarise('apiBaseline') } } : {}),
       ratios: {
         apiServerCpuOverMinimal: ratio('api', 'minimal', (m) => m.cpuUsPerRequest.server!),
         apiTotalCpuOverMinimal: ratio('api', 'minimal', (m) => m.cpuUsPerRequest.total),
         apiRpsOverMinimal: ratio('api', 'minimal', (m) => m.rps),
         apiRpsOverPgbench: ratio('api', 'pgbench', (m) => m.rps),
         minimalRpsOverPgbench: ratio('minimal', 'pgbench', (m) => m.rps),
+        ...(BASELINE_REV
+          ? {
+              apiServerCpuOverBaseline: ratio('api', 'apiBaseline', (m) => m.cpuUsPerRequest.server!),
+              apiBaselineServerCpuOverMinimal: ratio('apiBaseline', 'minimal', (m) => m.cpuUsPerRequest.server!),
+              apiRpsOverBaseline: ratio('api', 'apiBaseline', (m) => m.rps),
+            }
+          : {}),
       },
     };
     const targets = { apiServerCpuOverMinimalMax: 1.5, apiP99MaxMs: 10 };
@@ -391,13 +428,13 @@ async function main(): Promise<void> {
     writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
     console.log(`median of ${RUNS} rounds:`);
     for (const side of SIDES) {
-      const s = summary[side];
+      const s = side === 'apiBaseline' ? summary.apiBaseline! : summary[side];
       console.log(`  ${side.padEnd(8)} ${s.rps} req/s p50 ${s.p50Ms} ms p99 ${s.p99Ms} ms; CPU µs/req ${JSON.stringify(s.cpuUsPerRequest)}`);
     }
     console.log(`  API server CPU / minimal: ${summary.ratios.apiServerCpuOverMinimal} (target ≤ ${targets.apiServerCpuOverMinimalMax}); ` +
       `API p99 ${summary.api.p99Ms} ms (target < ${targets.apiP99MaxMs}) → ${pass ? 'PASS' : 'FAIL'} → ${file}`);
   } finally {
-    for (const s of [api, minimal]) {
+    for (const s of [api, minimal, ...(baseline ? [baseline] : [])]) {
       s.child.kill('SIGTERM');
       await new Promise((r) => s.child.once('exit', r));
     }
