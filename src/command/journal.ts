@@ -28,6 +28,31 @@ import { ConcurrencyError, PipelineError } from '../shared/errors.js';
  * append sequence_nr N+1 — the loser gets a ConcurrencyError and nothing of
  * its batch is written (several events go in one TransactWriteItems).
  */
+/**
+ * Whether a connector's mapping reads this layout (attribute names and Avro
+ * payloads): only such a table can take the journal's appends (the canary's
+ * heartbeats), whatever other layouts a bridge relays.
+ */
+export function isJournalLayout(m: {
+  persistenceId: { attributes: string[]; stripPattern?: string | undefined };
+  sequenceNr: string;
+  eventType: string;
+  schemaVersion?: string | undefined;
+  payload: string;
+  payloadCodec: string;
+}): boolean {
+  return (
+    m.persistenceId.attributes.length === 1 &&
+    m.persistenceId.attributes[0] === 'pkey' &&
+    m.persistenceId.stripPattern === undefined &&
+    m.sequenceNr === 'sequence_nr' &&
+    m.eventType === 'event_type' &&
+    m.schemaVersion === 'schema_version' &&
+    m.payload === 'payload' &&
+    m.payloadCodec === 'avro'
+  );
+}
+
 export interface JournalEvent {
   type: string;
   /** Schema version to write at; defaults to the latest. */

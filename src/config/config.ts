@@ -142,7 +142,7 @@ export const configEntries = {
     'bridge,projector,views,monitor,api',
     'Roles this process runs (scale out by running subsets in several processes).',
   ),
-  connectorFile: entry('CONNECTOR_FILE', z.string().min(1), 'connectors/journal.json', 'Connector file(s) the bridge role relays: a file, a comma-separated list or a folder of *.json (one bridge per connector); projector and views read the first one\'s topic.'),
+  connectorFile: entry('CONNECTOR_FILE', z.string().min(1), 'connectors/journal.json', 'Connector file(s) the bridge role relays: a file, a comma-separated list or a folder of *.json (one bridge per connector); projector and views read the topic of every connector of the inventory aggregate.'),
   groupPrefix: entry(
     'GROUP_PREFIX',
     z.string().regex(/^[A-Za-z0-9._-]*$/),

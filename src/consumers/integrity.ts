@@ -1,4 +1,5 @@
-import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { scanHighWaterMarks } from './source-journal.js';
 import type { Pool } from '../db/db.js';
 
 /**
@@ -23,38 +24,14 @@ export interface IntegrityReport {
   durationMs: number;
 }
 
-/** Highest sequence number per persistence id, by a parallel Scan of keys only. */
-export async function journalHighWaterMarks(ddb: DynamoDBClient, table: string, segments = 4): Promise<Map<string, number>> {
-  const result = new Map<string, number>();
-  await Promise.all(
-    Array.from({ length: segments }, async (_, segment) => {
-      let start: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
-      do {
-        const page = await ddb.send(
-          new ScanCommand({
-            TableName: table,
-            Segment: segment,
-            TotalSegments: segments,
-            ProjectionExpression: 'pkey, sequence_nr',
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const pid = item.pkey?.S;
-          const seq = Number(item.sequence_nr?.N);
-          if (pid && Number.isFinite(seq) && seq > (result.get(pid) ?? 0)) result.set(pid, seq);
-        }
-        start = page.LastEvaluatedKey;
-      } while (start);
-    }),
-  );
-  return result;
+/** The journal table's ids with their highest sequence numbers (journal layout: `pkey`, `sequence_nr`). */
+export function journalHighWaterMarks(ddb: DynamoDBClient, table: string): Promise<Map<string, number>> {
+  return scanHighWaterMarks(ddb, table, 'pkey', 'sequence_nr');
 }
 
 export async function checkIntegrity(options: {
-  ddb: DynamoDBClient;
-  table: string;
+  /** Every source table (see source-journal.ts). */
+  journal: { highWaterMarks(): Promise<Map<string, number>> };
   pool: Pool;
   /** Only ids with this prefix (the journal may hold other aggregate types). */
   prefix?: string;
@@ -62,7 +39,7 @@ export async function checkIntegrity(options: {
 }): Promise<IntegrityReport> {
   const t0 = Date.now();
   const prefix = options.prefix ?? 'inventory-';
-  const journal = await journalHighWaterMarks(options.ddb, options.table);
+  const journal = await options.journal.highWaterMarks();
   const { rows } = await options.pool.query<{ persistence_id: string; last_sequence_nr: number }>(
     'select persistence_id, last_sequence_nr from inventories',
   );

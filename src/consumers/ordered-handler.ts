@@ -1,4 +1,4 @@
-import type { Journal } from '../command/journal.js';
+import type { JournalReader } from './source-journal.js';
 import type { EventSerde } from '../events/serde.js';
 import { errorCode, errorMessage, PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -76,7 +76,7 @@ export interface OrderedView<E, S, P extends Decisions<Candidate<E>>> {
 
 export interface OrderedHandlerOptions<E, S, P extends Decisions<Candidate<E>>> {
   view: OrderedView<E, S, P>;
-  journal: Journal;
+  journal: JournalReader;
   serde: EventSerde<E>;
   pool: Pool;
   logger: Logger;

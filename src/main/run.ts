@@ -14,6 +14,8 @@ import type { Clients } from './clients.js';
 import { startViewsRole } from './views-role.js';
 import { startApiRole } from './api-role.js';
 import { startProjectorRole } from './projector-role.js';
+import { consumerSources } from './consumer-role.js';
+import { isJournalLayout } from '../command/journal.js';
 import { startCanaryWriter } from '../command/canary.js';
 
 export const ROLES = ['bridge', 'projector', 'views', 'monitor', 'api'] as const;
@@ -61,10 +63,8 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
   const registry = Registry.merge([new Registry(), clients.metrics]);
   registry.setDefaultLabels({ instance_roles: [...roles].sort().join('+') });
   collectDefaultMetrics({ register: registry });
-  // Several connectors: each relays its table; the consumer roles read the first one's topic.
+  // Several connectors: each relays its table into its topic; the consumer roles read every inventory topic.
   const connectors = loadConnectors(config.connectorFile);
-  const connector = connectors[0]!;
-  const topic = connector.topic;
   const stops: { role: string; stop: () => Promise<void> }[] = [];
   const running: RunningPipeline = {
     metricsPort: 0,
@@ -106,11 +106,11 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
     } finally {
       await admin.disconnect();
     }
-    const serde = clients.serde(topic);
-    const journal = clients.journal(connector.table);
-
     if (roles.includes('bridge')) {
-      await journal.ensureTable();
+      // The canary's heartbeats go to the first table in the journal's own layout (the only one appends fit).
+      const canaryTable = connectors.find((c) => isJournalLayout(c.mapping))?.table;
+      const journal = canaryTable === undefined ? undefined : clients.journal(canaryTable);
+      await journal?.ensureTable();
       const bridge = createBridgeGroup({
         connectors,
         logger,
@@ -130,20 +130,23 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
       running.bridge = bridge;
       stops.push({ role: 'bridge', stop: () => bridge.stop() });
       // The end-to-end canary rides with the bridge: where the bridge runs, heartbeats enter the journal.
-      if (config.canaryIntervalMs > 0) {
+      if (config.canaryIntervalMs > 0 && journal === undefined) {
+        logger.warn('no connector reads a table in the journal layout: the end-to-end canary is off, freshness falls back to lag');
+      } else if (config.canaryIntervalMs > 0 && journal !== undefined) {
         const canary = startCanaryWriter({ journal, intervalMs: config.canaryIntervalMs, logger, registry });
         stops.push({ role: 'canary', stop: () => canary.stop() });
       }
     }
 
-    if (roles.includes('projector')) {
-      const projector = await startProjectorRole({ clients, registry, topic, serde, journal });
+    const sources = roles.includes('projector') || roles.includes('views') ? consumerSources(clients, connectors) : undefined;
+    if (sources && roles.includes('projector')) {
+      const projector = await startProjectorRole({ clients, registry, ...sources });
       running.consumers[projector.groupId] = projector.runner;
       stops.push({ role: 'projector', stop: () => projector.runner.stop() });
     }
 
-    if (roles.includes('views')) {
-      const views = await startViewsRole({ clients, registry, topic, serde, journal });
+    if (sources && roles.includes('views')) {
+      const views = await startViewsRole({ clients, registry, ...sources });
       running.consumers[views.groupId] = views.runner;
       stops.push({ role: 'views', stop: () => views.runner.stop() });
     }

@@ -1,4 +1,4 @@
-import type { Journal } from '../command/journal.js';
+import type { JournalReader } from '../consumers/source-journal.js';
 import { createInventoryViewsAggregator, INVENTORY_VIEWS_GROUP } from '../consumers/aggregators/inventory-views-aggregator.js';
 import { recreateZoneUtilisation, viewTableNames, viewTablesFromNames } from '../consumers/aggregators/view-tables.js';
 import type { RebuildOptions } from '../consumers/rebuild.js';
@@ -37,7 +37,7 @@ export async function startViewsRole(o: ConsumerRoleInput): Promise<{ groupId: s
 /** How `rebuild inventory-views` rebuilds the group's tables (see consumers/rebuild.ts). */
 export function viewsRebuildSpec(
   view: string,
-  o: { clients: Clients; serde: EventSerde<InventoryEvent>; journal: Journal },
+  o: { clients: Clients; serde: EventSerde<InventoryEvent>; journal: JournalReader },
 ): Pick<RebuildOptions<InventoryEvent>, 'liveGroup' | 'tables' | 'makeHandler' | 'afterSwap'> | undefined {
   if (view !== INVENTORY_VIEWS_GROUP) return undefined;
   const { clients, serde, journal } = o;

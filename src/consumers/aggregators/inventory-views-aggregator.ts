@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { Journal } from '../../command/journal.js';
+import type { JournalReader } from '../source-journal.js';
 import type { InventoryEvent } from '../../events/generated/inventory.js';
 import type { EventSerde } from '../../events/serde.js';
 import { PipelineError } from '../../shared/errors.js';
@@ -20,7 +20,7 @@ import * as store from './view-store.js';
 export const INVENTORY_VIEWS_GROUP = 'inventory-views';
 
 export interface InventoryViewsAggregatorOptions {
-  journal: Journal;
+  journal: JournalReader;
   serde: EventSerde<InventoryEvent>;
   pool: Pool;
   logger: Logger;

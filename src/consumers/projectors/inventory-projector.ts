@@ -1,4 +1,4 @@
-import type { Journal } from '../../command/journal.js';
+import type { JournalReader } from '../source-journal.js';
 import type { InventoryEvent } from '../../events/generated/inventory.js';
 import type { EventSerde } from '../../events/serde.js';
 import type { Logger } from '../../shared/logger.js';
@@ -20,7 +20,7 @@ export interface InventoryTables {
 export const liveInventoryTables: InventoryTables = { inventories: 'inventories', movements: 'inventory_movements' };
 
 export interface InventoryProjectorOptions {
-  journal: Journal;
+  journal: JournalReader;
   serde: EventSerde<InventoryEvent>;
   pool: Pool;
   logger: Logger;

@@ -1,18 +1,20 @@
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { Registry } from 'prom-client';
-import { checkIntegrity, journalHighWaterMarks } from '../../consumers/integrity.js';
+import { checkIntegrity } from '../../consumers/integrity.js';
 import { createInventoryProjector, INVENTORY_PROJECTOR_GROUP } from '../../consumers/projectors/inventory-projector.js';
 import { INVENTORY_VIEWS_GROUP } from '../../consumers/aggregators/inventory-views-aggregator.js';
 import { abortRebuild, rebuildView, type RebuildProgress } from '../../consumers/rebuild.js';
 import { formatProgress } from '../../consumers/rebuild-progress.js';
-import type { Journal } from '../../command/journal.js';
+import type { JournalReader } from '../../consumers/source-journal.js';
 import type { InventoryEvent } from '../../events/generated/inventory.js';
 import type { EventSerde } from '../../events/serde.js';
 import { liveGroupId, rebuildGroupId } from '../../shared/group-names.js';
 import { createLagMonitor } from '../../monitor/lag-monitor.js';
 import type { LagSnapshot } from '../../monitor/lag-snapshot.js';
-import { loadConnector } from '../../source/bridge.js';
+import { loadConnectors } from '../../source/connector.js';
+import { PipelineError } from '../../shared/errors.js';
+import { consumerSources } from '../consumer-role.js';
 import type { CliContext } from '../cli-context.js';
 import type { Clients } from '../clients.js';
 import { viewsRebuildSpec } from '../views-role.js';
@@ -46,7 +48,7 @@ function progressPrinter() {
 }
 
 /** What `rebuild <view>` rebuilds: the live group, its tables and its handler writing into the shadow names. */
-function rebuildSpecOf(view: string, clients: Clients, serde: EventSerde<InventoryEvent>, journal: Journal) {
+function rebuildSpecOf(view: string, clients: Clients, serde: EventSerde<InventoryEvent>, journal: JournalReader) {
   if (view === INVENTORY_PROJECTOR_GROUP) {
     const liveGroup = liveGroupId(clients.config.groupPrefix, INVENTORY_PROJECTOR_GROUP);
     return {
@@ -94,14 +96,11 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
     .option('--repair', 'apply what the read model misses, from the journal')
     .action(async (o: { repair?: boolean }) => {
       const clients = ctx.clients();
-      const connector = loadConnector(clients.config.connectorFile);
-      const journal = clients.journal(connector.table);
-      const serde = clients.serde(connector.topic);
+      const { journal, serde } = consumerSources(clients, loadConnectors(clients.config.connectorFile));
       const groupId = liveGroupId(clients.config.groupPrefix, INVENTORY_PROJECTOR_GROUP);
       const projector = createInventoryProjector({ journal, serde, pool: clients.pool(), logger: clients.logger, groupId });
       const report = await checkIntegrity({
-        ddb: clients.ddb(),
-        table: connector.table,
+        journal,
         pool: clients.pool(),
         ...(o.repair ? { repair: (pid: string, to: number) => projector.repair(pid, to) } : {}),
       });
@@ -120,15 +119,21 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
     .option('--abort', 'remove what an unfinished rebuild left (shadow tables, offsets, parked rows, freshness rows, Kafka group) and stop there')
     .action(async (view: string, o: { restart?: boolean; abort?: boolean }) => {
       const clients = ctx.clients();
-      const connector = loadConnector(clients.config.connectorFile);
-      const serde = clients.serde(connector.topic);
-      const journal = clients.journal(connector.table);
+      const { topics, serde, journal } = consumerSources(clients, loadConnectors(clients.config.connectorFile));
+      if (topics.length !== 1) {
+        // Progress, the swap and the offsets' hand-over are per partition of one topic.
+        throw new PipelineError(
+          'CONFIG',
+          `rebuild reads one topic, and CONNECTOR_FILE gives the views ${topics.length} (${topics.join(', ')}); until rebuilds span topics, rebuild with a CONNECTOR_FILE of one inventory topic only when the views hold nothing of the others`,
+        );
+      }
+      const topic = topics[0]!;
       const spec = rebuildSpecOf(view, clients, serde, journal);
       if (o.abort) {
         const report = await abortRebuild({
           kafka: clients.kafka(),
           pool: clients.pool(),
-          topic: connector.topic,
+          topic,
           liveGroup: spec.liveGroup,
           tables: spec.tables,
           logger: clients.logger,
@@ -142,19 +147,17 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
         const result = await rebuildView({
           kafka: clients.kafka(),
           pool: clients.pool(),
-          topic: connector.topic,
+          topic,
           serde,
           logger: clients.logger,
           metrics: new Registry(),
           batchSize: clients.config.consumerBatchSize,
+          replicationFactor: clients.config.topicReplicationFactor,
           restart: o.restart ?? false,
           onProgress: (p: RebuildProgress) => progress.update(p),
           signal: interrupt.signal,
           // What the topic's retention removed is read from the journal, the source of truth.
-          journal: {
-            highWaterMarks: () => journalHighWaterMarks(clients.ddb(), connector.table),
-            load: (pid, range) => journal.load(pid, range),
-          },
+          journal,
           ...spec,
         });
         progress.stop();
