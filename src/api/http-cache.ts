@@ -11,6 +11,23 @@ export function weakEtag(parts: unknown): string {
   return `W/"${hash('sha1', JSON.stringify(parts), 'base64url')}"`;
 }
 
+const ETAG_SAFE = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * A weak ETag from a version the caller already has (sequence numbers,
+ * timestamps, a status) instead of a hash of the content: numbers in base 36,
+ * strings kept when they are [A-Za-z0-9_-] (others are hashed). Use only when
+ * `parts` change whenever the answer's content or freshness status does.
+ */
+export function versionEtag(parts: ReadonlyArray<number | string>): string {
+  let tag = '';
+  for (const p of parts) {
+    const s = typeof p === 'number' ? p.toString(36) : ETAG_SAFE.test(p) ? p : hash('sha1', p, 'base64url');
+    tag = tag === '' ? s : `${tag}.${s}`;
+  }
+  return `W/"${tag}"`;
+}
+
 /** If-None-Match (a list of entity tags or `*`) against `etag`, weak comparison (RFC 9110 §13.1.2). */
 export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
   if (!ifNoneMatch) return false;

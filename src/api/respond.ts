@@ -6,16 +6,21 @@ import { ownHeaders } from './request-context.js';
 
 export interface Responder {
   /**
-   * A 200 JSON answer with a weak ETag over `etagParts` and a Cache-Control
-   * bounded by the answer's freshness, or a 304 when If-None-Match matches.
+   * A 200 JSON answer with a weak ETag — `etag` as given (versionEtag), or a
+   * hash over `etagParts` — and a Cache-Control bounded by the answer's
+   * freshness, or a 304 when If-None-Match matches.
    */
-  json(c: Context<AppEnv>, body: unknown, freshness: { etagParts: unknown; status: ConsistencyStatus; lagMs: number | null }): Response;
+  json(
+    c: Context<AppEnv>,
+    body: unknown,
+    freshness: ({ etag: string; etagParts?: undefined } | { etagParts: unknown; etag?: undefined }) & { status: ConsistencyStatus; lagMs: number | null },
+  ): Response;
 }
 
 export function createResponder({ thresholds, shared }: { thresholds: StalenessThresholds; shared: boolean }): Responder {
   return {
-    json(c, body, { etagParts, status, lagMs }) {
-      const etag = weakEtag(etagParts);
+    json(c, body, { etag: given, etagParts, status, lagMs }) {
+      const etag = given ?? weakEtag(etagParts);
       const headers: Record<string, string> = {
         ...ownHeaders(c),
         etag,

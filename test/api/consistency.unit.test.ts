@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { consistencyStatus, estimateLag, groupBehind, toSeconds } from '../../src/api/consistency.js';
-import { cacheControl, etagMatches, weakEtag } from '../../src/api/http-cache.js';
+import { cacheControl, etagMatches, versionEtag, weakEtag } from '../../src/api/http-cache.js';
 import type { LagSnapshot as ApiLagSnapshot } from '../../src/api/lag-schema.js';
 import type { LagSnapshot as MonitorLagSnapshot } from '../../src/monitor/lag-snapshot.js';
 import { lagSnapshot } from './lag-fixture.js';
@@ -115,5 +115,17 @@ describe('HTTP caching from freshness', () => {
     expect(etagMatches('*', tag)).toBe(true);
     expect(etagMatches('"other"', tag)).toBe(false);
     expect(etagMatches(undefined, tag)).toBe(false);
+  });
+
+  it('makes version ETags that are valid entity tags and differ with every part', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.nat(), fc.string()), { minLength: 1, maxLength: 4 }), fc.nat(), (parts, bump) => {
+        const tag = versionEtag(parts);
+        // RFC 9110 §8.8.3: W/"etagc*" with etagc = %x21 / %x23-7E.
+        expect(tag).toMatch(/^W\/"[\x21\x23-\x7e]*"$/);
+        expect(etagMatches(tag, tag)).toBe(true);
+        expect(versionEtag([...parts.slice(0, -1), typeof parts.at(-1) === 'number' ? (parts.at(-1) as number) + bump + 1 : `${String(parts.at(-1))}x`])).not.toBe(tag);
+      }),
+    );
   });
 });
