@@ -1,28 +1,58 @@
 /**
- * End-to-end latency (issue 10): journal write → visible through the API, at
- * fixed offered rates, with the whole pipeline running as the CLI runs it.
+ * End-to-end latency and the rate the pipeline sustains (issues 10 and 16):
+ * journal write → visible through the API, at fixed offered rates, with each
+ * role in its own process (bridge; projector; views; api + monitor) as a
+ * scaled-out deployment runs them, so that the CPU of every stage and its
+ * backlog are measured apart.
  *
- * For each offered rate: the load generator writes at that rate for
- * `--seconds`; meanwhile a probe appends a receipt to its own inventory every
- * 250 ms and polls `GET /inventories/:id` until the new sequence number is
- * visible: latency = visible − appended. Reports p50/p99, the rate the
- * journal actually accepted, and whether the projector's lag kept growing
- * (the highest sustained rate is the highest offered rate whose lag did not).
- * The probe gives few samples (one per round trip); the pipeline's own
- * `pipeline_e2e_latency_seconds` histogram (journal written_at → committed in
- * PostgreSQL, every event of the load) is scraped before and after each rate
- * and its p50/p99 reported next to the probe's, interpolated within buckets
- * the way Prometheus' histogram_quantile does.
+ * NEEDS DynamoDB Local IN MEMORY. On its on-disk SQLite file DynamoDB Local
+ * accepts 100–250 appends/s, and every offered rate above that measures the
+ * file, not the pipeline. Bring the stack up with
+ * `npm run stack -- up --dynamodb-in-memory` (or STACK_DYNAMODB_IN_MEMORY=1,
+ * which `npm run bench` passes on to `stack up` as well): the bench reads the
+ * stack's state folder (STACK_DIR, default .stack) and refuses an on-disk
+ * DynamoDB Local (`--allow-on-disk` runs anyway, flagged in the results); on a
+ * stack it cannot see (docker compose, AWS) it warns and reports the accepted
+ * rate for what it is.
  *
- * DynamoDB Local is the journal here: it accepts far fewer writes per second
- * than a real table, so the accepted rate is reported next to the offered one.
+ * For each offered rate, after the pipeline has drained the previous one:
+ * - a load generator process (bench/e2e-load.ts: the project's `flat`
+ *   workload) writes at that rate for `--seconds`, reporting its appended
+ *   events as it goes: the journal's accepted rate;
+ * - a probe appends a receipt to its own inventory back to back (100 ms
+ *   apart) and polls `GET /inventories/:id` every 10 ms until the new sequence
+ *   number is visible: journal write → visible through the API; the GETs' own
+ *   time is the API's share;
+ * - every second the bench samples each stage's counters (bridge
+ *   `cdc_bridge_records_relayed_total`, each consumer group's records applied
+ *   from `consumer_batch_size_sum`, the load's appended events) and the CPU
+ *   time of every process (/proc): backlog per stage over time = upstream
+ *   count − stage count, and CPU per process;
+ * - `pipeline_e2e_latency_seconds` (journal written_at → committed in
+ *   PostgreSQL, one observation per event) is scraped before and after from
+ *   the projector and the views processes, p50/p99 interpolated within buckets
+ *   as Prometheus' histogram_quantile does. written_at is set by the writer
+ *   right before its PutItem: the stream record's creation, to the
+ *   millisecond (the stream's ApproximateCreationDateTime is rounded to the
+ *   second, and is not carried into Kafka).
+ * A stage's backlog grows when it rose by more than half a second of traffic
+ * (and ≥ 200 records) from the start of the window to its end. A rate is
+ * sustained when the journal accepted ≥ 95 % of it, no stage's backlog grew and
+ * the pipeline drained within 5 s of the load stopping. The first rate that
+ * is not names its limit: the generator or DynamoDB Local when the journal
+ * did not accept the offer, else the first stage whose backlog grew — with
+ * the CPU per process as evidence (a Node role near 100 % of a core is
+ * saturated; the whole machine near 100 % of its cores means the stages are
+ * starving each other).
  *
- *   node --import tsx bench/e2e-latency.ts [--rates 200,500,1000,5000] [--seconds 30]
+ *   node --import tsx bench/e2e-latency.ts [--rates 500,1000,2000] [--seconds 30] [--allow-on-disk]
+ *   node --import tsx bench/e2e-latency.ts --rates 200 --seconds 10      # smoke
  */
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -38,35 +68,109 @@ import { ensureReaderRole, migrate } from '../src/db/migrate.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { values } = parseArgs({
   options: {
-    rates: { type: 'string', default: '200,500,1000,5000' },
+    rates: { type: 'string', default: '500,1000,2000' },
     seconds: { type: 'string', default: '30' },
+    inventories: { type: 'string', default: '500' },
     out: { type: 'string', default: 'bench/results/e2e-latency.json' },
+    'allow-on-disk': { type: 'boolean', default: false },
+    /** Writes a CPU profile of each role process into this folder (node --cpu-prof). */
+    'cpu-prof': { type: 'string' },
   },
 });
 const rates = values.rates!.split(',').map(Number);
 const seconds = Number(values.seconds);
 const config = loadConfig();
-const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]! : NaN);
+const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]! : null);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (v: number, digits = 0) => Math.round(v * 10 ** digits) / 10 ** digits;
 
-type Buckets = Map<number, number>;
+// ---------------------------------------------------------------- the stack's DynamoDB mode
 
-interface RateResult {
-  offeredRate: number;
-  acceptedRate: number | null;
-  probes: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number | null;
-  committedEvents: number;
-  commitP50Ms: number | null;
-  commitP99Ms: number | null;
-  lagGrowing: boolean;
-  lagEnd: number | null;
+type DynamoMode = 'in-memory' | 'on-disk' | 'unknown';
+function dynamoMode(): DynamoMode {
+  const file = path.join(process.env.STACK_DIR ?? '.stack', 'dynamodb', 'in-memory');
+  if (!existsSync(file)) return 'unknown';
+  return readFileSync(file, 'utf8').trim() === '1' ? 'in-memory' : 'on-disk';
 }
 
-/** Cumulative bucket counts of the view-commit latency histogram of one view, summed over labels. */
-async function scrapeHistogram(url: string, view: string): Promise<Buckets> {
-  const text = await fetch(url).then((r) => r.text()).catch(() => '');
+// ---------------------------------------------------------------- CPU time per process (/proc)
+
+const CLK_TCK = 100; // USER_HZ: 100 on every Linux the stack runs on
+/** utime + stime (+ reaped children's when `withChildren`) of one process, in seconds; undefined once it is gone. */
+function cpuSeconds(pid: number, withChildren = false): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command: state ppid ... utime(14) stime(15) cutime(16) cstime(17) → indexes 11..14 here.
+    const own = Number(f[11]) + Number(f[12]);
+    return (withChildren ? own + Number(f[13]) + Number(f[14]) : own) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+/** A server and all its live children (PostgreSQL's backends), plus the children it has reaped. */
+function treeCpuSeconds(pid: number): number | undefined {
+  const root = cpuSeconds(pid, true);
+  if (root === undefined) return undefined;
+  let sum = root;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) === pid) sum += (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    } catch {
+      // gone between readdir and read
+    }
+  }
+  return sum;
+}
+/** Busy and total CPU seconds of the whole machine (/proc/stat), every user's processes included. */
+function machineSeconds(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  const total = line.reduce((s, v) => s + v, 0);
+  const idle = line[3]! + line[4]!;
+  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
+}
+/** The stack's server processes from its state folder (pid files), if this is the local stack. */
+function stackPids(): Record<string, number> {
+  const dir = process.env.STACK_DIR ?? '.stack';
+  const out: Record<string, number> = {};
+  for (const svc of ['dynamodb', 'kafka', 'registry', 'postgres', 'prometheus']) {
+    const file = path.join(dir, svc, 'pid');
+    if (existsSync(file)) out[svc] = Number(readFileSync(file, 'utf8').trim());
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- metrics scraping
+
+type Buckets = Map<number, number>;
+async function scrape(url: string): Promise<string> {
+  return fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.text()).catch(() => '');
+}
+/** Sum of a metric's samples whose line contains every `match`. */
+function metricSum(text: string, name: string, ...match: string[]): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!match.every((m) => line.includes(m))) continue;
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(v)) sum += v;
+  }
+  return sum;
+}
+function metricMax(text: string, name: string): number | undefined {
+  let max: number | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(v)) max = Math.max(max ?? -Infinity, v);
+  }
+  return max;
+}
+/** Cumulative bucket counts of the e2e latency histogram of one view, summed over labels. */
+function e2eHistogram(text: string, view: string): Buckets {
   const buckets: Buckets = new Map();
   for (const line of text.split('\n')) {
     if (!line.startsWith('pipeline_e2e_latency_seconds_bucket{') || !line.includes(`view="${view}"`)) continue;
@@ -93,29 +197,149 @@ export function histogramQuantile(before: Buckets, after: Buckets, q: number): {
   if (upper === Infinity) return { ms: lower * 1000, count };
   const below = i === 0 ? 0 : cum[i - 1]!;
   const inBucket = cum[i]! - below;
-  const seconds = lower + (upper - lower) * (inBucket > 0 ? (rank - below) / inBucket : 1);
-  return { ms: Math.round(seconds * 1000), count };
+  const s = lower + (upper - lower) * (inBucket > 0 ? (rank - below) / inBucket : 1);
+  return { ms: Math.round(s * 1000), count };
 }
 
-/** The projector group's summed lag from the API's /lag (undefined while the monitor has not polled). */
-async function projectorLag(api: string): Promise<number | undefined> {
-  const lag = await fetch(`${api}/lag`).then((r) => r.json() as Promise<{ groups?: { group: string; sumLag: number }[] }>).catch(() => undefined);
-  return lag?.groups?.filter((g) => g.group.includes('inventory-projector')).reduce((s, g) => s + g.sumLag, 0);
-}
+// ---------------------------------------------------------------- processes
 
-function cli(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+interface Child {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output: () => string;
+}
+function node(file: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): Child {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file, ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '0', PROMETHEUS_TARGETS_DIR: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
+  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
   const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   return { child, exited, output: () => out };
 }
 
+// ---------------------------------------------------------------- results
+
+interface StageResult {
+  /** Records per second through the stage during the load window. */
+  throughputPerSecond: number;
+  /** Backlog (records upstream of the stage not yet through it): 3–8 s into the window, its last 5 s, its max. */
+  lagStart: number;
+  lagEnd: number;
+  lagMax: number;
+  /** Least-squares slope of the backlog over the window, records/s. */
+  lagSlopePerSecond: number;
+  growing: boolean;
+}
+interface CpuResult {
+  /** CPU seconds used during the load window. */
+  seconds: number;
+  /** Of one core, over the window. */
+  percent: number;
+  /** CPU milliseconds per event the journal accepted: what the process costs per event, whatever else runs on the machine. */
+  msPerEvent: number | null;
+}
+interface Sample {
+  /** Seconds since the load started. */
+  t: number;
+  /** Events through each stage since the window started: appended to the journal, relayed to Kafka, applied by each group. */
+  journal: number;
+  relayed: number;
+  projected: number;
+  aggregated: number;
+  relayLag: number;
+  projectorLag: number;
+  viewsLag: number;
+  bridgeWrittenAtAgeMs: number | null;
+  cpuPercent: Record<string, number>;
+}
+interface RateResult {
+  offeredRate: number;
+  acceptedRate: number | null;
+  loadConcurrency: number;
+  probes: number;
+  /** Probe: journal append → new sequence number visible through GET /inventories/:id. */
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+  /** The API's share: the probe's GETs themselves. */
+  apiGetP50Ms: number | null;
+  apiGetP99Ms: number | null;
+  /** pipeline_e2e_latency_seconds of the projector's `inventories` view: written_at (stream record created) → committed. */
+  committedEvents: number;
+  commitP50Ms: number | null;
+  commitP99Ms: number | null;
+  /** The same for the views group (its stock_by_warehouse_zone view). */
+  viewsCommittedEvents: number;
+  viewsCommitP50Ms: number | null;
+  viewsCommitP99Ms: number | null;
+  /** Bridge: relay time − written_at of the last relayed record, sampled each second. */
+  bridgeAgeP50Ms: number | null;
+  bridgeAgeP99Ms: number | null;
+  stages: { relay: StageResult; projector: StageResult; views: StageResult };
+  lagGrowing: boolean;
+  /** Summed backlog of the consumer groups at the end of the load. */
+  lagEnd: number;
+  /** Seconds from the end of the load until every stage had caught up (null: not within the drain timeout). */
+  drainSeconds: number | null;
+  windowSeconds: number;
+  cpu: Record<string, CpuResult>;
+  /** Busy share of the machine's cores (every process of every user), percent of all cores. */
+  machineBusyPercent: number;
+  sustained: boolean;
+  /** Why not sustained (null when sustained). */
+  limit: string | null;
+  timeline: Sample[];
+}
+
+/** The backlog series of one stage → its figures. */
+function stageOf(series: { t: number; lag: number }[], throughputPerSecond: number, windowS: number, rate: number): StageResult {
+  const during = series.filter((s) => s.t <= windowS);
+  const early = during.filter((s) => s.t >= 3 && s.t <= 8).map((s) => s.lag);
+  const late = during.filter((s) => s.t > windowS - 5).map((s) => s.lag);
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+  const fit = during.filter((s) => s.t >= 3);
+  const mt = mean(fit.map((s) => s.t));
+  const ml = mean(fit.map((s) => s.lag));
+  const den = fit.reduce((a, s) => a + (s.t - mt) ** 2, 0);
+  const slope = den > 0 ? fit.reduce((a, s) => a + (s.t - mt) * (s.lag - ml), 0) / den : 0;
+  const lagStart = mean(early);
+  const lagEnd = mean(late);
+  return {
+    throughputPerSecond: round(throughputPerSecond),
+    lagStart: round(lagStart),
+    lagEnd: round(lagEnd),
+    lagMax: Math.max(0, ...during.map((s) => s.lag)),
+    lagSlopePerSecond: round(slope, 1),
+    growing: lagEnd - lagStart > Math.max(200, 0.5 * rate),
+  };
+}
+
 async function main() {
+  const mode = dynamoMode();
+  if (mode === 'on-disk' && !values['allow-on-disk']) {
+    console.error(
+      'e2e-latency: DynamoDB Local runs on its on-disk file here (100–250 appends/s): every offered rate would measure the file.\n' +
+        '  Restart the stack in memory: npm run stack -- down && npm run stack -- up --dynamodb-in-memory\n' +
+        '  (npm run bench: STACK_DYNAMODB_IN_MEMORY=1 npm run bench -- --only=e2e-latency), or pass --allow-on-disk.',
+    );
+    process.exit(1);
+  }
+  if (mode !== 'in-memory') {
+    console.error(`\n!!! e2e-latency: DynamoDB is ${mode === 'on-disk' ? 'ON DISK' : 'not the local stack (no STACK_DIR/dynamodb/in-memory)'}: the accepted rate below is the journal's limit, not the pipeline's.\n`);
+  }
   const run = randomBytes(3).toString('hex');
   const dbName = `bench_e2e_${run}`;
   const admin = new URL(config.databaseUrl);
@@ -143,9 +367,8 @@ async function main() {
     mapping: { persistenceId: 'pkey', sequenceNr: 'sequence_nr', eventType: 'event_type', schemaVersion: 'schema_version', payload: 'payload', payloadCodec: 'avro', writtenAt: 'written_at', correlationId: 'correlation_id', causationId: 'causation_id', eventId: 'event_id' },
     checkpointTopic: `${topic}.checkpoints`, batch: { maxRecords: 1000, pollIntervalMs: 50, idlePollIntervalMs: 100 },
   }));
-  const apiPort = 3900 + Math.floor(Math.random() * 90);
-  const metricsPort = apiPort + 100;
-  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const apiPort = await freePort();
+  const ports = { bridge: await freePort(), projector: await freePort(), views: await freePort(), api: await freePort() };
   const env = {
     DATABASE_URL: dbUrl.toString(),
     API_DATABASE_URL: readerUrl.toString(),
@@ -154,101 +377,285 @@ async function main() {
     API_PORT: String(apiPort),
     LAG_POLL_INTERVAL_MS: '1000',
   };
-  const runEnv = { ...env, METRICS_PORT: String(metricsPort) };
-  const setup = cli(['setup'], env);
+  const setup = node('src/main/cli.ts', ['setup'], env);
   if ((await setup.exited) !== 0) throw new Error(setup.output());
-  const pipeline = cli(['run'], runEnv);
-  // Whatever happens below, the pipeline child must not outlive the bench (it would load the stack for the next one).
+  // One process per role (api and monitor together), as a scaled-out deployment runs them.
+  const roleNames = ['bridge', 'projector', 'views', 'api'] as const;
+  type RoleName = (typeof roleNames)[number];
+  const profDir = values['cpu-prof'];
+  if (profDir) mkdirSync(profDir, { recursive: true });
+  const roles = Object.fromEntries(
+    roleNames.map((r) => [
+      r,
+      node('src/main/cli.ts', ['run', '--roles', r === 'api' ? 'api,monitor' : r], { ...env, METRICS_PORT: String(ports[r]) },
+        profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${r}-${run}.cpuprofile`] : []),
+    ]),
+  ) as Record<RoleName, Child>;
+  const metricsUrl = (r: RoleName) => `http://127.0.0.1:${ports[r]}/metrics`;
   const results: RateResult[] = [];
+  const loadBefore = loadavg();
+  let pipelineOk = true;
   try {
     const api = `http://127.0.0.1:${apiPort}`;
-    for (let i = 0; i < 120; i++) {
-      if ((await fetch(`${api}/healthz`).catch(() => undefined))?.ok) break;
-      await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 240; i++) {
+      const ready = await Promise.all(roleNames.map((r) => fetch(`http://127.0.0.1:${ports[r]}/readyz`).then((x) => x.ok).catch(() => false)));
+      if (ready.every(Boolean) && (await fetch(`${api}/healthz`).catch(() => undefined))?.ok) break;
+      for (const r of roleNames) if (roles[r].child.exitCode !== null) throw new Error(`${r} exited: ${roles[r].output()}`);
+      await sleep(500);
     }
 
     const catalog = loadCatalog(defaultSchemasDir('inventory'));
     const journal = createJournal({ ddb: createDynamo({ endpoint: config.dynamodbEndpoint, region: config.awsRegion, accessKeyId: 'x', secretAccessKey: 'x' }), table, catalog });
     const probeId = `PROBE-${run}`;
     let probe: InventoryState = initialState(`inventory-${probeId}`);
+    let probeAppends = 0;
     const append = async (cmd: Parameters<typeof decide>[1]) => {
       const events = decide(probe, cmd);
       await journal.append({ persistenceId: probe.persistenceId, expectedSequenceNr: probe.sequenceNr, events: events.map((e) => ({ type: e.type, data: e.data as unknown as Record<string, unknown> })) });
       probe = events.reduce((s, e) => evolve(s, e), probe);
+      probeAppends += events.length;
       return { seq: probe.sequenceNr, at: Date.now() };
     };
     await append({ kind: 'create', inventoryId: probeId, productId: 'P-000001', warehouseId: 'WH-TYO', zoneId: 'WH-TYO-AMBIENT', productStorageCondition: 'AMBIENT', zoneType: 'AMBIENT' });
 
-    for (const rate of rates) {
-      const load = cli(['load', '--profile', 'flat', '--rate', String(rate), '--duration', String(seconds), '--inventories', '400', '--concurrency', '16', '--prefix', `L${rate}-${run}`], env);
-      const histogramBefore = await scrapeHistogram(metricsUrl, 'inventories');
-      const latencies: number[] = [];
-      const lagSamples: number[] = [];
+    const counters = async () => {
+      const [b, p, v] = await Promise.all([scrape(metricsUrl('bridge')), scrape(metricsUrl('projector')), scrape(metricsUrl('views'))]);
+      return {
+        bridgeText: b, projectorText: p, viewsText: v,
+        relayed: metricSum(b, 'cdc_bridge_records_relayed_total'),
+        projector: metricSum(p, 'consumer_batch_size_sum'),
+        views: metricSum(v, 'consumer_batch_size_sum'),
+        bridgeAgeMs: metricMax(b, 'cdc_bridge_written_at_age_ms') ?? null,
+      };
+    };
+    const stack = stackPids();
+    const cpuNow = (loaderPid: number | undefined): Record<string, number | undefined> => ({
+      ...Object.fromEntries(roleNames.map((r) => [r, cpuSeconds(roles[r].child.pid!)])),
+      loadGenerator: loaderPid === undefined ? undefined : cpuSeconds(loaderPid),
+      bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+      ...Object.fromEntries(Object.entries(stack).map(([svc, pid]) => [svc, svc === 'postgres' ? treeCpuSeconds(pid) : cpuSeconds(pid, true)])),
+    });
+
+    /** Waits until every stage has caught up with what was written (records), up to `timeoutMs`; returns seconds taken or null. */
+    const drained = async (written: () => number, base: Awaited<ReturnType<typeof counters>>, timeoutMs: number) => {
       const t0 = Date.now();
-      while (Date.now() - t0 < seconds * 1000) {
+      while (Date.now() - t0 < timeoutMs) {
+        const c = await counters();
+        const relayed = c.relayed - base.relayed;
+        if (relayed >= written() && c.projector >= c.relayed - 2 && c.views >= c.relayed - 2) return (Date.now() - t0) / 1000;
+        await sleep(200);
+      }
+      return null;
+    };
+
+    for (const rate of rates) {
+      // Start from an empty pipeline: the previous rate's tail (and the canary) applied everywhere.
+      const settle = await counters();
+      await drained(() => 0, settle, 60_000);
+      const base = await counters();
+      const probeBase = probeAppends;
+      const histBefore = { projector: e2eHistogram(base.projectorText, 'inventories'), views: e2eHistogram(base.viewsText, 'stock_by_warehouse_zone') };
+      // Enough writers that the generator is never the limit by latency alone (16 in flight carry ~1,000/s at 16 ms a put).
+      const concurrency = Math.max(16, Math.ceil(rate / 25));
+      const loader = node('bench/e2e-load.ts', [table, String(rate), String(seconds), values.inventories!, String(concurrency), `L${rate}-${run}`], env);
+      let loaded = 0;
+      let summary: { events?: number; ratePerSecond?: number; cpuSeconds?: number } = {};
+      let pending = '';
+      let ready!: () => void;
+      const started = new Promise<void>((r) => (ready = r));
+      loader.child.stdout!.on('data', (d: Buffer) => {
+        pending += d.toString();
+        const lines = pending.split('\n');
+        pending = lines.pop()!;
+        for (const l of lines) {
+          if (l.startsWith('R ')) ready();
+          else if (l.startsWith('P ')) loaded = Number(l.split(' ')[2]);
+          else if (l.startsWith('S ')) summary = JSON.parse(l.slice(2)) as typeof summary;
+        }
+      });
+      // The window opens when the generator has loaded its code and starts writing (tsx start-up is not load).
+      await Promise.race([started, loader.exited]);
+      const t0 = Date.now();
+      const cpu0 = cpuNow(loader.child.pid);
+      const m0 = machineSeconds();
+      const timeline: Sample[] = [];
+      let loadDone = false;
+      void loader.exited.then(() => (loadDone = true));
+
+      // Sampler: once a second until the load has ended and drained (or the drain timed out).
+      let sampling = true;
+      const sampler = (async () => {
+        let prevCpu = cpu0;
+        let prevT = Date.now();
+        while (sampling) {
+          await sleep(1000);
+          const c = await counters();
+          const now = Date.now();
+          const cpu = cpuNow(loader.child.pid);
+          const journalCount = loaded + (probeAppends - probeBase);
+          const relayed = c.relayed - base.relayed;
+          const cpuPercent: Record<string, number> = {};
+          for (const [k, v] of Object.entries(cpu)) {
+            const p = prevCpu[k];
+            if (v !== undefined && p !== undefined) cpuPercent[k] = round(((v - p) / ((now - prevT) / 1000)) * 100);
+          }
+          prevCpu = { ...prevCpu, ...Object.fromEntries(Object.entries(cpu).filter(([, v]) => v !== undefined)) };
+          prevT = now;
+          timeline.push({
+            t: round((now - t0) / 1000, 1),
+            journal: journalCount,
+            relayed,
+            projected: c.projector - base.projector,
+            aggregated: c.views - base.views,
+            relayLag: Math.max(0, journalCount - relayed),
+            projectorLag: Math.max(0, c.relayed - c.projector - (base.relayed - base.projector)),
+            viewsLag: Math.max(0, c.relayed - c.views - (base.relayed - base.views)),
+            bridgeWrittenAtAgeMs: c.bridgeAgeMs,
+            cpuPercent,
+          });
+        }
+      })();
+
+      // The probe, back to back until the load stops.
+      const latencies: number[] = [];
+      const gets: number[] = [];
+      while (!loadDone && Date.now() - t0 < (seconds + 30) * 1000) {
         const w = await append({ kind: 'receive', quantity: 1, lotNumber: 'PROBE', supplierId: null, expiryDate: null });
         const deadline = Date.now() + 60_000;
         while (Date.now() < deadline) {
+          const g0 = performance.now();
           const res = await fetch(`${api}/inventories/${probeId}`).catch(() => undefined);
-          if (res?.ok && ((await res.json()) as { lastSequenceNr: number }).lastSequenceNr >= w.seq) {
+          const seen = res?.ok && ((await res.json()) as { lastSequenceNr: number }).lastSequenceNr >= w.seq;
+          gets.push(performance.now() - g0);
+          if (seen) {
             latencies.push(Date.now() - w.at);
             break;
           }
-          await new Promise((r) => setTimeout(r, 20));
+          await sleep(10);
         }
-        lagSamples.push((await projectorLag(api)) ?? 0);
-        await new Promise((r) => setTimeout(r, 250));
+        await sleep(100);
       }
-      await load.exited;
-      // Let the tail of the load drain before the second scrape, so its events count.
-      for (let i = 0; i < 60; i++) {
-        if ((await projectorLag(api)) === 0) break;
-        await new Promise((r) => setTimeout(r, 1000));
+      await loader.exited;
+      const endAt = Date.now();
+      const cpu1 = cpuNow(undefined);
+      const m1 = machineSeconds();
+      const windowS = (endAt - t0) / 1000;
+      const drainSeconds = await drained(() => loaded + (probeAppends - probeBase), base, 120_000);
+      sampling = false;
+      await sampler;
+      const eventsInWindow = loaded + (probeAppends - probeBase);
+      const cpuOf = (used: number): CpuResult => ({
+        seconds: round(used, 2),
+        percent: round((used / windowS) * 100),
+        msPerEvent: eventsInWindow > 0 ? round((used * 1000) / eventsInWindow, 3) : null,
+      });
+      // CPU over the load window (the drain after it is not counted); the generator reports its own.
+      const cpu: Record<string, CpuResult> = {};
+      for (const [k, v0] of Object.entries(cpu0)) {
+        const v1 = cpu1[k];
+        if (v0 === undefined || v1 === undefined) continue;
+        cpu[k] = cpuOf(v1 - v0);
       }
-      const histogramAfter = await scrapeHistogram(metricsUrl, 'inventories');
-      const p50All = histogramQuantile(histogramBefore, histogramAfter, 0.5);
-      const p99All = histogramQuantile(histogramBefore, histogramAfter, 0.99);
-      // The summary is the pretty-printed JSON the load command prints last (logs are single-line JSON).
-      const out = load.output();
-      // Its opening brace is the last one at the start of a line with nothing after it (nested objects are indented).
-      const start = [...out.matchAll(/^\{$/gm)].at(-1)?.index ?? -1;
-      const summary = (start >= 0 ? JSON.parse(out.slice(start)) : {}) as { events?: number; ratePerSecond?: number };
-      const half = Math.floor(lagSamples.length / 2);
-      // Lag that only ever rises across the window, or probe latency that doubles
-      // from the first half to the second, is a backlog the pipeline is not absorbing.
-      const lagRising = lagSamples.length > 4 && Math.min(...lagSamples.slice(half)) > Math.max(...lagSamples.slice(0, half));
-      const probeHalf = Math.floor(latencies.length / 2);
-      const firstHalfP50 = pct(latencies.slice(0, probeHalf), 50);
-      const secondHalfP50 = pct(latencies.slice(probeHalf), 50);
-      const latencyRising = latencies.length > 4 && secondHalfP50 > 1000 && secondHalfP50 > 2 * firstHalfP50;
-      const growing = lagRising || latencyRising;
+      if (summary.cpuSeconds !== undefined) cpu.loadGenerator = cpuOf(summary.cpuSeconds);
+      const ours = Object.values(cpu).reduce((a, c) => a + c.seconds, 0);
+      // Everything else on the machine (other users' processes): the contention the figures were taken under.
+      cpu.otherProcesses = cpuOf(Math.max(0, m1.busy - m0.busy - ours));
+      const after = await counters();
+      const histAfter = { projector: e2eHistogram(after.projectorText, 'inventories'), views: e2eHistogram(after.viewsText, 'stock_by_warehouse_zone') };
+      const proj50 = histogramQuantile(histBefore.projector, histAfter.projector, 0.5);
+      const proj99 = histogramQuantile(histBefore.projector, histAfter.projector, 0.99);
+      const views50 = histogramQuantile(histBefore.views, histAfter.views, 0.5);
+      const views99 = histogramQuantile(histBefore.views, histAfter.views, 0.99);
+      const series = (k: 'relayLag' | 'projectorLag' | 'viewsLag') => timeline.map((s) => ({ t: s.t, lag: s[k] }));
+      const accepted = summary.ratePerSecond ?? (loaded > 0 ? loaded / windowS : null);
+      // Throughput through each stage over the load window: its count at the last sample inside the window.
+      const lastIn = [...timeline].reverse().find((x) => x.t <= windowS);
+      const rateOf = (k: 'relayed' | 'projected' | 'aggregated') => (lastIn && lastIn.t > 0 ? lastIn[k] / lastIn.t : 0);
+      const stages = {
+        relay: stageOf(series('relayLag'), rateOf('relayed'), windowS, rate),
+        projector: stageOf(series('projectorLag'), rateOf('projected'), windowS, rate),
+        views: stageOf(series('viewsLag'), rateOf('aggregated'), windowS, rate),
+      };
+      const ages = timeline.filter((s) => s.t <= windowS && s.bridgeWrittenAtAgeMs !== null).map((s) => s.bridgeWrittenAtAgeMs!);
+      const growing = Object.values(stages).some((s) => s.growing);
+      const acceptedShare = accepted === null ? 0 : accepted / rate;
+      const machineBusyPercent = round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100);
+      let limit: string | null = null;
+      if (acceptedShare < 0.95) {
+        const gen = cpu.loadGenerator?.percent ?? 0;
+        const ddb = cpu.dynamodb?.percent;
+        limit = gen >= 85
+          ? `load generator (${gen} % of a core)`
+          : `journal: DynamoDB Local accepted ${Math.round(accepted ?? 0)} of ${rate} ev/s (DynamoDB Local ${ddb ?? '?'} % CPU, generator ${gen} %, machine ${machineBusyPercent} % busy)`;
+      } else if (growing) {
+        const first = (['relay', 'projector', 'views'] as const).find((k) => stages[k].growing)!;
+        const proc = first === 'relay' ? 'bridge' : first;
+        limit = `${first === 'relay' ? 'bridge relay' : first === 'projector' ? 'projector apply' : 'views aggregation'}: backlog ${stages[first].lagStart} → ${stages[first].lagEnd} records (${proc} ${cpu[proc]?.percent ?? '?'} % CPU, machine ${machineBusyPercent} % busy)`;
+      } else if (drainSeconds === null || drainSeconds > 5) {
+        limit = `pipeline did not drain within 5 s of the load stopping (${drainSeconds ?? '> 120'} s)`;
+      }
       results.push({
         offeredRate: rate,
-        acceptedRate: summary.ratePerSecond ?? null,
+        acceptedRate: accepted === null ? null : round(accepted, 1),
+        loadConcurrency: concurrency,
         probes: latencies.length,
         p50Ms: pct(latencies, 50),
         p99Ms: pct(latencies, 99),
         maxMs: latencies.length ? Math.max(...latencies) : null,
-        committedEvents: p50All.count,
-        commitP50Ms: p50All.ms,
-        commitP99Ms: p99All.ms,
+        apiGetP50Ms: gets.length ? round(pct(gets, 50)!, 1) : null,
+        apiGetP99Ms: gets.length ? round(pct(gets, 99)!, 1) : null,
+        committedEvents: proj50.count,
+        commitP50Ms: proj50.ms,
+        commitP99Ms: proj99.ms,
+        viewsCommittedEvents: views50.count,
+        viewsCommitP50Ms: views50.ms,
+        viewsCommitP99Ms: views99.ms,
+        bridgeAgeP50Ms: pct(ages, 50),
+        bridgeAgeP99Ms: pct(ages, 99),
+        stages,
         lagGrowing: growing,
-        lagEnd: lagSamples.at(-1) ?? null,
+        lagEnd: round(stages.projector.lagEnd + stages.views.lagEnd),
+        drainSeconds: drainSeconds === null ? null : round(drainSeconds, 1),
+        windowSeconds: round(windowS, 1),
+        cpu,
+        machineBusyPercent,
+        sustained: limit === null,
+        limit,
+        timeline,
       });
-      console.log(JSON.stringify(results.at(-1)));
+      const { timeline: _t, ...line } = results.at(-1)!;
+      console.log(JSON.stringify(line));
     }
+  } catch (err) {
+    pipelineOk = false;
+    for (const r of roleNames) console.error(`--- ${r}\n${roles[r].output().slice(-3000)}`);
+    throw err;
   } finally {
-    pipeline.child.kill('SIGTERM');
-    await pipeline.exited;
+    for (const r of roleNames) roles[r].child.kill('SIGTERM');
+    await Promise.all(roleNames.map((r) => roles[r].exited));
     await pool.end();
     await adminClient.query(`drop database if exists ${dbName} with (force)`);
     await adminClient.end();
+    if (!pipelineOk) process.exitCode = 1;
   }
-  const sustained = results.filter((r) => !r.lagGrowing).map((r) => r.acceptedRate ?? 0);
-  const report = { seconds, results, highestSustainedRate: sustained.length ? Math.max(...sustained) : null };
-  mkdirSync('bench/results', { recursive: true });
+  const sustained = results.filter((r) => r.sustained);
+  const firstLimited = results.find((r) => !r.sustained);
+  const report = {
+    generatedAt: new Date().toISOString(),
+    dynamodb: mode,
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    loadAverage: { before: loadBefore.map((v) => round(v, 2)), after: loadavg().map((v) => round(v, 2)) },
+    processes: 'bridge | projector | views | api+monitor, one Node process each (cli run --roles); loadGenerator = bench/e2e-load.ts; bench = this process (probe, sampler)',
+    seconds,
+    results,
+    highestSustainedRate: sustained.length ? Math.max(...sustained.map((r) => r.acceptedRate ?? 0)) : null,
+    highestSustainedOfferedRate: sustained.length ? Math.max(...sustained.map((r) => r.offeredRate)) : null,
+    limit: firstLimited ? { offeredRate: firstLimited.offeredRate, stage: firstLimited.limit } : null,
+  };
+  mkdirSync(path.dirname(values.out!), { recursive: true });
   writeFileSync(values.out!, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(JSON.stringify(report, null, 2));
+  const { results: _r, ...head } = report;
+  console.log(JSON.stringify(head, null, 2));
 }
 
 await main();
