@@ -94,7 +94,7 @@ async function main() {
         leases: { enabled: false },
         backfill: { onFirstStart: false },
       });
-      await ensureTopics(admin, connector);
+      await ensureTopics(admin, connector, { replicationFactor: config.topicReplicationFactor });
       await syncSchemas(store, catalog, connector.topic);
       const registry = new Registry();
       const bridge = createBridge({

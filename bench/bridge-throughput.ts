@@ -90,7 +90,7 @@ async function main() {
   // --- sink ceiling: the same records, already in wire format, produced in transactions of 1,000
   const sinkRuns: number[] = [];
   const sinkTopic = `${topic}.sink`;
-  await ensureTopics(admin, connectorFor('sink'));
+  await ensureTopics(admin, connectorFor('sink'), { replicationFactor: config.topicReplicationFactor });
   await syncSchemas(store, catalog, sinkTopic);
   const serde = createEventSerde({ topic: sinkTopic, catalog, store, upcasters: inventoryUpcasters });
   const messages = await Promise.all(
@@ -121,7 +121,7 @@ async function main() {
   const bridgeSteady: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const connector = connectorFor(`b${r}`);
-    await ensureTopics(admin, connector);
+    await ensureTopics(admin, connector, { replicationFactor: config.topicReplicationFactor });
     await syncSchemas(store, catalog, connector.topic);
     const bridge = createBridge({
       connector,

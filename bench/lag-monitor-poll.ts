@@ -69,7 +69,7 @@ async function main() {
   const groups = Array.from({ length: GROUPS }, (_, i) => `${id}-g${i}`);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: config.topicReplicationFactor }], waitForLeaders: true });
   const producer = kafka.producer();
   await producer.connect();
   await producer.send({ topic, messages: Array.from({ length: PARTITIONS * 200 }, (_, i) => ({ partition: i % PARTITIONS, value: `v${i}` })) });

@@ -60,8 +60,12 @@ export function createDeadLetterQueue(producer: Producer): DeadLetterQueue {
   };
 }
 
-/** Creates the DLQ topics of a group if missing (auto-creation is off on purpose). */
-export async function ensureDlqTopics(admin: Admin, topics: string[], groupId: string, replicationFactor: number) {
+/**
+ * Creates the DLQ topics of a group if missing (auto-creation is off on
+ * purpose), with `replicationFactor` replicas — undefined leaves it to the
+ * broker's default.replication.factor.
+ */
+export async function ensureDlqTopics(admin: Admin, topics: string[], groupId: string, replicationFactor: number | undefined) {
   const existing = new Set(await admin.listTopics());
   const missing = topics.map((t) => dlqTopicOf(t, groupId)).filter((t) => !existing.has(t));
   if (missing.length === 0) return;

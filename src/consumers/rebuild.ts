@@ -67,6 +67,8 @@ export interface RebuildOptions<E> {
   logger: Logger;
   metrics: Registry;
   batchSize?: number;
+  /** Replicas of the rebuild group's DLQ topics (TOPIC_REPLICATION_FACTOR); absent: the broker's default. */
+  replicationFactor?: number;
   onProgress?: (p: RebuildProgress) => void;
   /** Discard an unfinished rebuild and start over instead of resuming it. */
   restart?: boolean;
@@ -140,6 +142,7 @@ export async function rebuildView<E>(options: RebuildOptions<E>): Promise<Rebuil
       logger,
       metrics: options.metrics,
       maxBatchSize: options.batchSize ?? 5000,
+      replicationFactor: options.replicationFactor,
     });
     let swapped = false;
     try {

@@ -27,6 +27,7 @@ export interface ConsumerRunnerOptions<E> {
   maxBatchSize?: number;
   /** Interval of the handler's maintenance (unparking). */
   maintainIntervalMs?: number;
+  /** Replicas of the DLQ topics it creates (TOPIC_REPLICATION_FACTOR); absent: the broker's default.replication.factor. */
   replicationFactor?: number;
   /** Shared producer for the DLQ; one is created if absent. */
   producer?: Producer;
@@ -82,7 +83,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     recovery = { kind: 'retryAndDeadLetter', attempts: 3, delayMs: 200 },
     maxBatchSize = 2000,
     maintainIntervalMs = 2000,
-    replicationFactor = 1,
+    replicationFactor,
   } = options;
   if (topics.length === 0) throw new Error('a consumer runner needs at least one topic');
   if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new Error(`maxBatchSize must be a positive integer, got ${maxBatchSize}`);

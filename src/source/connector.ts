@@ -90,6 +90,13 @@ export const connectorSchema = z
         pollIntervalMs: z.number().int().min(0).max(60_000).default(250),
         /** Pause after an empty page. */
         idlePollIntervalMs: z.number().int().min(0).max(60_000).default(1000),
+        /**
+         * Catching up, pages read while a transaction commits join the next
+         * one, up to this many records (default 5,000)…
+         */
+        maxTransactionRecords: z.number().int().min(1).max(100_000).optional(),
+        /** …and about this many bytes of keys, values and headers (default 768 KiB: under the broker's 1 MiB message.max.bytes per partition batch). */
+        maxTransactionBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
       })
       .strict()
       .default({ maxRecords: 1000, pollIntervalMs: 250, idlePollIntervalMs: 1000 }),
@@ -234,8 +241,11 @@ function isRegExp(p: string): boolean {
   }
 }
 
-/** Creates the connector's topic, its DLQ and the checkpoint topic if missing. */
-export async function ensureTopics(admin: Admin, connector: ConnectorConfig, options: { replicationFactor?: number } = {}): Promise<string[]> {
+/**
+ * Creates the connector's topic, its DLQ and the checkpoint topic if missing,
+ * each with `replicationFactor` replicas (TOPIC_REPLICATION_FACTOR).
+ */
+export async function ensureTopics(admin: Admin, connector: ConnectorConfig, options: { replicationFactor: number }): Promise<string[]> {
   return ensureTopicSpecs(
     admin,
     [
@@ -243,6 +253,6 @@ export async function ensureTopics(admin: Admin, connector: ConnectorConfig, opt
       { topic: connector.dlqTopic, partitions: 1 },
       { topic: connector.checkpointTopic, partitions: 1, compacted: true },
     ],
-    options.replicationFactor ?? 1,
+    options.replicationFactor,
   );
 }

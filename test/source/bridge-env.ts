@@ -7,7 +7,7 @@ import type { EventSerde } from '../../src/events/serde.js';
 import { createBridge, ensureTopics, type Bridge } from '../../src/source/bridge.js';
 import { loadConnector, parseConnector, type ConnectorConfig } from '../../src/source/connector.js';
 import { catalog, serdeFor, type AnyEvent } from '../helpers/schemas.js';
-import { dynamo, dynamoStreams, kafka, testLogger, uniqueName } from '../helpers/stack.js';
+import { config, dynamo, dynamoStreams, kafka, testLogger, uniqueName } from '../helpers/stack.js';
 
 /** Test environment of the CDC bridge: unique table, topics and registry subjects per call. */
 export { catalog };
@@ -52,7 +52,7 @@ export async function prepareTopics(connector: ConnectorConfig): Promise<EventSe
   const admin = kafka('cdc-admin').admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, connector);
+    await ensureTopics(admin, connector, { replicationFactor: config.topicReplicationFactor });
   } finally {
     await admin.disconnect();
   }
