@@ -19,7 +19,8 @@
  *   API_LOG_LEVEL=info …   the API writes its access log (JSON lines to /dev/null); default warn
  *   API_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" …   flags for the API process (MINIMAL_NODE_FLAGS: the minimal one)
  *   SIDES=api …   only these sides (a profile of one side under load; no ratios)
- *   API_BASELINE_REV=<rev> …   also the API of another git revision (side apiBaseline): before/after in one run
+ *   API_BASELINE_REV=<rev> …   also the API of another git revision (side apiBaseline): before/after in one run;
+ *     API_BASELINE_LOG_LEVEL=info with API_BASELINE_REV=HEAD: the cost of the access log, side by side
  *
  * Needs wrk and pgbench on PATH and a superuser DATABASE_URL (it creates a
  * database and a read-only role, dropped at the end). Writes bench/results/api.json.
@@ -327,6 +328,7 @@ async function main(): Promise<void> {
     baseline = await startServer(path.join(dir, 'bench', 'api-latency.ts'), ['--serve'], env.readerUrl, apiFlags, {
       BENCH_APP_NAME: APP_NAME.apiBaseline,
       BENCH_CWD: dir,
+      API_LOG_LEVEL: process.env.API_BASELINE_LOG_LEVEL ?? API_LOG_LEVEL,
     });
   }
   const runSide = (side: Side, durationS: number) => {
@@ -414,6 +416,7 @@ async function main(): Promise<void> {
         sides: SIDES,
         smoke: SMOKE,
         apiLogLevel: API_LOG_LEVEL,
+        ...(BASELINE_REV ? { apiBaseline: { rev: BASELINE_REV, logLevel: process.env.API_BASELINE_LOG_LEVEL ?? API_LOG_LEVEL } } : {}),
         apiNodeFlags: apiFlags,
         loadGenerators: { api: 'wrk', minimal: 'wrk', pgbench: 'pgbench -M prepared -j 1' },
       },
