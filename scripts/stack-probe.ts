@@ -19,18 +19,24 @@ type Probe = (c: Config) => Promise<void>;
 
 const probes: Record<string, Probe> = {
   async kafka(c) {
-    const admin = createKafka(
-      { brokers: c.kafkaBrokers, clientId: 'stack-probe', ssl: c.kafkaSsl, saslMechanism: c.kafkaSaslMechanism, saslUsername: c.kafkaSaslUsername, saslPassword: c.kafkaSaslPassword },
-      silentLogger(),
-    ).admin({ retry: { retries: 0 } });
-    await admin.connect();
-    try {
-      const { brokers } = await admin.describeCluster();
-      const nodes = Number(process.env.STACK_PROBE_KAFKA_NODES ?? 1);
-      if (brokers.length < nodes) throw new Error(`${brokers.length} of ${nodes} brokers in the cluster (${brokers.map((b) => b.nodeId).join(', ')})`);
-      await admin.listTopics();
-    } finally {
-      await admin.disconnect();
+    // Every node is asked on its own address: a broker restarted within the
+    // controller's session timeout is still listed by the others (its old
+    // incarnation, not yet fenced), but lists the whole cluster itself only
+    // once it has caught up and been unfenced.
+    const nodes = Number(process.env.STACK_PROBE_KAFKA_NODES ?? 1);
+    for (const broker of c.kafkaBrokers) {
+      const admin = createKafka(
+        { brokers: [broker], clientId: 'stack-probe', ssl: c.kafkaSsl, saslMechanism: c.kafkaSaslMechanism, saslUsername: c.kafkaSaslUsername, saslPassword: c.kafkaSaslPassword },
+        silentLogger(),
+      ).admin({ retry: { retries: 0 } });
+      await admin.connect();
+      try {
+        const { brokers } = await admin.describeCluster();
+        if (brokers.length < nodes) throw new Error(`${broker} sees ${brokers.length} of ${nodes} brokers (${brokers.map((b) => b.nodeId).join(', ')})`);
+        await admin.listTopics();
+      } finally {
+        await admin.disconnect();
+      }
     }
   },
   async dynamodb(c) {

@@ -609,11 +609,15 @@ cmd_stop() {
         fi
         for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
         rm -f "$pf"
+      elif is_kafka "$svc"; then
+        # The nodes of a cluster stop together (see down).
+        stop_service "$svc" &
       else
         stop_service "$svc"
       fi
     fi
   done
+  wait
 }
 
 # Stops and starts named services (fault tests: a broker, database or DynamoDB

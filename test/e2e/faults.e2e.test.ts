@@ -6,6 +6,7 @@ import { listDeadLetters } from '../../src/consumers/dlq-admin.js';
 import { INVENTORY_PROJECTOR_GROUP } from '../../src/consumers/projectors/inventory-projector.js';
 import { createRandom } from '../../src/shared/random.js';
 import { migrate } from '../../src/db/migrate.js';
+import { bridgeTransactionalIds, findCoordinator, leadersOf } from '../helpers/kafka-cluster.js';
 import { expectReadModelEqualsJournal, expectViewsEqualReadModel, readJournal, topicCounts, waitForProjector } from '../helpers/assertions.js';
 import { journalFor, produceRecords, serdeFor } from '../helpers/pipeline.js';
 import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
@@ -20,14 +21,22 @@ import { createTestDatabase, eventually, kafka, uniqueName, type TestDatabase } 
  * - server restarts (`restart:<svc>`) and crashes (`crash:<svc>`: SIGKILL of
  *   the server) of Kafka, PostgreSQL and DynamoDB Local — every role must
  *   ride them out without exiting;
- * - duplicates, reorderings and poison injected into the topic.
+ * - duplicates, reorderings and poison injected into the topic;
+ * - on a 3-broker cluster (`stack.sh up --brokers 3`), broker faults
+ *   (`broker:<what>`): kill -9, then restart, of the broker that leads the
+ *   most event-topic partitions (`leader`), of the transaction coordinator
+ *   of the bridge's transactional id (`txn-coordinator`), of the projector
+ *   group's coordinator (`group-coordinator`); and a broker stopped for
+ *   longer than the consumers' session timeout (`stop`).
  * Afterwards: no role process exited other than by the suite's own kill -9,
  * every role stops within SHUTDOWN_TIMEOUT_MS on SIGTERM, the end-to-end data
  * assertions hold, nothing is parked, every poison record is in both DLQs,
- * and the time each fault took to heal is printed.
+ * and the time each fault took to heal is printed, with how long relaying
+ * (the topic's end) and applying (each group's offsets in PostgreSQL) paused.
  *
  * Sizes from the environment: CI runs a reduced schedule (with a PostgreSQL
- * restart and one freeze); the full run is `bash scripts/fault-run.sh`.
+ * restart and one freeze); the full run is `bash scripts/fault-run.sh`,
+ * which adds the broker faults when its stack is a cluster.
  * It restarts shared servers: run it alone (the e2e project runs after the
  * integration tests, one file at a time).
  */
@@ -38,6 +47,45 @@ const SERVER_FAULTS = (process.env.FAULT_SERVER_FAULTS ?? 'restart:kafka,restart
 /** Roles to freeze, one freeze each; bridge freezes outlast its lease, consumer freezes its session timeout (30 s). */
 const FREEZES = (process.env.FAULT_FREEZES ?? 'projector').split(',').filter(Boolean);
 const FREEZE_MS: Record<string, number> = { bridge: 8_000, projector: 35_000, views: 35_000 };
+/** Broker faults, each once (a cluster only): leader, txn-coordinator, group-coordinator, stop. */
+const BROKER_FAULTS = (process.env.FAULT_BROKER_FAULTS ?? '').split(',').filter(Boolean);
+/** A stopped broker stays down past the consumers' session timeout (30 s, src/consumers/runner.ts). */
+const BROKER_STOP_MS = 40_000;
+
+/** Progress of the pipeline over time, sampled every 500 ms: relayed (topic end) and applied (offsets in PostgreSQL). */
+interface ProgressSample {
+  t: number;
+  relayed: number;
+  projector: number;
+  views: number;
+}
+type Series = Exclude<keyof ProgressSample, 't'>;
+
+/** The longest stretch in [from, to] in which a series did not grow (a failed sample counts as no progress). */
+function longestPause(samples: ProgressSample[], key: Series, from: number, to: number): number {
+  let prev: number | undefined;
+  let lastMove = from;
+  let longest = 0;
+  for (const s of samples) {
+    if (s.t > to) break;
+    if (s.t >= from && prev !== undefined && s[key] > prev) {
+      longest = Math.max(longest, s.t - lastMove);
+      lastMove = s.t;
+    }
+    prev = s[key];
+  }
+  return Math.max(longest, to - lastMove);
+}
+
+interface Heal {
+  fault: string;
+  faultMs: number;
+  healMs: number | undefined;
+  /** Longest pause of each series between the fault's start and its heal. */
+  paused: Record<Series, number> | undefined;
+  /** False if the load had ended before the fault: then pauses only mean "caught up". */
+  duringLoad: boolean;
+}
 
 describe(`pipeline under faults (seed ${SEED})`, () => {
   const topic = uniqueName('faults.events');
@@ -48,6 +96,7 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
   const roles = ['bridge', 'projector', 'views'] as const;
   const running = new Map<string, CliProcess>();
   const all: { role: string; p: CliProcess }[] = [];
+  const progress: ProgressSample[] = [];
   const start = (role: string) => {
     const p = spawnCli(['run', '--roles', role], env);
     running.set(role, p);
@@ -61,8 +110,10 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
    * load is over) and both groups' PostgreSQL offsets moved past where they
    * stood — or, once the load is over, caught up with the topic's end.
    */
-  async function healTime(fault: string, faultMs: number, load: CliProcess): Promise<{ fault: string; faultMs: number; healMs: number | undefined }> {
+  async function healTime(fault: string, began: number, load: CliProcess): Promise<Heal> {
     const ended = Date.now();
+    const faultMs = ended - began;
+    const duringLoad = load.child.exitCode === null;
     const k = kafka('faults-heal');
     const admin = k.admin();
     const sample = async () => {
@@ -83,12 +134,86 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
         const moved = (n: number, was: number) => n > was || (loadOver && n >= now.ends - 3 * 3);
         return relaying && moved(now.projector, before.projector) && moved(now.views, before.views) ? Date.now() : undefined;
       }, 300_000, 250);
-      return { fault, faultMs, healMs: healedAt - ended };
+      // Give the sampler a beat past the heal so the window's last samples are in.
+      await new Promise((r) => setTimeout(r, 500));
+      const pause = (key: Series) => longestPause(progress, key, began, healedAt);
+      return { fault, faultMs, healMs: healedAt - ended, paused: { relayed: pause('relayed'), projector: pause('projector'), views: pause('views') }, duringLoad };
     } catch {
-      return { fault, faultMs, healMs: undefined };
+      return { fault, faultMs, healMs: undefined, paused: undefined, duringLoad };
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
+  }
+
+  /** Samples progress until `stopped()` (see ProgressSample). */
+  async function sampleProgress(stopped: () => boolean) {
+    const admin = kafka('faults-progress').admin();
+    await admin.connect().catch(() => undefined);
+    while (!stopped()) {
+      try {
+        const ends = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+        const { rows } = await db.pool.query<{ g: string; n: number }>('select group_id as g, sum(next_offset)::bigint as n from consumer_offsets group by group_id');
+        const groups = new Map(rows.map((r) => [r.g, Number(r.n)]));
+        progress.push({ t: Date.now(), relayed: ends, projector: groups.get(`${prefix}${INVENTORY_PROJECTOR_GROUP}`) ?? 0, views: groups.get(`${prefix}inventory-views`) ?? 0 });
+      } catch {
+        // A broker or PostgreSQL is down: no sample, which counts as no progress.
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await admin.disconnect().catch(() => undefined);
+  }
+
+  /**
+   * Kills (or stops for BROKER_STOP_MS) the broker holding the role `what`
+   * names, then starts it again; returns the fault's name, with every role
+   * that broker held (found through the brokers themselves).
+   */
+  async function brokerFault(what: string, rnd: ReturnType<typeof createRandom>): Promise<string> {
+    const admin = kafka('faults-broker').admin();
+    await admin.connect();
+    let node: number;
+    let roles: string[];
+    try {
+      const brokers = await eventually(async () => {
+        const { brokers: live } = await admin.describeCluster();
+        return live.length >= 3 ? live : undefined;
+      }, 60_000, 1000).catch(() => {
+        throw new Error('broker faults need a 3-broker cluster (bash scripts/stack.sh up --brokers 3)');
+      });
+      // An early fault may come before the bridge has created the topic.
+      const leaders = await eventually(() => leadersOf(admin, topic).then((l) => (l.size > 0 ? l : undefined)), 120_000, 500);
+      const [txnId] = await bridgeTransactionalIds(table);
+      const txn = txnId ? await findCoordinator(txnId, 'transaction') : undefined;
+      const projectorCoordinator = await findCoordinator(`${prefix}${INVENTORY_PROJECTOR_GROUP}`, 'group');
+      const viewsCoordinator = await findCoordinator(`${prefix}inventory-views`, 'group');
+      const byLeads = [...leaders.entries()].sort((a, b) => b[1].length - a[1].length);
+      const picks: Record<string, number | undefined> = {
+        leader: byLeads[0]?.[0],
+        'txn-coordinator': txn,
+        'group-coordinator': projectorCoordinator,
+        stop: rnd.pick(brokers.map((b) => b.nodeId)),
+      };
+      if (!(what in picks)) throw new Error(`unknown broker fault ${what} (leader, txn-coordinator, group-coordinator, stop)`);
+      node = picks[what]!;
+      if (node === undefined) throw new Error(`no broker holds ${what} (no open shard?)`);
+      roles = [
+        ...(leaders.get(node)?.length ? [`leads ${leaders.get(node)!.length}/${[...leaders.values()].flat().length} event partitions`] : []),
+        ...(txn === node ? ['txn coordinator'] : []),
+        ...(projectorCoordinator === node ? ['projector group coordinator'] : []),
+        ...(viewsCoordinator === node ? ['views group coordinator'] : []),
+      ];
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    const held = roles.length > 0 ? roles.join(', ') : 'no pipeline role';
+    if (what === 'stop') {
+      execFileSync('bash', ['scripts/stack.sh', 'stop', `kafka-${node}`], { stdio: 'ignore', timeout: 120_000 });
+      await new Promise((r) => setTimeout(r, BROKER_STOP_MS));
+      execFileSync('bash', ['scripts/stack.sh', 'up', `kafka-${node}`], { stdio: 'ignore', timeout: 180_000 });
+      return `stop broker ${node} ${BROKER_STOP_MS / 1000} s (${held})`;
+    }
+    execFileSync('bash', ['scripts/stack.sh', 'restart', '--kill', `kafka-${node}`], { stdio: 'ignore', timeout: 180_000 });
+    return `kill -9 broker ${node} (${held})`;
   }
 
   beforeAll(async () => {
@@ -113,8 +238,16 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
     const faults: string[] = [];
     const heals: ReturnType<typeof healTime>[] = [];
     const t0 = Date.now();
+    let sampling = true;
+    const sampler = sampleProgress(() => !sampling);
     // Server faults and freezes are spread among the kills.
-    const schedule = [...Array.from({ length: KILLS }, () => 'kill'), ...SERVER_FAULTS, ...FREEZES.map((r) => `freeze:${r}`), 'inject'];
+    const schedule = [
+      ...Array.from({ length: KILLS }, () => 'kill'),
+      ...SERVER_FAULTS,
+      ...FREEZES.map((r) => `freeze:${r}`),
+      ...BROKER_FAULTS.map((b) => `broker:${b}`),
+      'inject',
+    ];
     const shuffled = rnd.shuffle(schedule);
     for (const fault of shuffled) {
       await new Promise((r) => setTimeout(r, 1500 + rnd.int(0, 2500)));
@@ -134,6 +267,8 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
         const [how, svc] = fault.split(':') as [string, string];
         execFileSync('bash', ['scripts/stack.sh', 'restart', ...(how === 'crash' ? ['--kill'] : []), svc], { stdio: 'ignore', timeout: 180_000 });
         name = how === 'crash' ? `kill -9 ${svc} server` : `restart ${svc}`;
+      } else if (fault.startsWith('broker:')) {
+        name = await brokerFault(fault.slice(7), rnd);
       } else {
         // Duplicates and reorderings of what the journal already has, and poison.
         const { records } = await readJournal(table);
@@ -153,7 +288,7 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
         name = 'inject 40 duplicates/reorderings + 2 poison';
       }
       faults.push(name);
-      heals.push(healTime(name, Date.now() - began, load));
+      heals.push(healTime(name, began, load));
     }
     expect(await load.exited, load.output().slice(-2000)).toBe(0);
     const lastFault = Date.now();
@@ -185,6 +320,8 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
     const unexpected = all.filter(({ role, p }) => role !== 'load' && p.exitedUnexpectedly());
     expect(unexpected.map(({ role, p }) => `${role}: exited ${String(p.child.exitCode ?? p.child.signalCode)}\n${p.output().slice(-3000)}`)).toEqual([]);
     const healed = await Promise.all(heals);
+    sampling = false;
+    await sampler;
 
     // Bounded shutdown in whatever state each role is now (one of them was frozen, all rode out server faults).
     for (const [role, p] of running) {
@@ -196,9 +333,14 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
       // suite proves safe); say so, so that a slow shutdown is seen rather than hidden.
       if (p.output().includes('shutdown grace period expired')) console.warn(`${role}: graceful stop overran its grace period\n${p.output().slice(-1500)}`);
     }
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     console.log(
-      `heal times (fault duration; then until bridge, projector and views all moved again):\n${healed
-        .map((h) => `  ${h.fault.padEnd(46)} ${(h.faultMs / 1000).toFixed(1).padStart(5)} s  ${h.healMs === undefined ? 'did not heal within 300 s' : `healed in ${(h.healMs / 1000).toFixed(1)} s`}`)
+      `heal times (fault duration; then until bridge, projector and views all moved again; the longest pause of relaying and of each group's applying from the fault's start to its heal):\n${healed
+        .map(
+          (h) =>
+            `  ${h.fault.padEnd(46)} ${s(h.faultMs).padStart(7)}  ${h.healMs === undefined ? 'did not heal within 300 s' : `healed in ${s(h.healMs)}`}` +
+            (h.paused ? `; paused: relaying ${s(h.paused.relayed)}, projector ${s(h.paused.projector)}, views ${s(h.paused.views)}${h.duringLoad ? '' : ' (load over)'}` : ''),
+        )
         .join('\n')}`,
     );
     console.log(
