@@ -20,7 +20,8 @@
  *   API_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" …   flags for the API process (MINIMAL_NODE_FLAGS: the minimal one)
  *   SIDES=api …   only these sides (a profile of one side under load; no ratios)
  *   API_BASELINE_REV=<rev> …   also the API of another git revision (side apiBaseline): before/after in one run;
- *     API_BASELINE_LOG_LEVEL=info with API_BASELINE_REV=HEAD: the cost of the access log, side by side
+ *     API_BASELINE_LOG_LEVEL=info with API_BASELINE_REV=HEAD: the cost of the access log, side by side;
+ *     API_BASELINE_POOL_MAX=n: the same with another pool size
  *
  * Needs wrk and pgbench on PATH and a superuser DATABASE_URL (it creates a
  * database and a read-only role, dropped at the end). Writes bench/results/api.json.
@@ -99,7 +100,7 @@ interface Measurement {
 /** Child mode: the API as the API role serves it (reader pool, statement timeout, metrics registry). */
 async function serve(): Promise<void> {
   const pool = createPool(process.env.BENCH_READER_URL!, {
-    max: POOL_MAX,
+    max: Number(process.env.BENCH_POOL_MAX ?? POOL_MAX),
     applicationName: process.env.BENCH_APP_NAME ?? APP_NAME.api,
     statementTimeoutMs: STATEMENT_TIMEOUT_MS,
   });
@@ -247,6 +248,8 @@ async function pgbench(readerUrl: URL, scriptFile: string, logDir: string, durat
     PGPASSWORD: decodeURIComponent(readerUrl.password),
     PGDATABASE: readerUrl.pathname.slice(1),
     PGAPPNAME: APP_NAME.pgbench,
+    // The API's session settings (its pool sets statement_timeout: PostgreSQL arms a timer per statement).
+    PGOPTIONS: `-c statement_timeout=${STATEMENT_TIMEOUT_MS}`,
   };
   // One transaction in 10 logged (per-transaction latency in µs) for the percentiles.
   const { stdout, cpuS } = await runTimed(
@@ -329,6 +332,7 @@ async function main(): Promise<void> {
       BENCH_APP_NAME: APP_NAME.apiBaseline,
       BENCH_CWD: dir,
       API_LOG_LEVEL: process.env.API_BASELINE_LOG_LEVEL ?? API_LOG_LEVEL,
+      BENCH_POOL_MAX: process.env.API_BASELINE_POOL_MAX ?? String(POOL_MAX),
     });
   }
   const runSide = (side: Side, durationS: number) => {
@@ -416,7 +420,9 @@ async function main(): Promise<void> {
         sides: SIDES,
         smoke: SMOKE,
         apiLogLevel: API_LOG_LEVEL,
-        ...(BASELINE_REV ? { apiBaseline: { rev: BASELINE_REV, logLevel: process.env.API_BASELINE_LOG_LEVEL ?? API_LOG_LEVEL } } : {}),
+        ...(BASELINE_REV
+          ? { apiBaseline: { rev: BASELINE_REV, logLevel: process.env.API_BASELINE_LOG_LEVEL ?? API_LOG_LEVEL, poolMax: Number(process.env.API_BASELINE_POOL_MAX ?? POOL_MAX) } }
+          : {}),
         apiNodeFlags: apiFlags,
         loadGenerators: { api: 'wrk', minimal: 'wrk', pgbench: 'pgbench -M prepared -j 1' },
       },
