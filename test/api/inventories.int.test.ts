@@ -51,6 +51,18 @@ describe('inventory routes (real PostgreSQL, read-only role)', () => {
       expect(a.headers.get('content-type')).toMatch(/^application\/json/);
     });
 
+    it('answers concurrent requests (one batched statement) exactly as it answers them one by one', async () => {
+      const app = f.app();
+      const urls = ['INV-000001', 'INV-000002', 'INV-000001', 'inventory-INV-000003', 'INV-999999', 'INV-000004'].map((id) => `/inventories/${id}`);
+      const answer = ({ status, body, headers }: { status: number; body: unknown; headers: Headers }) => ({ status, body, etag: headers.get('etag') });
+      const alone: ReturnType<typeof answer>[] = [];
+      const init = (i: number) => ({ headers: { 'x-request-id': `batch-${i}` } });
+      for (const [i, url] of urls.entries()) alone.push(answer(await getJson(app, url, init(i))));
+      const together = (await Promise.all(urls.map((url, i) => getJson(app, url, init(i))))).map(answer);
+      expect(together.map((r) => r.status)).toEqual([200, 200, 200, 200, 404, 200]);
+      expect(together).toEqual(alone);
+    });
+
     it('moves UP_TO_DATE → SLIGHTLY_STALE → STALE → UP_TO_DATE as the projector group falls behind and catches up', async () => {
       let snapshot = lagSnapshot('inventory-projector', { lag: 0, lagSeconds: 0 });
       const app = f.app({ lag: () => snapshot });

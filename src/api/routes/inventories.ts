@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { readFirstViewFreshness } from '../../db/queries/freshness.js';
-import { INVENTORIES_VIEW, findInventory, listInventories, type InventoryRow } from '../../db/queries/inventories.js';
+import { INVENTORIES_VIEW, createInventoryLookup, listInventories, type InventoryRow } from '../../db/queries/inventories.js';
 import { filterScope } from '../cursor.js';
 import type { ConsistencyStatus } from '../consistency.js';
 import { notFound } from '../errors.js';
@@ -123,6 +123,8 @@ const STATUS_TAG: Record<ConsistencyStatus, string> = { UP_TO_DATE: 'u', SLIGHTL
 export function registerInventoryRoutes(app: ApiApp, { db, cursors, freshness, respond }: RouteContext): void {
   // The busiest route, kept lean (bench/api-latency.ts): the document comes from the same route definition,
   // the id is checked by the schema's own pattern and zod is asked only to word a refusal.
+  // Concurrent lookups share one statement per turn of the event loop (createInventoryLookup).
+  const findInventory = createInventoryLookup(db);
   app.openAPIRegistry.registerPath(getInventory);
   app.get('/inventories/:id', async (c) => {
     const id = c.req.param('id');
@@ -130,7 +132,7 @@ export function registerInventoryRoutes(app: ApiApp, { db, cursors, freshness, r
       const parsed = idParams.safeParse({ id });
       if (!parsed.success) throw validationError('param', parsed.error);
     }
-    const found = await findInventory(db, id);
+    const found = await findInventory(id);
     if (!found) throw notFound(`inventory ${id}`);
     const r = found.inventory;
     const f = freshness.forInventory(r, found.freshness);
