@@ -49,7 +49,7 @@ import { machineCpuSeconds, processCpuSeconds, sampleBackends } from './api-cpu.
 const SMOKE = process.argv.includes('--smoke');
 const RUNS = Number(process.env.RUNS ?? (SMOKE ? 1 : 5));
 const DURATION_S = Number(process.env.DURATION ?? (SMOKE ? 2 : 10));
-const WARMUP_S = SMOKE ? 1 : 3;
+const WARMUP_S = SMOKE ? 1 : Math.min(3, DURATION_S);
 const INVENTORIES = Number(process.env.INVENTORIES ?? 500);
 const CONNECTIONS = 50;
 const POOL_MAX = 10; // PG_POOL_MAX's default: the API role's reader pool
