@@ -73,12 +73,18 @@ const { values } = parseArgs({
     inventories: { type: 'string', default: '500' },
     out: { type: 'string', default: 'bench/results/e2e-latency.json' },
     'allow-on-disk': { type: 'boolean', default: false },
-    /** Writes a CPU profile of each role process into this folder (node --cpu-prof). */
+    /** Before the rates: this many events written with no pipeline running, then each stage started alone on the backlog (its ceiling). 0 = skip. */
+    backlog: { type: 'string', default: '0' },
+    /** After the rates, one window of this many seconds flat out (the generator as fast as the journal takes it): each stage's ceiling. 0 = none. */
+    ceiling: { type: 'string', default: '0' },
+    /** Writes CPU profiles of each role process into <folder>/<role>/ (node --cpu-prof: one file per thread, tsx's loader thread included). */
     'cpu-prof': { type: 'string' },
   },
 });
 const rates = values.rates!.split(',').map(Number);
 const seconds = Number(values.seconds);
+const ceilingSeconds = Number(values.ceiling);
+const backlog = Number(values.backlog);
 const config = loadConfig();
 const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]! : null);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -265,6 +271,21 @@ interface Sample {
   bridgeWrittenAtAgeMs: number | null;
   cpuPercent: Record<string, number>;
 }
+interface StageAlone {
+  events: number;
+  ratePerSecond: number;
+  seconds: number;
+  cpuPercent: Record<string, number>;
+  cpuMsPerEvent: Record<string, number>;
+  machineBusyPercent: number;
+}
+interface StagesAlone {
+  events: number;
+  journal: { events: number; ratePerSecond: number; seconds: number; cpuMsPerEvent: Record<string, number>; machineBusyPercent: number };
+  bridge: StageAlone;
+  /** The projector and the views groups together (rate: the slower of the two). */
+  consumers: StageAlone;
+}
 interface RateResult {
   offeredRate: number;
   acceptedRate: number | null;
@@ -384,24 +405,105 @@ async function main() {
   type RoleName = (typeof roleNames)[number];
   const profDir = values['cpu-prof'];
   if (profDir) mkdirSync(profDir, { recursive: true });
-  const roles = Object.fromEntries(
-    roleNames.map((r) => [
-      r,
-      node('src/main/cli.ts', ['run', '--roles', r === 'api' ? 'api,monitor' : r], { ...env, METRICS_PORT: String(ports[r]) },
-        profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${r}-${run}.cpuprofile`] : []),
-    ]),
-  ) as Record<RoleName, Child>;
+  const roles: Partial<Record<RoleName, Child>> = {};
+  const startRole = (r: RoleName) =>
+    (roles[r] ??= node('src/main/cli.ts', ['run', '--roles', r === 'api' ? 'api,monitor' : r], { ...env, METRICS_PORT: String(ports[r]) },
+      profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, r)}`] : []));
+  const started = () => roleNames.filter((r) => roles[r]);
   const metricsUrl = (r: RoleName) => `http://127.0.0.1:${ports[r]}/metrics`;
   const results: RateResult[] = [];
+  let ceiling: RateResult | undefined;
+  let stagesAlone: StagesAlone | undefined;
   const loadBefore = loadavg();
   let pipelineOk = true;
   try {
     const api = `http://127.0.0.1:${apiPort}`;
-    for (let i = 0; i < 240; i++) {
-      const ready = await Promise.all(roleNames.map((r) => fetch(`http://127.0.0.1:${ports[r]}/readyz`).then((x) => x.ok).catch(() => false)));
-      if (ready.every(Boolean) && (await fetch(`${api}/healthz`).catch(() => undefined))?.ok) break;
-      for (const r of roleNames) if (roles[r].child.exitCode !== null) throw new Error(`${r} exited: ${roles[r].output()}`);
-      await sleep(500);
+    const whenReady = async (names: readonly RoleName[]) => {
+      const ready = async () => {
+        const ok = await Promise.all(names.map((r) => fetch(`http://127.0.0.1:${ports[r]}/readyz`).then((x) => x.ok).catch(() => false)));
+        return ok.every(Boolean) && (!names.includes('api') || (await fetch(`${api}/healthz`).catch(() => undefined))?.ok === true);
+      };
+      for (let i = 0; !(await ready()); i++) {
+        for (const r of names) if (roles[r]!.child.exitCode !== null) throw new Error(`${r} exited: ${roles[r]!.output()}`);
+        if (i > 360) throw new Error(`${names.join(', ')} did not become ready within 3 minutes`);
+        await sleep(500);
+      }
+    };
+    if (backlog > 0) stagesAlone = await backlogPhase();
+    for (const r of roleNames) startRole(r);
+    await whenReady(roleNames);
+
+    /**
+     * Each stage alone against a backlog, started one after the other so each
+     * has the machine to itself: `backlog` events written flat out with no
+     * pipeline running (the journal's ceiling), then the bridge started on
+     * the full stream (its relay ceiling), then the projector and the views
+     * together on the full topic (their apply ceilings).
+     */
+    async function backlogPhase(): Promise<StagesAlone> {
+      const stack = stackPids();
+      const cpuOfPids = (pids: Record<string, number>) =>
+        Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, (k === 'postgres' ? treeCpuSeconds(pid) : cpuSeconds(pid, true)) ?? 0]));
+      const loader = node('bench/e2e-load.ts', [table, '0', '3600', values.inventories!, '64', `B-${run}`, String(backlog)], env);
+      const m0 = machineSeconds();
+      const s0 = cpuOfPids(stack);
+      let summary: { events?: number; ratePerSecond?: number; cpuSeconds?: number } = {};
+      if ((await loader.exited) !== 0) throw new Error(`backlog load failed: ${loader.output()}`);
+      for (const l of loader.output().split('\n')) if (l.startsWith('S ')) summary = JSON.parse(l.slice(2)) as typeof summary;
+      const m1 = machineSeconds();
+      const s1 = cpuOfPids(stack);
+      const events = summary.events ?? backlog;
+      const loadS = (summary.events ?? 0) / (summary.ratePerSecond ?? 1);
+      const msPer = (sec: number) => round((sec * 1000) / events, 3);
+      const journalStage = {
+        events,
+        ratePerSecond: round(summary.ratePerSecond ?? 0, 1),
+        cpuMsPerEvent: { loadGenerator: msPer(summary.cpuSeconds ?? 0), ...Object.fromEntries(Object.keys(stack).map((k) => [k, msPer(s1[k]! - s0[k]!)])) },
+        machineBusyPercent: round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100),
+        seconds: round(loadS, 1),
+      };
+      console.log(JSON.stringify({ backlog: 'journal', ...journalStage }));
+
+      /** Starts `names`, then follows `count` until it reaches `target`: rate from its first move to the end, CPU per event of each process. */
+      const drain = async (names: RoleName[], count: (texts: Record<string, string>) => number, target: number) => {
+        for (const r of names) startRole(r);
+        const pids = Object.fromEntries(names.map((r) => [r, roles[r]!.child.pid!]));
+        const all = { ...pids, ...stack };
+        let first: { t: number; n: number; cpu: Record<string, number>; m: ReturnType<typeof machineSeconds> } | undefined;
+        const deadline = Date.now() + 15 * 60_000;
+        for (;;) {
+          const texts = Object.fromEntries(await Promise.all(started().map(async (r) => [r, await scrape(metricsUrl(r))] as const)));
+          const n = count(texts);
+          const now = Date.now();
+          if (!first && n > 0) first = { t: now, n, cpu: cpuOfPids(all), m: machineSeconds() };
+          if (first && n >= target) {
+            const cpu = cpuOfPids(all);
+            const m = machineSeconds();
+            const s = (now - first.t) / 1000;
+            const moved = n - first.n;
+            return {
+              events: moved,
+              ratePerSecond: round(moved / s, 1),
+              seconds: round(s, 1),
+              cpuPercent: Object.fromEntries(Object.keys(all).map((k) => [k, round(((cpu[k]! - first!.cpu[k]!) / s) * 100)])),
+              cpuMsPerEvent: Object.fromEntries(Object.keys(all).map((k) => [k, round(((cpu[k]! - first!.cpu[k]!) * 1000) / moved, 3)])),
+              machineBusyPercent: round(((m.busy - first.m.busy) / (m.total - first.m.total)) * 100),
+            };
+          }
+          if (now > deadline) throw new Error(`backlog drain of ${names.join(', ')} did not finish within 15 minutes (${n} of ${target})`);
+          for (const r of names) if (roles[r]!.child.exitCode !== null) throw new Error(`${r} exited: ${roles[r]!.output()}`);
+          await sleep(100);
+        }
+      };
+      const relayed = (t: Record<string, string>) => metricSum(t.bridge ?? '', 'cdc_bridge_records_relayed_total');
+      const bridgeStage = await drain(['bridge'], relayed, events);
+      console.log(JSON.stringify({ backlog: 'bridge', ...bridgeStage }));
+      const target = relayed({ bridge: await scrape(metricsUrl('bridge')) });
+      // Both groups read the same topic; each is followed to the bridge's count at their start.
+      const consumed = (t: Record<string, string>) => Math.min(metricSum(t.projector ?? '', 'consumer_batch_size_sum'), metricSum(t.views ?? '', 'consumer_batch_size_sum'));
+      const consumerStage = await drain(['projector', 'views'], consumed, target);
+      console.log(JSON.stringify({ backlog: 'projector+views', ...consumerStage }));
+      return { events: backlog, journal: journalStage, bridge: bridgeStage, consumers: consumerStage };
     }
 
     const catalog = loadCatalog(defaultSchemasDir('inventory'));
@@ -417,9 +519,17 @@ async function main() {
       return { seq: probe.sequenceNr, at: Date.now() };
     };
     await append({ kind: 'create', inventoryId: probeId, productId: 'P-000001', warehouseId: 'WH-TYO', zoneId: 'WH-TYO-AMBIENT', productStorageCondition: 'AMBIENT', zoneType: 'AMBIENT' });
+    // The whole path works before anything is measured: the probe's inventory is readable through the API.
+    for (let i = 0; !(await fetch(`${api}/inventories/${probeId}`).then((r) => r.ok).catch(() => false)); i++) {
+      if (i > 600) throw new Error('the probe inventory did not become visible through the API within 2 minutes');
+      await sleep(200);
+    }
 
     const counters = async () => {
       const [b, p, v] = await Promise.all([scrape(metricsUrl('bridge')), scrape(metricsUrl('projector')), scrape(metricsUrl('views'))]);
+      return countersOf(b, p, v);
+    };
+    const countersOf = (b: string, p: string, v: string) => {
       return {
         bridgeText: b, projectorText: p, viewsText: v,
         relayed: metricSum(b, 'cdc_bridge_records_relayed_total'),
@@ -430,7 +540,7 @@ async function main() {
     };
     const stack = stackPids();
     const cpuNow = (loaderPid: number | undefined): Record<string, number | undefined> => ({
-      ...Object.fromEntries(roleNames.map((r) => [r, cpuSeconds(roles[r].child.pid!)])),
+      ...Object.fromEntries(started().map((r) => [r, cpuSeconds(roles[r]!.child.pid!)])),
       loadGenerator: loaderPid === undefined ? undefined : cpuSeconds(loaderPid),
       bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
       ...Object.fromEntries(Object.entries(stack).map(([svc, pid]) => [svc, svc === 'postgres' ? treeCpuSeconds(pid) : cpuSeconds(pid, true)])),
@@ -448,7 +558,8 @@ async function main() {
       return null;
     };
 
-    for (const rate of rates) {
+    /** One window: `rate` offered for `secs` (rate 0: flat out, as fast as the journal takes appends). */
+    const measure = async (rate: number, secs: number): Promise<RateResult> => {
       // Start from an empty pipeline: the previous rate's tail (and the canary) applied everywhere.
       const settle = await counters();
       await drained(() => 0, settle, 60_000);
@@ -456,13 +567,13 @@ async function main() {
       const probeBase = probeAppends;
       const histBefore = { projector: e2eHistogram(base.projectorText, 'inventories'), views: e2eHistogram(base.viewsText, 'stock_by_warehouse_zone') };
       // Enough writers that the generator is never the limit by latency alone (16 in flight carry ~1,000/s at 16 ms a put).
-      const concurrency = Math.max(16, Math.ceil(rate / 25));
-      const loader = node('bench/e2e-load.ts', [table, String(rate), String(seconds), values.inventories!, String(concurrency), `L${rate}-${run}`], env);
+      const concurrency = rate === 0 ? 64 : Math.max(16, Math.ceil(rate / 25));
+      const loader = node('bench/e2e-load.ts', [table, String(rate), String(secs), values.inventories!, String(concurrency), `L${rate || 'max'}-${run}`], env);
       let loaded = 0;
       let summary: { events?: number; ratePerSecond?: number; cpuSeconds?: number } = {};
       let pending = '';
       let ready!: () => void;
-      const started = new Promise<void>((r) => (ready = r));
+      const writing = new Promise<void>((r) => (ready = r));
       loader.child.stdout!.on('data', (d: Buffer) => {
         pending += d.toString();
         const lines = pending.split('\n');
@@ -474,7 +585,7 @@ async function main() {
         }
       });
       // The window opens when the generator has loaded its code and starts writing (tsx start-up is not load).
-      await Promise.race([started, loader.exited]);
+      await Promise.race([writing, loader.exited]);
       const t0 = Date.now();
       const cpu0 = cpuNow(loader.child.pid);
       const m0 = machineSeconds();
@@ -519,7 +630,7 @@ async function main() {
       // The probe, back to back until the load stops.
       const latencies: number[] = [];
       const gets: number[] = [];
-      while (!loadDone && Date.now() - t0 < (seconds + 30) * 1000) {
+      while (!loadDone && Date.now() - t0 < (secs + 30) * 1000) {
         const w = await append({ kind: 'receive', quantity: 1, lotNumber: 'PROBE', supplierId: null, expiryDate: null });
         const deadline = Date.now() + 60_000;
         while (Date.now() < deadline) {
@@ -568,17 +679,19 @@ async function main() {
       const views99 = histogramQuantile(histBefore.views, histAfter.views, 0.99);
       const series = (k: 'relayLag' | 'projectorLag' | 'viewsLag') => timeline.map((s) => ({ t: s.t, lag: s[k] }));
       const accepted = summary.ratePerSecond ?? (loaded > 0 ? loaded / windowS : null);
+      // Flat out, the offer is what the journal took: backlogs are judged against that.
+      const offered = rate === 0 ? (accepted ?? 0) : rate;
       // Throughput through each stage over the load window: its count at the last sample inside the window.
       const lastIn = [...timeline].reverse().find((x) => x.t <= windowS);
       const rateOf = (k: 'relayed' | 'projected' | 'aggregated') => (lastIn && lastIn.t > 0 ? lastIn[k] / lastIn.t : 0);
       const stages = {
-        relay: stageOf(series('relayLag'), rateOf('relayed'), windowS, rate),
-        projector: stageOf(series('projectorLag'), rateOf('projected'), windowS, rate),
-        views: stageOf(series('viewsLag'), rateOf('aggregated'), windowS, rate),
+        relay: stageOf(series('relayLag'), rateOf('relayed'), windowS, offered),
+        projector: stageOf(series('projectorLag'), rateOf('projected'), windowS, offered),
+        views: stageOf(series('viewsLag'), rateOf('aggregated'), windowS, offered),
       };
       const ages = timeline.filter((s) => s.t <= windowS && s.bridgeWrittenAtAgeMs !== null).map((s) => s.bridgeWrittenAtAgeMs!);
       const growing = Object.values(stages).some((s) => s.growing);
-      const acceptedShare = accepted === null ? 0 : accepted / rate;
+      const acceptedShare = accepted === null ? 0 : accepted / offered;
       const machineBusyPercent = round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100);
       let limit: string | null = null;
       if (acceptedShare < 0.95) {
@@ -594,7 +707,10 @@ async function main() {
       } else if (drainSeconds === null || drainSeconds > 5) {
         limit = `pipeline did not drain within 5 s of the load stopping (${drainSeconds ?? '> 120'} s)`;
       }
-      results.push({
+      if (rate === 0 && limit === null) {
+        limit = `journal side: flat out the generator got ${Math.round(accepted ?? 0)} ev/s accepted (generator ${cpu.loadGenerator?.percent ?? '?'} %, DynamoDB Local ${cpu.dynamodb?.percent ?? '?'} % CPU, machine ${machineBusyPercent} % busy) and every stage kept up`;
+      }
+      const result: RateResult = {
         offeredRate: rate,
         acceptedRate: accepted === null ? null : round(accepted, 1),
         loadConcurrency: concurrency,
@@ -622,17 +738,20 @@ async function main() {
         sustained: limit === null,
         limit,
         timeline,
-      });
-      const { timeline: _t, ...line } = results.at(-1)!;
+      };
+      const { timeline: _t, ...line } = result;
       console.log(JSON.stringify(line));
-    }
+      return result;
+    };
+    for (const rate of rates) results.push(await measure(rate, seconds));
+    if (ceilingSeconds > 0) ceiling = await measure(0, ceilingSeconds);
   } catch (err) {
     pipelineOk = false;
-    for (const r of roleNames) console.error(`--- ${r}\n${roles[r].output().slice(-3000)}`);
+    for (const r of started()) console.error(`--- ${r}\n${roles[r]!.output().slice(-3000)}`);
     throw err;
   } finally {
-    for (const r of roleNames) roles[r].child.kill('SIGTERM');
-    await Promise.all(roleNames.map((r) => roles[r].exited));
+    for (const r of started()) roles[r]!.child.kill('SIGTERM');
+    await Promise.all(started().map((r) => roles[r]!.exited));
     await pool.end();
     await adminClient.query(`drop database if exists ${dbName} with (force)`);
     await adminClient.end();
@@ -651,6 +770,10 @@ async function main() {
     highestSustainedRate: sustained.length ? Math.max(...sustained.map((r) => r.acceptedRate ?? 0)) : null,
     highestSustainedOfferedRate: sustained.length ? Math.max(...sustained.map((r) => r.offeredRate)) : null,
     limit: firstLimited ? { offeredRate: firstLimited.offeredRate, stage: firstLimited.limit } : null,
+    /** The flat-out window (--ceiling): offeredRate 0, acceptedRate = the most the journal took; its stages' throughputs are their ceilings when backlogged. */
+    ceiling: ceiling ?? null,
+    /** --backlog: each stage alone on a backlog (journal flat out with nothing else running; bridge on the full stream; projector + views on the full topic). */
+    stagesAlone: stagesAlone ?? null,
   };
   mkdirSync(path.dirname(values.out!), { recursive: true });
   writeFileSync(values.out!, `${JSON.stringify(report, null, 2)}\n`);

@@ -7,7 +7,9 @@
  * bench can follow the journal's accepted rate over time. `R <epoch ms>` says
  * it is about to write; the CPU it reports (`cpuSeconds`) is counted from there.
  *
- *   node --import tsx bench/e2e-load.ts <table> <rate> <seconds> <inventories> <concurrency> <prefix>
+ *   node --import tsx bench/e2e-load.ts <table> <rate> <seconds> <inventories> <concurrency> <prefix> [count]
+ *
+ * Rate 0 is flat out; a count stops it after that many events.
  */
 import { loadConfig } from '../src/config/config.js';
 import { runWorkload } from '../src/command/workload.js';
@@ -15,9 +17,9 @@ import { generateMasterData } from '../src/command/master-data.js';
 import { createClients } from '../src/main/clients.js';
 import { silentLogger } from '../src/shared/logger.js';
 
-const [table, rate, seconds, inventories, concurrency, prefix] = process.argv.slice(2);
+const [table, rate, seconds, inventories, concurrency, prefix, count] = process.argv.slice(2);
 if (!table || !rate || !seconds || !inventories || !concurrency || !prefix) {
-  console.error('usage: e2e-load.ts <table> <rate> <seconds> <inventories> <concurrency> <prefix>');
+  console.error('usage: e2e-load.ts <table> <rate> <seconds> <inventories> <concurrency> <prefix> [count]');
   process.exit(2);
 }
 const clients = createClients(loadConfig(), silentLogger());
@@ -32,6 +34,7 @@ try {
     profile: 'flat',
     rate: Number(rate),
     durationMs: Number(seconds) * 1000,
+    ...(count ? { count: Number(count) } : {}),
     inventories: Number(inventories),
     concurrency: Number(concurrency),
     idPrefix: prefix,
