@@ -45,7 +45,22 @@
  * saturated; the whole machine near 100 % of its cores means the stages are
  * starving each other).
  *
- *   node --import tsx bench/e2e-latency.ts [--rates 500,1000,2000] [--seconds 30] [--allow-on-disk]
+ * Two measures find the stage that limits the pipeline, whatever the rates:
+ * `--backlog N` (before the rates) writes N events flat out with nothing
+ * else running — the journal's ceiling — then starts the bridge alone on the
+ * full stream and, once it has relayed them, the projector and views
+ * together on the full topic: each stage's rate and CPU per event when it has
+ * the machine to itself; `--ceiling S` (after the rates) offers the journal
+ * as much as it takes for S seconds with every stage running. Both default on
+ * for windows of 30 s or more (10,000 events, S = --seconds) and off for a
+ * smoke run.
+ *
+ * Results: bench/results/e2e-latency.json — `results` (one row per offered
+ * rate: the fields bench/run-all.ts tabulates, plus `stages`, `cpu`,
+ * `timeline`), `ceiling`, `stagesAlone`, `highestSustainedRate`, `limit`.
+ *
+ *   STACK_DYNAMODB_IN_MEMORY=1 npm run bench -- --only=e2e-latency
+ *   node --import tsx bench/e2e-latency.ts [--rates 500,1000,2000] [--seconds 30] [--backlog 10000] [--ceiling 30] [--cpu-prof dir] [--allow-on-disk]
  *   node --import tsx bench/e2e-latency.ts --rates 200 --seconds 10      # smoke
  */
 import { randomBytes } from 'node:crypto';
@@ -73,18 +88,20 @@ const { values } = parseArgs({
     inventories: { type: 'string', default: '500' },
     out: { type: 'string', default: 'bench/results/e2e-latency.json' },
     'allow-on-disk': { type: 'boolean', default: false },
-    /** Before the rates: this many events written with no pipeline running, then each stage started alone on the backlog (its ceiling). 0 = skip. */
-    backlog: { type: 'string', default: '0' },
-    /** After the rates, one window of this many seconds flat out (the generator as fast as the journal takes it): each stage's ceiling. 0 = none. */
-    ceiling: { type: 'string', default: '0' },
+    /** Before the rates: this many events written with no pipeline running, then each stage started alone on the backlog (its ceiling). 0 = skip; default 10,000 when --seconds ≥ 30, else 0. */
+    backlog: { type: 'string' },
+    /** After the rates, one window of this many seconds flat out (the generator as fast as the journal takes it): each stage's ceiling. 0 = none; default --seconds when ≥ 30, else 0. */
+    ceiling: { type: 'string' },
     /** Writes CPU profiles of each role process into <folder>/<role>/ (node --cpu-prof: one file per thread, tsx's loader thread included). */
     'cpu-prof': { type: 'string' },
   },
 });
 const rates = values.rates!.split(',').map(Number);
 const seconds = Number(values.seconds);
-const ceilingSeconds = Number(values.ceiling);
-const backlog = Number(values.backlog);
+// A full run (windows of 30 s or more) measures the ceilings too; a smoke run (`--seconds 10`) does not.
+const full = seconds >= 30;
+const ceilingSeconds = Number(values.ceiling ?? (full ? seconds : 0));
+const backlog = Number(values.backlog ?? (full ? 10_000 : 0));
 const config = loadConfig();
 const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]! : null);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
