@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMasterData, loadMasterData } from '../../src/command/master-data.js';
 import { dlqTopicOf } from '../../src/consumers/dead-letter.js';
@@ -51,6 +52,14 @@ const FREEZE_MS: Record<string, number> = { bridge: 8_000, projector: 35_000, vi
 const BROKER_FAULTS = (process.env.FAULT_BROKER_FAULTS ?? '').split(',').filter(Boolean);
 /** A stopped broker stays down past the consumers' session timeout (30 s, src/consumers/runner.ts). */
 const BROKER_STOP_MS = 40_000;
+
+/**
+ * scripts/stack.sh, without blocking the event loop: the progress sampler
+ * keeps sampling while a server restarts (a synchronous call would count the
+ * whole restart as a pause).
+ */
+const execFileAsync = promisify(execFile);
+const stackSh = (...args: string[]) => execFileAsync('bash', ['scripts/stack.sh', ...args], { timeout: 180_000, maxBuffer: 16 << 20 });
 
 /** Progress of the pipeline over time, sampled every 500 ms: relayed (topic end) and applied (offsets in PostgreSQL). */
 interface ProgressSample {
@@ -149,15 +158,25 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
   async function sampleProgress(stopped: () => boolean) {
     const admin = kafka('faults-progress').admin();
     await admin.connect().catch(() => undefined);
+    let last: ProgressSample = { t: 0, relayed: 0, projector: 0, views: 0 };
     while (!stopped()) {
+      // A series whose server is down keeps its last value: no progress.
+      const next = { ...last, t: Date.now() };
       try {
-        const ends = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+        next.relayed = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+      } catch {
+        // Kafka (or this partition's leader) unreachable.
+      }
+      try {
         const { rows } = await db.pool.query<{ g: string; n: number }>('select group_id as g, sum(next_offset)::bigint as n from consumer_offsets group by group_id');
         const groups = new Map(rows.map((r) => [r.g, Number(r.n)]));
-        progress.push({ t: Date.now(), relayed: ends, projector: groups.get(`${prefix}${INVENTORY_PROJECTOR_GROUP}`) ?? 0, views: groups.get(`${prefix}inventory-views`) ?? 0 });
+        next.projector = groups.get(`${prefix}${INVENTORY_PROJECTOR_GROUP}`) ?? last.projector;
+        next.views = groups.get(`${prefix}inventory-views`) ?? last.views;
       } catch {
-        // A broker or PostgreSQL is down: no sample, which counts as no progress.
+        // PostgreSQL unreachable.
       }
+      progress.push(next);
+      last = next;
       await new Promise((r) => setTimeout(r, 500));
     }
     await admin.disconnect().catch(() => undefined);
@@ -207,12 +226,12 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
     }
     const held = roles.length > 0 ? roles.join(', ') : 'no pipeline role';
     if (what === 'stop') {
-      execFileSync('bash', ['scripts/stack.sh', 'stop', `kafka-${node}`], { stdio: 'ignore', timeout: 120_000 });
+      await stackSh('stop', `kafka-${node}`);
       await new Promise((r) => setTimeout(r, BROKER_STOP_MS));
-      execFileSync('bash', ['scripts/stack.sh', 'up', `kafka-${node}`], { stdio: 'ignore', timeout: 180_000 });
+      await stackSh('up', `kafka-${node}`);
       return `stop broker ${node} ${BROKER_STOP_MS / 1000} s (${held})`;
     }
-    execFileSync('bash', ['scripts/stack.sh', 'restart', '--kill', `kafka-${node}`], { stdio: 'ignore', timeout: 180_000 });
+    await stackSh('restart', '--kill', `kafka-${node}`);
     return `kill -9 broker ${node} (${held})`;
   }
 
@@ -265,7 +284,7 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
         name = `freeze ${role} ${((FREEZE_MS[role] ?? 10_000) / 1000).toFixed(0)} s`;
       } else if (fault.startsWith('restart:') || fault.startsWith('crash:')) {
         const [how, svc] = fault.split(':') as [string, string];
-        execFileSync('bash', ['scripts/stack.sh', 'restart', ...(how === 'crash' ? ['--kill'] : []), svc], { stdio: 'ignore', timeout: 180_000 });
+        await stackSh('restart', ...(how === 'crash' ? ['--kill'] : []), svc);
         name = how === 'crash' ? `kill -9 ${svc} server` : `restart ${svc}`;
       } else if (fault.startsWith('broker:')) {
         name = await brokerFault(fault.slice(7), rnd);
