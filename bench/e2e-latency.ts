@@ -45,6 +45,10 @@
  * saturated; the whole machine near 100 % of its cores means the stages are
  * starving each other).
  *
+ * The bench restarts an in-memory DynamoDB Local empty before it starts
+ * (its appends slow down as stream records accumulate; --keep-dynamodb opts
+ * out).
+ *
  * Two measures find the stage that limits the pipeline, whatever the rates:
  * `--backlog N` (before the rates) writes N events flat out with nothing
  * else running — the journal's ceiling — then starts the bridge alone on the
@@ -64,7 +68,7 @@
  *   node --import tsx bench/e2e-latency.ts --rates 200 --seconds 10      # smoke
  */
 import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -88,6 +92,8 @@ const { values } = parseArgs({
     inventories: { type: 'string', default: '500' },
     out: { type: 'string', default: 'bench/results/e2e-latency.json' },
     'allow-on-disk': { type: 'boolean', default: false },
+    /** Keep the running in-memory DynamoDB Local and what it holds (by default the bench restarts it empty: see restartDynamo). */
+    'keep-dynamodb': { type: 'boolean', default: false },
     /** Before the rates: this many events written with no pipeline running, then each stage started alone on the backlog (its ceiling). 0 = skip; default 10,000 when --seconds ≥ 30, else 0. */
     backlog: { type: 'string' },
     /** After the rates, one window of this many seconds flat out (the generator as fast as the journal takes it): each stage's ceiling. 0 = none; default --seconds when ≥ 30, else 0. */
@@ -114,6 +120,23 @@ function dynamoMode(): DynamoMode {
   const file = path.join(process.env.STACK_DIR ?? '.stack', 'dynamodb', 'in-memory');
   if (!existsSync(file)) return 'unknown';
   return readFileSync(file, 'utf8').trim() === '1' ? 'in-memory' : 'on-disk';
+}
+
+/**
+ * Restarts the local stack's in-memory DynamoDB Local, empty. In memory as on
+ * disk, DynamoDB Local looks up stream records by scanning every record it
+ * ever kept (deleted tables' included), so its appends slow down as runs
+ * accumulate: measured on this machine, 15 appends/s flat out after three
+ * bench runs against 121/s from a fresh start. An in-memory DynamoDB Local
+ * holds bench scratch tables only (it loses them whenever it stops), so the
+ * bench starts it afresh; --keep-dynamodb opts out. Its port is the one
+ * DYNAMODB_ENDPOINT names, whatever STACK_DYNAMODB_PORT says.
+ */
+function restartDynamo() {
+  const port = new URL(config.dynamodbEndpoint).port || '80';
+  console.error(`e2e-latency: restarting the in-memory DynamoDB Local on port ${port} (empty; --keep-dynamodb keeps it)`);
+  const r = spawnSync('bash', ['scripts/stack.sh', 'restart', 'dynamodb'], { env: { ...process.env, STACK_DYNAMODB_PORT: port }, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error('restarting DynamoDB Local failed (see above)');
 }
 
 // ---------------------------------------------------------------- CPU time per process (/proc)
@@ -336,6 +359,13 @@ interface RateResult {
   cpu: Record<string, CpuResult>;
   /** Busy share of the machine's cores (every process of every user), percent of all cores. */
   machineBusyPercent: number;
+  /**
+   * CPU milliseconds per accepted event summed over every process of the run (roles, generator, bench,
+   * stack servers; not `otherProcesses`), and the rate all the machine's cores would carry at that cost:
+   * what this machine could take with nothing else running (an estimate: per-event costs fall as batches grow).
+   */
+  cpuMsPerEventTotal: number | null;
+  machineCapacityEstimate: number | null;
   sustained: boolean;
   /** Why not sustained (null when sustained). */
   limit: string | null;
@@ -378,6 +408,7 @@ async function main() {
   if (mode !== 'in-memory') {
     console.error(`\n!!! e2e-latency: DynamoDB is ${mode === 'on-disk' ? 'ON DISK' : 'not the local stack (no STACK_DIR/dynamodb/in-memory)'}: the accepted rate below is the journal's limit, not the pipeline's.\n`);
   }
+  if (mode === 'in-memory' && !values['keep-dynamodb']) restartDynamo();
   const run = randomBytes(3).toString('hex');
   const dbName = `bench_e2e_${run}`;
   const admin = new URL(config.databaseUrl);
@@ -686,6 +717,7 @@ async function main() {
       }
       if (summary.cpuSeconds !== undefined) cpu.loadGenerator = cpuOf(summary.cpuSeconds);
       const ours = Object.values(cpu).reduce((a, c) => a + c.seconds, 0);
+      const ourMsPerEvent = eventsInWindow > 0 ? (ours * 1000) / eventsInWindow : null;
       // Everything else on the machine (other users' processes): the contention the figures were taken under.
       cpu.otherProcesses = cpuOf(Math.max(0, m1.busy - m0.busy - ours));
       const after = await counters();
@@ -752,6 +784,8 @@ async function main() {
         windowSeconds: round(windowS, 1),
         cpu,
         machineBusyPercent,
+        cpuMsPerEventTotal: ourMsPerEvent === null ? null : round(ourMsPerEvent, 2),
+        machineCapacityEstimate: ourMsPerEvent ? Math.round((cpus().length * 1000) / ourMsPerEvent) : null,
         sustained: limit === null,
         limit,
         timeline,
