@@ -99,6 +99,35 @@ function toTopicMessages(messages: OutgoingMessage[], checkpoint: CheckpointWrit
   return [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs }));
 }
 
+/** Under the broker's default message.max.bytes (1 MiB) for one partition's batch, with room for batch overhead. */
+const DEFAULT_MAX_REQUEST_BYTES = 768 * 1024;
+
+/** Roughly what a message weighs in a Kafka record batch (key, value, headers). */
+export function messageBytes(m: OutgoingMessage): number {
+  let n = 24 + m.key.length + m.value.length;
+  for (const k in m.headers) n += 2 + k.length + m.headers[k]!.length;
+  return n;
+}
+
+/** Consecutive runs of messages of at most `maxBytes` each (a single larger message is a run of its own); order kept. */
+export function chunkByBytes(messages: OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
+  const chunks: OutgoingMessage[][] = [];
+  let current: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const b = messageBytes(m);
+    if (current.length > 0 && bytes + b > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += b;
+  }
+  if (current.length > 0 || chunks.length === 0) chunks.push(current);
+  return chunks;
+}
+
 /**
  * A transactional producer for one shard. The transactional id is derived
  * from table and shard by the caller, so whichever process reads the shard
@@ -113,8 +142,10 @@ export async function createTransactionalSink(options: {
   hooks?: SinkHooks;
   transactionTimeoutMs?: number;
   operationTimeoutMs?: number;
+  /** Messages per produce request are cut at about this many bytes (keys, values, headers). */
+  maxRequestBytes?: number;
 }): Promise<ShardSink> {
-  const { kafka, transactionalId, logger, hooks = {}, transactionTimeoutMs = 30_000, operationTimeoutMs = 30_000 } = options;
+  const { kafka, transactionalId, logger, hooks = {}, transactionTimeoutMs = 30_000, operationTimeoutMs = 30_000, maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES } = options;
   const build = () =>
     kafka.producer({
       transactionalId,
@@ -162,7 +193,14 @@ export async function createTransactionalSink(options: {
       let tx: Awaited<ReturnType<Producer['transaction']>> | undefined;
       try {
         tx = await withTimeout(producer.transaction(), operationTimeoutMs, 'begin transaction');
-        await withTimeout(tx.sendBatch({ topicMessages: toTopicMessages(messages, checkpoint), acks: -1 }), operationTimeoutMs, 'transactional send');
+        // Several produce requests in one transaction when it is large: each
+        // stays under the broker's 1 MiB limit per partition batch, whatever
+        // the keys' spread; the checkpoint rides in the last.
+        const chunks = chunkByBytes(messages, maxRequestBytes);
+        for (let i = 0; i < chunks.length; i++) {
+          const topicMessages = toTopicMessages(chunks[i]!, i === chunks.length - 1 ? checkpoint : undefined);
+          await withTimeout(tx.sendBatch({ topicMessages, acks: -1 }), operationTimeoutMs, 'transactional send');
+        }
         await withTimeout(tx.commit(), operationTimeoutMs, 'commit');
         hooks.onCommitted?.(messages.length, performance.now() - started);
       } catch (err) {
@@ -196,8 +234,9 @@ export async function createAtLeastOnceSink(options: {
   logger: Logger;
   hooks?: SinkHooks;
   operationTimeoutMs?: number;
+  maxRequestBytes?: number;
 }): Promise<ShardSink> {
-  const { kafka, logger, hooks = {}, operationTimeoutMs = 30_000 } = options;
+  const { kafka, logger, hooks = {}, operationTimeoutMs = 30_000, maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES } = options;
   const build = () =>
     kafka.producer({
       idempotent: true,
@@ -223,8 +262,8 @@ export async function createAtLeastOnceSink(options: {
     async commit(messages, checkpoint) {
       const started = performance.now();
       try {
-        if (messages.length > 0) {
-          await withTimeout(producer.sendBatch({ topicMessages: toTopicMessages(messages, undefined), acks: -1 }), operationTimeoutMs, 'send');
+        for (const chunk of messages.length > 0 ? chunkByBytes(messages, maxRequestBytes) : []) {
+          await withTimeout(producer.sendBatch({ topicMessages: toTopicMessages(chunk, undefined), acks: -1 }), operationTimeoutMs, 'send');
         }
         await withTimeout(producer.sendBatch({ topicMessages: toTopicMessages([], checkpoint), acks: -1 }), operationTimeoutMs, 'checkpoint');
         hooks.onCommitted?.(messages.length, performance.now() - started);

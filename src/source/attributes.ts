@@ -64,7 +64,8 @@ export function timestampAttr(item: Item, name: string | undefined): number | un
 
 export function binaryAttr(item: Item, name: string): Buffer {
   const v = item[name];
-  if (v?.B !== undefined) return Buffer.from(v.B);
+  // A view, not a copy: the stream reader's bytes are not reused (the payload is passed through).
+  if (v?.B !== undefined) return Buffer.isBuffer(v.B) ? v.B : Buffer.from(v.B.buffer, v.B.byteOffset, v.B.byteLength);
   throw new UnmappableRecordError('BAD_PAYLOAD', `attribute ${name} is missing or not Binary`);
 }
 

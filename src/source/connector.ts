@@ -95,7 +95,7 @@ export const connectorSchema = z
          * one, up to this many records (default 5,000)…
          */
         maxTransactionRecords: z.number().int().min(1).max(100_000).optional(),
-        /** …and about this many bytes of keys, values and headers (default 768 KiB: under the broker's 1 MiB message.max.bytes per partition batch). */
+        /** …and about this many bytes of keys, values and headers (default 4 MiB; the producer sends it in requests of ≤ 768 KiB). */
         maxTransactionBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
       })
       .strict()

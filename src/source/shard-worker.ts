@@ -1,6 +1,6 @@
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { checkpointKey, type Checkpoint, type CheckpointReader } from '../log/checkpoints.js';
-import { ProducerFencedError, type CheckpointWrite, type OutgoingMessage, type ShardSink } from '../log/relay-producer.js';
+import { messageBytes, ProducerFencedError, type CheckpointWrite, type OutgoingMessage, type ShardSink } from '../log/relay-producer.js';
 import { backoffDelay, sleep } from '../shared/retry.js';
 import type { Item } from './attributes.js';
 import type { ConnectorConfig } from './connector.js';
@@ -50,9 +50,12 @@ export interface ShardWorkerOptions {
  * lost, a programming error fails it, or the signal stops it; the outcome is
  * returned (and emitted), never thrown.
  *
- * Guarantee (exactly-once mode): each GetRecords page is committed as one
- * Kafka transaction holding its records, its dead letters and the shard
- * checkpoint. After any transient fault (AWS throttling or outage, Kafka
+ * Guarantee (exactly-once mode): GetRecords pages are committed in Kafka
+ * transactions, each holding the records and dead letters of one or more
+ * whole pages and the shard checkpoint after the last of them. Catching up,
+ * the next pages are read and mapped while a transaction commits and form the
+ * next one (at most `batch.maxTransactionRecords` / `maxTransactionBytes`);
+ * at the head of the stream every page commits before the next is read. After any transient fault (AWS throttling or outage, Kafka
  * unavailable, registry down) the worker backs off, re-initialises the
  * producer if a commit was involved (same transactional id: fences the stuck
  * incarnation), re-reads the committed checkpoint and resumes after it — so a
@@ -73,6 +76,7 @@ export interface ShardWorkerOptions {
 export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcome> {
   const { connector, shard, ports, lease, signal } = options;
   const { table, batch } = connector;
+  const { maxTransactionRecords: maxTxRecords = 5_000, maxTransactionBytes: maxTxBytes = 4 * 1024 * 1024 } = batch;
   const { streamArn, shardId } = shard;
   const { reader, checkpoints, mapper } = ports;
   const emit = options.observe ?? (() => undefined);
@@ -140,78 +144,148 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
     positioned = true;
     let trims = 0;
     let prefetched: Promise<RecordsPage> | undefined;
+    // Group commit: while one transaction commits, the pages read meanwhile
+    // are mapped into the next one, which starts as soon as the first is done.
+    let pending = emptyTransaction();
+    // The last sequence number read; every transaction started so far ends at or before it.
+    let readSeq = pos?.sequenceNumber ?? null;
+    let inflight: { promise: Promise<void>; settled: boolean } | undefined;
 
-    while (!signal.aborted) {
-      if (!lease.valid()) return { type: 'lost-lease' };
-      if (iterator === undefined) {
-        // No iterator for a closed shard that was read to its end.
-        stage = 'commit';
-        await sink.commit([], checkpointOf(pos?.sequenceNumber ?? null, true));
-        return { type: 'finished', lastSequenceNumber: pos?.sequenceNumber ?? null };
-      }
-      stage = 'get-records';
-      let page: RecordsPage;
-      try {
-        const fetching = prefetched ?? reader.getRecords(iterator, batch.maxRecords, signal);
-        prefetched = undefined;
-        page = await fetching;
-        trims = 0;
-      } catch (err) {
-        if (err instanceof TrimmedDataError) {
-          // GetRecords can report trimming for an iterator whose position is
-          // still in the stream (DynamoDB Local does so for a TRIM_HORIZON
-          // iterator taken on an empty shard). Only a position that is really
-          // gone — GetShardIterator refuses it, or the checkpoint is older
-          // than the retention — is escalated to a backfill.
-          const stale = pos !== undefined && Date.now() - pos.updatedAt > STREAM_RETENTION_MS;
-          if (stale || ++trims > 5) throw err;
-          emit({ type: 'iterator-renewed', reason: 'spurious-trim', attempt: trims });
-          await sleep(backoffDelay(trims, 100, 2_000), signal);
-        } else if (err instanceof IteratorExpiredError) {
-          emit({ type: 'iterator-renewed', reason: 'expired', attempt: 1 });
-        } else throw err;
-        // Iterator expiry (15 min) or a spurious trim: renew from the last committed position.
-        stage = 'iterator';
-        iterator = await reader.iterator(streamArn, shardId, pos?.sequenceNumber, signal);
-        continue;
-      }
-      emit({ type: 'page-read', records: page.records.length, latencyMs: page.latencyMs });
-      const { records, nextIterator } = page;
-      const ended = nextIterator === undefined;
-      stage = 'mapping';
-      const mapped = await mapPage(records);
-      const last = records.at(-1);
-      const lastSeq = last?.dynamodb?.SequenceNumber ?? pos?.sequenceNumber ?? null;
-      const created = last?.dynamodb?.ApproximateCreationDateTime;
-      // Catching up (a full page, or records already seconds old) reads on at
-      // once; at the head of the stream a short pause lets the next page fill.
-      const full = records.length >= batch.maxRecords;
-      const behind = created !== undefined && Date.now() - new Date(created).getTime() > 2_000;
-      if (!ended && records.length > 0 && (full || behind)) {
-        // Read the next page while this one commits. It is used only if the
-        // commit succeeds; after a failure the position comes from the checkpoint.
-        prefetched = reader.getRecords(nextIterator, batch.maxRecords, signal);
-        prefetched.catch(() => undefined);
-      }
-      if (records.length > 0 || ended) {
-        if (!lease.valid()) return { type: 'lost-lease' };
-        stage = 'commit';
-        await sink.commit(mapped.out, checkpointOf(lastSeq, ended));
+    /** Starts committing `t` (records, dead letters and its checkpoint in one transaction); at most one commit runs at a time. */
+    const startCommit = (t: PendingTransaction) => {
+      const promise = sink!.commit(t.out, checkpointOf(t.lastSeq, t.ended)).then(() => {
         // The checkpoint now marks a position inside the retention: later restarts use it.
         fromTrimHorizon = false;
         const at = Date.now();
-        pos = { sequenceNumber: lastSeq, shardEnded: ended, updatedAt: at, leaseEpoch: lease.epoch() };
-        emit({ type: 'committed', lastSequenceNumber: lastSeq, records: records.length, ...mapped.counts, at });
+        pos = { sequenceNumber: t.lastSeq, shardEnded: t.ended, updatedAt: at, leaseEpoch: lease.epoch() };
+        emit({ type: 'committed', lastSequenceNumber: t.lastSeq, records: t.records, ...t.counts, at });
+      });
+      const entry = { promise, settled: false };
+      promise.then(
+        () => (entry.settled = true),
+        () => (entry.settled = true),
+      );
+      inflight = entry;
+    };
+    /** Waits for the commit in flight; its failure is thrown here, at stage 'commit'. */
+    const drain = async () => {
+      if (!inflight) return;
+      const { promise } = inflight;
+      stage = 'commit';
+      try {
+        await promise;
+      } finally {
+        inflight = undefined;
       }
-      faults = 0;
-      const iteratorAgeMs = created ? Math.max(0, Date.now() - new Date(created).getTime()) : 0;
-      emit({ type: 'polled', caughtUp: records.length === 0 || !(full || behind), iteratorAgeMs, at: Date.now() });
-      if (ended) return { type: 'finished', lastSequenceNumber: lastSeq };
-      iterator = nextIterator;
-      if (records.length === 0) await sleep(batch.idlePollIntervalMs, signal);
-      else if (!full && !behind) await sleep(batch.pollIntervalMs, signal);
+    };
+
+    try {
+      while (!signal.aborted) {
+        if (!lease.valid()) return { type: 'lost-lease' };
+        if (iterator === undefined) {
+          // No iterator for a closed shard that was read to its end.
+          await drain();
+          stage = 'commit';
+          await sink.commit([], checkpointOf(pos?.sequenceNumber ?? null, true));
+          return { type: 'finished', lastSequenceNumber: pos?.sequenceNumber ?? null };
+        }
+        stage = 'get-records';
+        let page: RecordsPage;
+        try {
+          const fetching = prefetched ?? reader.getRecords(iterator, batch.maxRecords, signal);
+          prefetched = undefined;
+          page = await fetching;
+          trims = 0;
+        } catch (err) {
+          if (err instanceof TrimmedDataError) {
+            // GetRecords can report trimming for an iterator whose position is
+            // still in the stream (DynamoDB Local does so for a TRIM_HORIZON
+            // iterator taken on an empty shard). Only a position that is really
+            // gone — GetShardIterator refuses it, or the checkpoint is older
+            // than the retention — is escalated to a backfill.
+            const stale = pos !== undefined && Date.now() - pos.updatedAt > STREAM_RETENTION_MS;
+            if (stale || ++trims > 5) throw err;
+            emit({ type: 'iterator-renewed', reason: 'spurious-trim', attempt: trims });
+            await sleep(backoffDelay(trims, 100, 2_000), signal);
+          } else if (err instanceof IteratorExpiredError) {
+            emit({ type: 'iterator-renewed', reason: 'expired', attempt: 1 });
+          } else throw err;
+          // Iterator expiry (15 min) or a spurious trim: renew from the last
+          // committed position, so nothing read but not yet committed is kept.
+          await drain();
+          pending = emptyTransaction();
+          readSeq = pos?.sequenceNumber ?? null;
+          stage = 'iterator';
+          iterator = await reader.iterator(streamArn, shardId, pos?.sequenceNumber, signal);
+          continue;
+        }
+        emit({ type: 'page-read', records: page.records.length, latencyMs: page.latencyMs });
+        const { records, nextIterator } = page;
+        const ended = nextIterator === undefined;
+        const last = records.at(-1);
+        const created = last?.dynamodb?.ApproximateCreationDateTime;
+        // Catching up (a full page, or records already seconds old) reads on at
+        // once; at the head of the stream a short pause lets the next page fill.
+        const full = records.length >= batch.maxRecords;
+        const behind = created !== undefined && Date.now() - new Date(created).getTime() > 2_000;
+        const catchingUp = !ended && records.length > 0 && (full || behind);
+        if (catchingUp) {
+          // Read the next page while this one is mapped and committed. It is used
+          // only if every commit succeeds; after a failure the position comes
+          // from the checkpoint.
+          prefetched = reader.getRecords(nextIterator, batch.maxRecords, signal);
+          prefetched.catch(() => undefined);
+        }
+        stage = 'mapping';
+        const mapped = await mapPage(records);
+        if (pending.records > 0 && (pending.records + records.length > maxTxRecords || pending.bytes + mapped.bytes > maxTxBytes)) {
+          // The next transaction is full: it commits once the one in flight is done.
+          if (!lease.valid()) return { type: 'lost-lease' };
+          await drain();
+          stage = 'commit';
+          startCommit(pending);
+          pending = emptyTransaction();
+        }
+        readSeq = last?.dynamodb?.SequenceNumber ?? readSeq;
+        append(pending, mapped, records, readSeq, ended);
+        if (pending.records > 0 || ended) {
+          if (!catchingUp) {
+            // At the head of the stream (or the shard's end): commit what is read, and wait for it.
+            if (!lease.valid()) return { type: 'lost-lease' };
+            await drain();
+            stage = 'commit';
+            startCommit(pending);
+            pending = emptyTransaction();
+            await drain();
+          } else if (!inflight || inflight.settled) {
+            if (!lease.valid()) return { type: 'lost-lease' };
+            await drain();
+            stage = 'commit';
+            startCommit(pending);
+            pending = emptyTransaction();
+          }
+        }
+        faults = 0;
+        const iteratorAgeMs = created ? Math.max(0, Date.now() - new Date(created).getTime()) : 0;
+        emit({ type: 'polled', caughtUp: records.length === 0 || !(full || behind), iteratorAgeMs, at: Date.now() });
+        if (ended) return { type: 'finished', lastSequenceNumber: pos?.sequenceNumber ?? null };
+        iterator = nextIterator;
+        if (records.length === 0) await sleep(batch.idlePollIntervalMs, signal);
+        else if (!full && !behind) await sleep(batch.pollIntervalMs, signal);
+      }
+      await drain();
+      return { type: 'stopped' };
+    } finally {
+      // Never leave relay() (to recover, or to stop) with a commit still running
+      // on the sink: a failed one makes the sink suspect.
+      if (inflight) {
+        const { promise } = inflight;
+        inflight = undefined;
+        await promise.catch(() => {
+          sinkSuspect = true;
+        });
+      }
     }
-    return { type: 'stopped' };
   }
 
   function checkpointOf(sequenceNumber: string | null, shardEnded: boolean): CheckpointWrite {
@@ -231,6 +305,7 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
       filtered: [] as string[],
       lastWrittenAt: undefined as number | undefined,
     };
+    let bytes = 0;
     for (const r of records) {
       const created = r.dynamodb?.ApproximateCreationDateTime;
       const sequenceNumber = r.dynamodb?.SequenceNumber ?? '';
@@ -246,6 +321,7 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
       } catch (err) {
         throw new RecordMappingError(sequenceNumber, err);
       }
+      if (result.kind !== 'filtered') bytes += messageBytes(result.message);
       if (result.kind === 'relay') {
         out.push(result.message);
         counts.relayed++;
@@ -257,6 +333,38 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
         counts.filtered.push(result.reason);
       }
     }
-    return { out, counts };
+    return { out, counts, bytes };
   }
 }
+
+/** Records read but not yet committed: the next transaction. */
+interface PendingTransaction {
+  out: OutgoingMessage[];
+  records: number;
+  bytes: number;
+  counts: {
+    relayed: number;
+    deadLettered: { code: string; reason: string; sequenceNumber: string }[];
+    filtered: string[];
+    lastWrittenAt: number | undefined;
+  };
+  lastSeq: string | null;
+  ended: boolean;
+}
+
+function emptyTransaction(): PendingTransaction {
+  return { out: [], records: 0, bytes: 0, counts: { relayed: 0, deadLettered: [], filtered: [], lastWrittenAt: undefined }, lastSeq: null, ended: false };
+}
+
+function append(t: PendingTransaction, page: { out: OutgoingMessage[]; counts: PendingTransaction['counts']; bytes: number }, records: readonly unknown[], lastSeq: string | null, ended: boolean): void {
+  for (const m of page.out) t.out.push(m);
+  t.records += records.length;
+  t.bytes += page.bytes;
+  t.counts.relayed += page.counts.relayed;
+  for (const d of page.counts.deadLettered) t.counts.deadLettered.push(d);
+  for (const f of page.counts.filtered) t.counts.filtered.push(f);
+  if (page.counts.lastWrittenAt !== undefined) t.counts.lastWrittenAt = page.counts.lastWrittenAt;
+  t.lastSeq = lastSeq;
+  t.ended = ended;
+}
+

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { PipelineError } from '../shared/errors.js';
 import { backoffDelay, sleep } from '../shared/retry.js';
+import { readWireBody, recordsFromWire, type WireGetRecords } from './get-records-wire.js';
 import { collectShards, type ShardInfo, type ShardPage } from './shard-lineage.js';
 
 /**
@@ -113,13 +114,18 @@ export function createStreamReader(options: { streams: DynamoDBStreamsClient; ho
     async getRecords(iterator, limit, signal) {
       const started = performance.now();
       try {
+        let wire: WireGetRecords | undefined;
         const out = await throttled(
           'GetRecords',
-          () => streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(limit, 1000) })),
+          () =>
+            streams.send(
+              readWireBody(new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(limit, 1000) }), (body) => (wire = body)),
+            ),
           signal,
         );
         const latencyMs = performance.now() - started;
         hooks.onGetRecords?.(latencyMs);
+        if (wire) return { ...recordsFromWire(wire), latencyMs };
         return { records: out.Records ?? [], nextIterator: out.NextShardIterator ?? undefined, latencyMs };
       } catch (err) {
         const name = (err as { name?: string }).name;

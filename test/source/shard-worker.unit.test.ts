@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ProducerFencedError, SinkFailedError } from '../../src/log/relay-producer.js';
+import { ProducerFencedError, SinkFailedError, type CheckpointWrite, type OutgoingMessage } from '../../src/log/relay-producer.js';
 import { initialShardStatus, reduceShardStatus } from '../../src/source/shard-state.js';
 import { STREAM_RETENTION_MS, type ShardEvent } from '../../src/source/shard-worker.js';
-import { fakeKafka, fakeStream, run, seq } from './shard-fakes.js';
+import { connector, fakeKafka, fakeStream, run, seq } from './shard-fakes.js';
 
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
@@ -29,6 +29,51 @@ describe('shard worker', () => {
     const s = fakeStream(3500, { pageSize: 1000, closed: true });
     expect(await run(s.reader, k)).toBe('finished');
     expect(k.topic).toEqual(range(1, 3500));
+    expect(s.iterators).toEqual([undefined, seq(1000)]);
+  });
+
+  it('catching up, pages read while a transaction commits form the next one (group commit): whole pages, in order, checkpoints only forward, capped', async () => {
+    const k = fakeKafka();
+    const sizes: number[] = [];
+    const checkpoints: (string | null)[] = [];
+    const slow = {
+      ...k.sink,
+      async commit(messages: OutgoingMessage[], c: CheckpointWrite) {
+        sizes.push(messages.length);
+        checkpoints.push(c.checkpoint.sequenceNumber);
+        await new Promise((r) => setTimeout(r, 20));
+        await k.sink.commit(messages, c);
+      },
+    };
+    const s = fakeStream(12_500, { pageSize: 500, closed: true });
+    connector.batch = { ...connector.batch, maxRecords: 500, maxTransactionRecords: 2_000 };
+    try {
+      expect(await run(s.reader, k, { openSink: async () => slow })).toBe('finished');
+    } finally {
+      connector.batch = { maxRecords: 1000, pollIntervalMs: 0, idlePollIntervalMs: 0 };
+    }
+    expect(k.topic).toEqual(range(1, 12_500));
+    expect(sizes.length).toBeLessThan(25);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(2_000);
+    for (const n of sizes) expect(n % 500).toBe(0);
+    expect(checkpoints).toEqual([...checkpoints].sort());
+    expect(k.committed.get('s')).toMatchObject({ sequenceNumber: seq(12_500), shardEnded: true });
+  });
+
+  it('a failed group commit drops every page read after it and resumes from the checkpoint: nothing lost, nothing doubled', async () => {
+    const k = fakeKafka((n) => (n === 2 ? new SinkFailedError('REQUEST_TIMED_OUT', new Error('x')) : undefined));
+    const slow = {
+      ...k.sink,
+      async commit(messages: OutgoingMessage[], c: CheckpointWrite) {
+        await new Promise((r) => setTimeout(r, 10));
+        await k.sink.commit(messages, c);
+      },
+    };
+    const s = fakeStream(6_000, { pageSize: 1000, closed: true });
+    expect(await run(s.reader, k, { openSink: async () => slow })).toBe('finished');
+    expect(k.topic).toEqual(range(1, 6_000));
+    expect(k.stats().resets).toBe(1);
+    // Re-positioned after the first transaction's checkpoint, not after the pages read since.
     expect(s.iterators).toEqual([undefined, seq(1000)]);
   });
 

@@ -1,0 +1,241 @@
+/**
+ * The bridge side by side with the relay users would pick instead (Redpanda
+ * Connect's `aws_dynamodb_cdc` → `kafka_franz`), in one run, on one stream:
+ * runs ../shared/peers/cdc/bench.sh (its README says how to build the peers
+ * and load the table) and, next to it, samples the relay process while it
+ * relays: the topic's end offsets and the process's CPU time
+ * (/proc/<pid>/stat utime + stime) every 100 ms. CPU seconds per million
+ * records are taken between the first sample that sees records in the topic
+ * and the first that sees all of them, so start-up (tsx, connecting, fencing)
+ * is not counted; the whole-life CPU is reported too.
+ *
+ * When the peers are not built it prints "skipped: …" and writes
+ * bench/results/bridge-peers.json with `skipped` set.
+ *
+ *   DDB_ENDPOINT=http://127.0.0.1:18001 KAFKA_BROKER=127.0.0.1:9092 \
+ *   node --import tsx bench/bridge-peers.ts [--rounds 3] [--n 20000] [--cases "rpc-noreplay rpc-patched project-eos project-alo"]
+ *
+ * The table (BENCH_TABLE, default cdcpeer_bench) must already hold N journal
+ * events written by this project's `cli load` (see the peers README).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+
+const HERE = import.meta.dirname;
+const OUT = path.join(HERE, 'results', 'bridge-peers.json');
+const PEERS_SRC = path.resolve(process.env.PEERS_SRC ?? path.join(HERE, '../../shared/peers/cdc'));
+const PEERS_DIR = process.env.CDC_PEERS_DIR ?? '/tmp/cdc-peers';
+const TABLE = process.env.BENCH_TABLE ?? 'cdcpeer_bench';
+const KAFKA_BROKER = process.env.KAFKA_BROKER ?? '127.0.0.1:9092';
+const CLK_TCK = 100; // Linux USER_HZ
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+const ROUNDS = Number(arg('rounds', '3'));
+const N = Number(arg('n', '20000'));
+const CASES = arg('cases', 'rpc-noreplay rpc-patched project-eos project-alo').split(/\s+/).filter(Boolean);
+
+interface CaseRun {
+  case: string;
+  round: number;
+  /** records/s from the first to the last record seen in the topic (our own 100 ms samples). */
+  recordsPerS: number | null;
+  /** bench.sh's own figure (kcount.mjs, same definition). */
+  benchShRecordsPerS: number | null;
+  /** CPU seconds of the relay process per million records, between first and last record. */
+  cpuSecondsPerMillion: number | null;
+  /** CPU seconds of the relay process over its whole life (start-up and shutdown included). */
+  cpuSecondsTotal: number | null;
+  complete: boolean;
+}
+
+const median = (xs: number[]) => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function missing(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux (CPU is read from /proc)';
+  if (!existsSync(path.join(PEERS_SRC, 'bench.sh'))) return `no ${PEERS_SRC}/bench.sh`;
+  for (const bin of ['rpc-cdcpeer', 'rpc-cdcpeer-patched']) {
+    if (!existsSync(path.join(PEERS_DIR, 'bin', bin))) return `no ${PEERS_DIR}/bin/${bin}`;
+  }
+  if (!existsSync(path.join(PEERS_DIR, 'node', 'node_modules', 'kafkajs'))) return `no Node helpers in ${PEERS_DIR}/node`;
+  if (!process.env.DDB_ENDPOINT) return 'DDB_ENDPOINT not set (a private in-memory DynamoDB Local, ddb-local-start.sh)';
+  return undefined;
+}
+
+function cpuTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
+  } catch {
+    return undefined;
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const topicOf = (c: string) => (c.startsWith('project-') ? `proj-${TABLE}` : `rpc-${TABLE}`);
+const pidFileOf = (c: string) => path.join(PEERS_DIR, 'run', c.startsWith('project-') ? 'project-bridge.pid' : 'rpc.pid');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Follows bench.sh through its cases in order: each case's relay process is
+ * the next new pid in that case's pid file; while it lives, samples the
+ * topic's record count and the process's CPU ticks together.
+ */
+async function sample(order: string[], done: () => boolean): Promise<Omit<CaseRun, 'benchShRecordsPerS'>[]> {
+  const kafka = new Kafka({ clientId: 'bridge-peers-bench', brokers: [KAFKA_BROKER], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const count = async (topic: string) => {
+    try {
+      return (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
+    } catch {
+      return 0;
+    }
+  };
+  const out: Omit<CaseRun, 'benchShRecordsPerS'>[] = [];
+  const seen = new Set<number>();
+  try {
+    for (let i = 0; i < order.length && !done(); ) {
+      const c = order[i]!;
+      const pid = readPid(pidFileOf(c));
+      if (pid === undefined || seen.has(pid)) {
+        await sleep(50);
+        continue;
+      }
+      seen.add(pid);
+      const topic = topicOf(c);
+      let first: { t: number; n: number; cpu: number } | undefined;
+      let last: { t: number; n: number; cpu: number } | undefined;
+      let lastCpu: number | undefined;
+      for (;;) {
+        const cpu = cpuTicks(pid);
+        if (cpu === undefined) break; // process gone
+        lastCpu = cpu;
+        const n = await count(topic);
+        const t = Date.now();
+        const cpuAfter = cpuTicks(pid) ?? cpu;
+        const at = { t, n, cpu: (cpu + cpuAfter) / 2 };
+        if (n > 0 && !first) first = at;
+        if (n >= N && !last) last = at;
+        await sleep(100);
+      }
+      const complete = first !== undefined && last !== undefined && last.n > first.n;
+      out.push({
+        case: c,
+        round: Math.floor(i / CASES.length) + 1,
+        recordsPerS: complete ? Math.round(N / ((last!.t - first!.t) / 1000 || 0.001)) : null,
+        cpuSecondsPerMillion: complete ? +(((last!.cpu - first!.cpu) / CLK_TCK / (last!.n - first!.n)) * 1e6).toFixed(2) : null,
+        cpuSecondsTotal: lastCpu === undefined ? null : lastCpu / CLK_TCK,
+        complete,
+      });
+      i++;
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  return out;
+}
+
+async function main() {
+  mkdirSync(path.dirname(OUT), { recursive: true });
+  const why = missing();
+  if (why) {
+    console.log(`skipped: peers not built (see ../shared/peers/README.md): ${why}`);
+    writeFileSync(OUT, JSON.stringify({ skipped: true, reason: why, at: new Date().toISOString() }, null, 2));
+    return;
+  }
+  const order = Array.from({ length: ROUNDS }, () => CASES).flat();
+  const load1 = readFileSync('/proc/loadavg', 'utf8').trim();
+  const lines: string[] = [];
+  let finished = false;
+  const bench = new Promise<number>((resolve, reject) => {
+    const p = spawn('bash', [path.join(PEERS_SRC, 'bench.sh'), String(N), order.join(' '), '--no-load'], {
+      env: { ...process.env, BENCH_TABLE: TABLE, PROJECT_DIR: process.env.PROJECT_DIR ?? path.resolve(HERE, '..') },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let buf = '';
+    p.stdout.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        lines.push(line);
+        console.log(line);
+      }
+    });
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      finished = true;
+      resolve(code ?? 1);
+    });
+  });
+  const sampled = sample(order, () => finished);
+  const code = await bench;
+  const runs = await sampled;
+
+  const steps = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { step: string; result: Record<string, unknown> });
+  const ceiling = steps.filter((s) => s.step.startsWith('ceiling')).map((s) => Number(s.result.records_per_s ?? s.result.rate ?? NaN));
+  const benchRates = steps.filter((s) => !s.step.startsWith('ceiling') && s.step !== 'load');
+  const withBench: CaseRun[] = runs.map((r, i) => ({
+    ...r,
+    benchShRecordsPerS: (benchRates[i]?.result.overall_records_per_s_first_to_last as number | undefined) ?? null,
+  }));
+  const summary = Object.fromEntries(
+    CASES.map((c) => {
+      const mine = withBench.filter((r) => r.case === c && r.complete);
+      return [
+        c,
+        {
+          runs: mine.length,
+          medianRecordsPerS: median(mine.map((r) => r.recordsPerS!)),
+          medianBenchShRecordsPerS: median(mine.flatMap((r) => (r.benchShRecordsPerS === null ? [] : [r.benchShRecordsPerS]))),
+          medianCpuSecondsPerMillion: median(mine.map((r) => r.cpuSecondsPerMillion!)),
+          medianCpuSecondsTotal: median(mine.flatMap((r) => (r.cpuSecondsTotal === null ? [] : [r.cpuSecondsTotal]))),
+        },
+      ];
+    }),
+  );
+  const eos = summary['project-eos']?.medianRecordsPerS;
+  const stock = summary['rpc-noreplay']?.medianRecordsPerS;
+  const result = {
+    skipped: false,
+    at: new Date().toISOString(),
+    events: N,
+    rounds: ROUNDS,
+    table: TABLE,
+    loadAverageBefore: load1,
+    loadAverageAfter: readFileSync('/proc/loadavg', 'utf8').trim(),
+    benchShExitCode: code,
+    ceilingRecordsPerS: { median: median(ceiling.filter(Number.isFinite)), all: ceiling },
+    summary,
+    target: {
+      what: 'project-eos records/s >= rpc-noreplay records/s (medians, same run)',
+      ratio: eos && stock ? +(eos / stock).toFixed(3) : null,
+      met: eos != null && stock != null ? eos >= stock : null,
+    },
+    runs: withBench,
+  };
+  writeFileSync(OUT, JSON.stringify(result, null, 2));
+  console.log(JSON.stringify({ summary, target: result.target, ceiling: result.ceilingRecordsPerS }, null, 2));
+  console.log(`written ${path.relative(process.cwd(), OUT)}`);
+}
+
+await main();
