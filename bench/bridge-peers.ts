@@ -13,7 +13,10 @@
  * bench/results/bridge-peers.json with `skipped` set.
  *
  *   DDB_ENDPOINT=http://127.0.0.1:18001 KAFKA_BROKER=127.0.0.1:9092 \
- *   node --import tsx bench/bridge-peers.ts [--rounds 3] [--n 20000] [--cases "rpc-noreplay rpc-patched project-eos project-alo"]
+ *   node --import tsx bench/bridge-peers.ts [--rounds 3] [--n 20000] [--cases "rpc-noreplay rpc-patched project-eos project-alo"] [--baseline DIR]
+ *
+ * --baseline DIR: a second checkout (e.g. `git worktree add --detach DIR <commit>`) whose
+ * bridge runs project-eos in every round too, labelled project-eos@baseline.
  *
  * The table (BENCH_TABLE, default cdcpeer_bench) must already hold N journal
  * events written by this project's `cli load` (see the peers README).
@@ -38,6 +41,9 @@ function arg(name: string, fallback: string): string {
 const ROUNDS = Number(arg('rounds', '3'));
 const N = Number(arg('n', '20000'));
 const CASES = arg('cases', 'rpc-noreplay rpc-patched project-eos project-alo').split(/\s+/).filter(Boolean);
+/** A second checkout of this project whose bridge runs project-eos in each round too (before/after a change). */
+const BASELINE = arg('baseline', '') || undefined;
+const BASELINE_CASE = 'project-eos@baseline';
 
 interface CaseRun {
   case: string;
@@ -140,7 +146,7 @@ async function sample(order: string[], done: () => boolean): Promise<Omit<CaseRu
       const complete = first !== undefined && last !== undefined && last.n > first.n;
       out.push({
         case: c,
-        round: Math.floor(i / CASES.length) + 1,
+        round: 0,
         recordsPerS: complete ? Math.round(N / ((last!.t - first!.t) / 1000 || 0.001)) : null,
         cpuSecondsPerMillion: complete ? +(((last!.cpu - first!.cpu) / CLK_TCK / (last!.n - first!.n)) * 1e6).toFixed(2) : null,
         cpuSecondsTotal: lastCpu === undefined ? null : lastCpu / CLK_TCK,
@@ -154,21 +160,13 @@ async function sample(order: string[], done: () => boolean): Promise<Omit<CaseRu
   return out;
 }
 
-async function main() {
-  mkdirSync(path.dirname(OUT), { recursive: true });
-  const why = missing();
-  if (why) {
-    console.log(`skipped: peers not built (see ../shared/peers/README.md): ${why}`);
-    writeFileSync(OUT, JSON.stringify({ skipped: true, reason: why, at: new Date().toISOString() }, null, 2));
-    return;
-  }
-  const order = Array.from({ length: ROUNDS }, () => CASES).flat();
-  const load1 = readFileSync('/proc/loadavg', 'utf8').trim();
+/** One bench.sh invocation over `cases` (the bridge from `projectDir`), with the relay process sampled alongside. */
+async function runBench(cases: string[], projectDir: string): Promise<{ code: number; ceiling: number[]; runs: CaseRun[] }> {
   const lines: string[] = [];
   let finished = false;
   const bench = new Promise<number>((resolve, reject) => {
-    const p = spawn('bash', [path.join(PEERS_SRC, 'bench.sh'), String(N), order.join(' '), '--no-load'], {
-      env: { ...process.env, BENCH_TABLE: TABLE, PROJECT_DIR: process.env.PROJECT_DIR ?? path.resolve(HERE, '..') },
+    const p = spawn('bash', [path.join(PEERS_SRC, 'bench.sh'), String(N), cases.join(' '), '--no-load'], {
+      env: { ...process.env, BENCH_TABLE: TABLE, PROJECT_DIR: projectDir },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let buf = '';
@@ -187,19 +185,50 @@ async function main() {
       resolve(code ?? 1);
     });
   });
-  const sampled = sample(order, () => finished);
+  const sampled = sample(cases, () => finished);
   const code = await bench;
   const runs = await sampled;
-
   const steps = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { step: string; result: Record<string, unknown> });
-  const ceiling = steps.filter((s) => s.step.startsWith('ceiling')).map((s) => Number(s.result.records_per_s ?? s.result.rate ?? NaN));
-  const benchRates = steps.filter((s) => !s.step.startsWith('ceiling') && s.step !== 'load');
-  const withBench: CaseRun[] = runs.map((r, i) => ({
-    ...r,
-    benchShRecordsPerS: (benchRates[i]?.result.overall_records_per_s_first_to_last as number | undefined) ?? null,
-  }));
+  const ceiling = steps.filter((st) => st.step.startsWith('ceiling')).map((st) => Number(st.result.records_per_s ?? NaN));
+  const benchRates = steps.filter((st) => !st.step.startsWith('ceiling') && st.step !== 'load');
+  return {
+    code,
+    ceiling: ceiling.filter(Number.isFinite),
+    runs: runs.map((r, i) => ({ ...r, benchShRecordsPerS: (benchRates[i]?.result.overall_records_per_s_first_to_last as number | undefined) ?? null })),
+  };
+}
+
+async function main() {
+  mkdirSync(path.dirname(OUT), { recursive: true });
+  const why = missing();
+  if (why) {
+    console.log(`skipped: peers not built (see ../shared/peers/README.md): ${why}`);
+    writeFileSync(OUT, JSON.stringify({ skipped: true, reason: why, at: new Date().toISOString() }, null, 2));
+    return;
+  }
+  const load1 = readFileSync('/proc/loadavg', 'utf8').trim();
+  const project = process.env.PROJECT_DIR ?? path.resolve(HERE, '..');
+  // Each round runs every case once (bench.sh: ceiling ×3, the cases, ceiling ×3);
+  // with --baseline DIR, a checkout's bridge (e.g. the commit before a change)
+  // runs project-eos right after, in the same round.
+  const withBaseline = BASELINE ? [...CASES, BASELINE_CASE] : CASES;
+  const all: CaseRun[] = [];
+  const ceiling: number[] = [];
+  const codes: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const invocations: { cases: string[]; labels: string[]; dir: string }[] = [{ cases: CASES, labels: CASES, dir: project }];
+    if (BASELINE) invocations.push({ cases: ['project-eos'], labels: [BASELINE_CASE], dir: BASELINE });
+    for (const inv of invocations) {
+      const r = await runBench(inv.cases, inv.dir);
+      codes.push(r.code);
+      ceiling.push(...r.ceiling);
+      all.push(...r.runs.map((x, i) => ({ ...x, case: inv.labels[i] ?? x.case, round })));
+    }
+  }
+  const withBench = all;
+  const code = Math.max(0, ...codes);
   const summary = Object.fromEntries(
-    CASES.map((c) => {
+    withBaseline.map((c) => {
       const mine = withBench.filter((r) => r.case === c && r.complete);
       return [
         c,
@@ -224,7 +253,8 @@ async function main() {
     loadAverageBefore: load1,
     loadAverageAfter: readFileSync('/proc/loadavg', 'utf8').trim(),
     benchShExitCode: code,
-    ceilingRecordsPerS: { median: median(ceiling.filter(Number.isFinite)), all: ceiling },
+    ceilingRecordsPerS: { median: median(ceiling), all: ceiling },
+    baseline: BASELINE ?? null,
     summary,
     target: {
       what: 'project-eos records/s >= rpc-noreplay records/s (medians, same run)',
