@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import type { ViewFreshnessRow } from './freshness.js';
 import type { Queryable } from './queryable.js';
 
@@ -82,63 +83,34 @@ export async function findInventory(db: Queryable, id: string): Promise<Inventor
 /** Several inventories by inventory id in one statement (the unique index probed once per id). */
 export const INVENTORIES_BY_INVENTORY_IDS = { name: 'api-inventories-by-inventory-ids', text: withFreshness('i.inventory_id = any($1::text[])') };
 
-interface Waiter {
-  resolve(found: InventoryWithFreshness | undefined): void;
-  reject(err: unknown): void;
-}
-
 /**
  * findInventory with the lookups of one turn of the event loop sent as one
- * statement: the ids asked for while the HTTP server handles one round of
- * socket reads go to PostgreSQL together (`inventory_id = any($1)`, at most
- * `maxBatch` per statement), so N concurrent requests cost one round trip,
- * one execution and one row description instead of N. Answers are the same
- * as findInventory's: every answer of a batch comes from one statement (one
- * snapshot) with the view's freshness of that instant; an id shaped like a
- * persistence id, or not found by inventory id, takes findInventory's path;
- * an error of the batch's statement is every waiter's error. A lone request
- * waits for nothing but the end of the current turn (setImmediate).
+ * statement (DataLoader, scheduled on setImmediate): the ids asked for while
+ * the HTTP server handles one round of socket reads go to PostgreSQL together
+ * (`inventory_id = any($1)`, at most `maxBatch` per statement), so N
+ * concurrent requests cost one round trip, one execution and one row
+ * description instead of N. Answers are the same as findInventory's: every
+ * answer of a batch comes from one statement (one snapshot) with the view's
+ * freshness of that instant; an id shaped like a persistence id, or not found
+ * by inventory id, takes findInventory's path; an error of the batch's
+ * statement is every waiter's error. Nothing is cached between turns: a
+ * lookup always reads the table.
  */
 export function createInventoryLookup(db: Queryable, { maxBatch = 64 } = {}): (id: string) => Promise<InventoryWithFreshness | undefined> {
-  let pending: Map<string, Waiter[]> | undefined;
-  const send = (batch: Map<string, Waiter[]>) => {
-    db.query<InventoryByIdRecord>({ ...INVENTORIES_BY_INVENTORY_IDS, values: [[...batch.keys()]] }).then(
-      ({ rows }) => {
-        const byId = new Map<string, InventoryByIdRecord>();
-        for (const r of rows) byId.set(r.inventoryId, r);
-        for (const [id, waiters] of batch) {
-          const r = byId.get(id);
-          for (const w of waiters) w.resolve(r ? split(r) : undefined);
-        }
-      },
-      (err: unknown) => {
-        for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
-      },
-    );
-  };
-  const byInventoryId = (id: string) =>
-    new Promise<InventoryWithFreshness | undefined>((resolve, reject) => {
-      let batch = pending;
-      if (!batch) {
-        const fresh = new Map<string, Waiter[]>();
-        pending = batch = fresh;
-        setImmediate(() => {
-          if (pending !== fresh) return; // already sent: it filled up
-          pending = undefined;
-          send(fresh);
-        });
-      }
-      const waiters = batch.get(id);
-      if (waiters) waiters.push({ resolve, reject });
-      else batch.set(id, [{ resolve, reject }]);
-      if (batch.size >= maxBatch) {
-        pending = undefined;
-        send(batch);
-      }
-    });
+  const loader = new DataLoader<string, InventoryWithFreshness | undefined>(
+    async (ids) => {
+      const { rows } = await db.query<InventoryByIdRecord>({ ...INVENTORIES_BY_INVENTORY_IDS, values: [[...new Set(ids)]] });
+      const byId = new Map(rows.map((r) => [r.inventoryId, r]));
+      return ids.map((id) => {
+        const r = byId.get(id);
+        return r ? split(r) : undefined;
+      });
+    },
+    { cache: false, maxBatchSize: maxBatch, batchScheduleFn: (send) => setImmediate(send) },
+  );
   return async (id) => {
     if (id.startsWith('inventory-')) return findInventory(db, id);
-    const found = await byInventoryId(id);
+    const found = await loader.load(id);
     if (found) return found;
     const { rows } = await db.query<InventoryByIdRecord>({ ...INVENTORY_BY_PERSISTENCE_ID, values: [id] });
     return rows[0] ? split(rows[0]) : undefined;
