@@ -265,6 +265,9 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
             pending = emptyTransaction();
           }
         }
+        // Caught up (or an empty page): no commit may stay unawaited while the
+        // worker sleeps, or a failed one would wait for the next records to be noticed.
+        if (!catchingUp) await drain();
         faults = 0;
         const iteratorAgeMs = created ? Math.max(0, Date.now() - new Date(created).getTime()) : 0;
         emit({ type: 'polled', caughtUp: records.length === 0 || !(full || behind), iteratorAgeMs, at: Date.now() });

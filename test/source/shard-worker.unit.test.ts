@@ -77,6 +77,21 @@ describe('shard worker', () => {
     expect(s.iterators).toEqual([undefined, seq(1000)]);
   });
 
+  it('a group commit that fails just as the stream goes quiet is retried at once, not when the next records come', async () => {
+    const k = fakeKafka((n) => (n === 1 ? new SinkFailedError('REQUEST_TIMED_OUT', new Error('x')) : undefined));
+    const slow = {
+      ...k.sink,
+      async commit(messages: OutgoingMessage[], c: CheckpointWrite) {
+        await new Promise((r) => setTimeout(r, 10));
+        await k.sink.commit(messages, c);
+      },
+    };
+    // An open shard: one full page (read on at once), then nothing new.
+    expect(await run(fakeStream(1_000, { pageSize: 1000 }).reader, k, { openSink: async () => slow, stopAfterMs: 1_500 })).toBe('stopped');
+    expect(k.topic).toEqual(range(1, 1_000));
+    expect(k.stats().resets).toBe(1);
+  });
+
   it('a fenced producer whose lease is gone stops without writing', async () => {
     let valid = true;
     const k = fakeKafka((n) => {
