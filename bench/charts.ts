@@ -1,7 +1,7 @@
 /**
  * The benchmark charts, rendered by a charting library (Vega-Lite compiled to
  * Vega, Vega's SVG renderer in Node): real axes with ticks and units, the
- * target drawn on each measure's own scale. Used by run-all.ts; run alone it
+ * target drawn on each measure's own scale; the relays side by side. Used by run-all.ts; run alone it
  * redraws the charts from the last results without re-running a benchmark:
  *
  *   node --import tsx bench/charts.ts [bench/results]
@@ -149,7 +149,68 @@ export function latencyChartSpec(results: E2eResult[]): TopLevelSpec {
   } as TopLevelSpec;
 }
 
+interface RelaySummary {
+  medianRecordsPerS?: number | null;
+  medianCpuSecondsPerMillion?: number | null;
+}
+
+/** Relays side by side: records/s (bars) and CPU seconds per million records (second panel), one bar per case. */
+export function relayChartSpec(summary: Record<string, RelaySummary>, ceiling: number | undefined): TopLevelSpec {
+  const rows = Object.entries(summary).map(([relay, c]) => ({
+    relay,
+    rate: c.medianRecordsPerS ?? 0,
+    cpu: c.medianCpuSecondsPerMillion ?? 0,
+    ours: relay.startsWith('project-') ? 'this bridge' : 'Redpanda Connect',
+  }));
+  const y = { field: 'relay', type: 'nominal' as const, sort: null, title: null };
+  const color = { field: 'ours', type: 'nominal' as const, title: null, scale: { domain: ['this bridge', 'Redpanda Connect'], range: ['#3b6fb6', '#999999'] } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'DynamoDB Streams → Kafka relays, side by side in one run (medians)', anchor: 'start', fontSize: 14 },
+    background: 'white',
+    padding: 12,
+    config: { font: 'sans-serif' },
+    vconcat: [
+      {
+        width: 520,
+        height: { step: 22 },
+        data: { values: rows },
+        layer: [
+          { mark: { type: 'bar' }, encoding: { y, x: { field: 'rate', type: 'quantitative', title: 'records/s (higher is better)' }, color } },
+          { mark: { type: 'text', align: 'left', dx: 4 }, encoding: { y, x: { field: 'rate', type: 'quantitative' }, text: { field: 'rate', type: 'quantitative', format: ',.0f' } } },
+          ...(ceiling
+            ? [
+                { data: { values: [{ rate: ceiling }] }, mark: { type: 'rule' as const, strokeDash: [4, 3], color: '#222' }, encoding: { x: { field: 'rate', type: 'quantitative' as const } } },
+                {
+                  data: { values: [{ rate: ceiling }] },
+                  mark: { type: 'text' as const, align: 'right' as const, dx: -4, y: -6, fontSize: 10 },
+                  encoding: { x: { field: 'rate', type: 'quantitative' as const }, text: { value: `plain GetRecords loop ${Math.round(ceiling)}/s` } },
+                },
+              ]
+            : []),
+        ],
+      },
+      {
+        width: 520,
+        height: { step: 22 },
+        data: { values: rows },
+        layer: [
+          { mark: { type: 'bar' }, encoding: { y, x: { field: 'cpu', type: 'quantitative', title: 'CPU seconds per million records (lower is better)' }, color } },
+          { mark: { type: 'text', align: 'left', dx: 4 }, encoding: { y, x: { field: 'cpu', type: 'quantitative' }, text: { field: 'cpu', type: 'quantitative', format: '.1f' } } },
+        ],
+      },
+    ],
+  } as TopLevelSpec;
+}
+
 export const ratioChart = (rows: TargetRow[]) => toSvg(ratioChartSpec(rows));
+
+export async function relayChart(peers: { skipped?: boolean; summary?: Record<string, RelaySummary>; ceilingRecordsPerS?: { median?: number } } | null | undefined): Promise<string> {
+  if (!peers || peers.skipped || !peers.summary) {
+    return toSvg({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: 'relay comparison skipped (peers not built)', mark: 'point', data: { values: [] } });
+  }
+  return toSvg(relayChartSpec(peers.summary, peers.ceilingRecordsPerS?.median));
+}
 
 export async function latencyChart(e2e: { results?: E2eResult[] } | null | undefined): Promise<string> {
   const results = (e2e?.results ?? []).filter((r) => typeof r.p50Ms === 'number' && typeof r.offeredRate === 'number');
@@ -157,11 +218,16 @@ export async function latencyChart(e2e: { results?: E2eResult[] } | null | undef
   return toSvg(latencyChartSpec(results));
 }
 
-/** Redraws both charts of a results folder from its report.json. */
+/** Redraws the charts of a results folder from its report.json. */
 export async function redraw(dir: string): Promise<void> {
-  const report = JSON.parse(readFileSync(`${dir}/report.json`, 'utf8')) as { targets: TargetRow[]; e2e: { results?: E2eResult[] } | null };
+  const report = JSON.parse(readFileSync(`${dir}/report.json`, 'utf8')) as {
+    targets: TargetRow[];
+    e2e: { results?: E2eResult[] } | null;
+    raw?: { 'bridge-peers'?: Parameters<typeof relayChart>[0] };
+  };
   writeFileSync(`${dir}/ratios.svg`, await ratioChart(report.targets));
   writeFileSync(`${dir}/e2e-latency.svg`, await latencyChart(report.e2e));
+  writeFileSync(`${dir}/relays.svg`, await relayChart(report.raw?.['bridge-peers']));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -622,9 +622,11 @@ cmd_stop() {
 
 # Stops and starts named services (fault tests: a broker, database or DynamoDB
 # restart); --kill crashes them first (see stop). The modes the state folder
-# records (Kafka nodes, DynamoDB in memory) are kept.
+# records (Kafka nodes, DynamoDB in memory) are kept, but for an explicit
+# STACK_DYNAMODB_IN_MEMORY=0|1, which switches DynamoDB Local's storage (the
+# benches run in memory, then give the on-disk journal back untouched).
 cmd_restart() {
-  if [[ " $* " == *" dynamodb "* && -f "$STACK_DIR/dynamodb/in-memory" ]]; then DYNAMODB_IN_MEMORY="$(cat "$STACK_DIR/dynamodb/in-memory")"; fi
+  if [[ " $* " == *" dynamodb "* && -z "${STACK_DYNAMODB_IN_MEMORY:-}" && -f "$STACK_DIR/dynamodb/in-memory" ]]; then DYNAMODB_IN_MEMORY="$(cat "$STACK_DIR/dynamodb/in-memory")"; fi
   cmd_stop "$@"
   [[ "${1:-}" == --kill ]] && shift
   cmd_up "$@"
