@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBridge, type Bridge } from '../../src/source/bridge.js';
 import type { ConnectorConfig } from '../../src/source/connector.js';
 import type { EventSerde } from '../../src/events/serde.js';
-import { dynamo, dynamoStreams, kafka, testLogger } from '../helpers/stack.js';
+import { dynamo, dynamoStreams, eventually, kafka, testLogger } from '../helpers/stack.js';
 import { catalog, journalConnector, positions, readTopic } from './bridge-env.js';
 import { startSplitStreamsServer, type SplitStreamsServer } from './harness/split-streams-server.js';
 import { childReadsVersusParentEnd, harnessStreams, readAll, sleep, startWriter, streamArnOf } from './harness/split-env.js';
@@ -70,9 +70,14 @@ describe('bridge over splitting shards (harness)', () => {
     const ids = Array.from({ length: 16 }, (_, i) => `inventory-SPLIT-${i}`);
     const writer = startWriter(journal, ids, { perId: 12 });
     // Iterators handed out before these moments expire; the bridge renews them from its checkpoints.
+    // Each moment comes after the bridge has been served GetRecords since the last one (however slowly the
+    // machine starts it), so there are live iterators to expire.
+    let since = 0;
     for (let i = 0; i < 3; i++) {
+      await eventually(async () => (h.calls.some((c) => c.op === 'GetRecords' && c.at > since) ? true : undefined), 60_000, 100);
       await sleep(1500);
       h.expireIterators();
+      since = Date.now();
     }
     await writer.done;
     const messages = await readAll(connector.topic, writer.counts);
