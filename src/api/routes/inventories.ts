@@ -137,21 +137,7 @@ export function registerInventoryRoutes(app: ApiApp, { db, cursors, freshness, r
     const r = found.inventory;
     const f = freshness.forInventory(r, found.freshness);
     const body: z.infer<typeof inventoryAnswerSchema> = {
-      inventoryId: r.inventoryId,
-      persistenceId: r.persistenceId,
-      productId: r.productId,
-      warehouseId: r.warehouseId,
-      zoneId: r.zoneId,
-      productStorageCondition: r.productStorageCondition,
-      zoneType: r.zoneType,
-      onHand: r.onHand,
-      reserved: r.reserved,
-      available: r.available,
-      violations: r.violations,
-      lastSequenceNr: r.lastSequenceNr,
-      lastEventAt: r.lastEventAt.toISOString(),
-      lastSourceWrittenAt: r.lastSourceWrittenAt ? r.lastSourceWrittenAt.toISOString() : null,
-      lastUpdatedAt: r.updatedAt.toISOString(),
+      ...toJson(r),
       lagSeconds: f.json.lagSeconds,
       consistencyStatus: f.status,
       freshness: f.json,
