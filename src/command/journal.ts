@@ -98,6 +98,33 @@ export interface Journal {
   highestSequenceNr(persistenceId: string): Promise<number>;
 }
 
+/** The items of one persistence id with sequence numbers in [from, to], in order: a strongly consistent Query, every page. */
+export async function queryRange(
+  ddb: DynamoDBClient,
+  keys: { table: string; idAttribute: string; sequenceAttribute: string },
+  persistenceId: string,
+  from: number,
+  to: number,
+): Promise<Record<string, AttributeValue>[]> {
+  const out: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await ddb.send(
+      new QueryCommand({
+        TableName: keys.table,
+        KeyConditionExpression: '#p = :p AND #s BETWEEN :a AND :b',
+        ExpressionAttributeNames: { '#p': keys.idAttribute, '#s': keys.sequenceAttribute },
+        ExpressionAttributeValues: { ':p': { S: persistenceId }, ':a': { N: String(from) }, ':b': { N: String(to) } },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    out.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
 export function createJournal(options: { ddb: DynamoDBClient; table: string; catalog: EventCatalog }): Journal {
   const { ddb, table, catalog } = options;
 
@@ -187,22 +214,8 @@ export function createJournal(options: { ddb: DynamoDBClient; table: string; cat
   async function load(persistenceId: string, range: { from?: number; to?: number } = {}): Promise<JournalRecord[]> {
     const from = range.from ?? 1;
     const to = range.to ?? Number.MAX_SAFE_INTEGER;
-    const out: JournalRecord[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await ddb.send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: 'pkey = :p AND sequence_nr BETWEEN :a AND :b',
-          ExpressionAttributeValues: { ':p': { S: persistenceId }, ':a': { N: String(from) }, ':b': { N: String(to) } },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) out.push(recordOf(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return out;
+    const items = await queryRange(ddb, { table, idAttribute: 'pkey', sequenceAttribute: 'sequence_nr' }, persistenceId, from, to);
+    return items.map(recordOf);
   }
 
   return {

@@ -1,5 +1,5 @@
-import { DescribeTableCommand, QueryCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { JournalRecord } from '../command/journal.js';
+import { DescribeTableCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { queryRange, type JournalRecord } from '../command/journal.js';
 import type { EventCatalog } from '../events/catalog.js';
 import type { EventSerde } from '../events/serde.js';
 import type { Item } from '../source/attributes.js';
@@ -110,25 +110,12 @@ export function createSourceJournal(o: {
         warned = true;
         return [];
       }
+      const items = await queryRange(ddb, { table, idAttribute: names['#p'], sequenceAttribute: names['#s'] }, persistenceId, range.from, range.to);
       const out: JournalRecord[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const page = await ddb.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: '#p = :p AND #s BETWEEN :a AND :b',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ':p': { S: persistenceId }, ':a': { N: String(range.from) }, ':b': { N: String(range.to) } },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const r = await recordOf(item);
-          if (r) out.push(r);
-        }
-        start = page.LastEvaluatedKey;
-      } while (start);
+      for (const item of items) {
+        const r = await recordOf(item);
+        if (r) out.push(r);
+      }
       return out;
     },
     async highWaterMarks() {
