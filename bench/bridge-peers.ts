@@ -10,18 +10,21 @@
  * is not counted; the whole-life CPU is reported too.
  *
  * When the peers are not built it prints "skipped: …" and writes
- * bench/results/bridge-peers.json with `skipped` set.
+ * bench/results/bridge-peers.json with `skipped` set. Without DDB_ENDPOINT it
+ * starts a private in-memory DynamoDB Local on :18001 and writes the N events
+ * itself (see prepareStream); with it, the table must already hold them.
  *
- *   DDB_ENDPOINT=http://127.0.0.1:18001 KAFKA_BROKER=127.0.0.1:9092 \
+ *   [DDB_ENDPOINT=http://127.0.0.1:18001] KAFKA_BROKER=127.0.0.1:9092 \
  *   node --import tsx bench/bridge-peers.ts [--rounds 3] [--n 20000] [--cases "rpc-noreplay rpc-patched project-eos project-alo"] [--baseline DIR]
  *
  * --baseline DIR: a second checkout (e.g. `git worktree add --detach DIR <commit>`) whose
  * bridge runs project-eos in every round too, labelled project-eos@baseline.
  *
- * The table (BENCH_TABLE, default cdcpeer_bench) must already hold N journal
- * events written by this project's `cli load` (see the peers README).
+ * With DDB_ENDPOINT, the table (BENCH_TABLE, default cdcpeer_bench) must
+ * already hold N journal events written by this project's `cli load` (see
+ * the peers README).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -73,8 +76,40 @@ function missing(): string | undefined {
     if (!existsSync(path.join(PEERS_DIR, 'bin', bin))) return `no ${PEERS_DIR}/bin/${bin}`;
   }
   if (!existsSync(path.join(PEERS_DIR, 'node', 'node_modules', 'kafkajs'))) return `no Node helpers in ${PEERS_DIR}/node`;
-  if (!process.env.DDB_ENDPOINT) return 'DDB_ENDPOINT not set (a private in-memory DynamoDB Local, ddb-local-start.sh)';
   return undefined;
+}
+
+const PRIVATE_DDB_PORT = 18001;
+
+/**
+ * Without DDB_ENDPOINT the bench prepares its own stream, as the peers'
+ * README does by hand: a private in-memory DynamoDB Local (ddb-local-start.sh,
+ * the jars of this repo's stack), table TABLE in the journal layout (`cli
+ * setup` with a connector naming it), N events written by `cli load`. Returns
+ * how to stop that DynamoDB Local.
+ */
+function prepareStream(project: string): () => void {
+  const run = (cmd: string, args: string[], env: Record<string, string> = {}) => {
+    const r = spawnSync(cmd, args, { cwd: project, stdio: 'inherit', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env } });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}`);
+  };
+  const endpoint = `http://127.0.0.1:${PRIVATE_DDB_PORT}`;
+  run('bash', [path.join(PEERS_SRC, 'ddb-local-start.sh'), String(PRIVATE_DDB_PORT)], { PROJECT_DIR: project });
+  const stop = () => void spawnSync('bash', [path.join(PEERS_SRC, 'ddb-local-stop.sh'), String(PRIVATE_DDB_PORT)], { stdio: 'inherit' });
+  try {
+    const connector = { ...(JSON.parse(readFileSync(path.join(project, 'connectors/journal.json'), 'utf8')) as object), name: 'cdcpeer', table: TABLE, topic: `cdcpeer.load.${Date.now()}` };
+    const file = path.join(PEERS_DIR, 'run', 'cdcpeer-load-connector.json');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(connector));
+    const env = { DYNAMODB_ENDPOINT: endpoint, CONNECTOR_FILE: file, LOG_LEVEL: 'warn' };
+    run(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'setup'], env);
+    run(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'load', '--profile', 'flat', '--count', String(N), '--concurrency', '16'], env);
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  process.env.DDB_ENDPOINT = endpoint;
+  return stop;
 }
 
 function cpuTicks(pid: number): number | undefined {
@@ -206,8 +241,17 @@ async function main() {
     writeFileSync(OUT, JSON.stringify({ skipped: true, reason: why, at: new Date().toISOString() }, null, 2));
     return;
   }
-  const load1 = readFileSync('/proc/loadavg', 'utf8').trim();
   const project = process.env.PROJECT_DIR ?? path.resolve(HERE, '..');
+  const stopDynamo = process.env.DDB_ENDPOINT ? undefined : prepareStream(project);
+  try {
+    await measure(project);
+  } finally {
+    stopDynamo?.();
+  }
+}
+
+async function measure(project: string) {
+  const load1 = readFileSync('/proc/loadavg', 'utf8').trim();
   // Each round runs every case once (bench.sh: ceiling ×3, the cases, ceiling ×3);
   // with --baseline DIR, a checkout's bridge (e.g. the commit before a change)
   // runs project-eos right after, in the same round.

@@ -11,7 +11,8 @@ export interface TopicPartition {
 }
 
 /** Where a consumer stands in its life (exported as `consumer_state`, read by `/readyz`). */
-export type ConsumerState = 'starting' | 'running' | 'retrying' | 'restarting' | 'failed' | 'stopping' | 'stopped';
+export const CONSUMER_STATES = ['starting', 'running', 'retrying', 'restarting', 'failed', 'stopping', 'stopped'] as const;
+export type ConsumerState = (typeof CONSUMER_STATES)[number];
 
 /**
  * The typed lifecycle of a consumer group's runner (Akka Projections'
@@ -47,7 +48,7 @@ export function consumerObserver(o: { registry: Registry; groupId: string; views
   return (e) => {
     switch (e.type) {
       case 'state':
-        for (const s of ['starting', 'running', 'retrying', 'restarting', 'failed', 'stopping', 'stopped'] as const) {
+        for (const s of CONSUMER_STATES) {
           m.state.set({ group, state: s }, s === e.state ? 1 : 0);
         }
         if (e.state === 'running' || e.state === 'stopped') logger.info({ state: e.state }, `consumer ${e.state}`);

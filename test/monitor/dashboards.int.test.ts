@@ -4,6 +4,8 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpMetrics } from '../../src/api/http-metrics.js';
 import { consumerMetrics } from '../../src/consumers/consumer-metrics.js';
+import { CONSUMER_STATES } from '../../src/consumers/consumer-observer.js';
+import { SHARD_STATES } from '../../src/source/bridge-status.js';
 import { createLagMonitor, type LagMonitor } from '../../src/monitor/lag-monitor.js';
 import { createBridgeMetrics } from '../../src/source/bridge-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../../src/monitor/metrics-server.js';
@@ -50,6 +52,9 @@ function startSyntheticRoles(registry: Registry, run: string): () => void {
     bridge.producerResets.inc({ table });
     bridge.leasesHeld.set({ table, worker: 'w1' }, 1);
     bridge.shardsActive.set({ table }, 1);
+    // As the bridge and the consumer observer export them: every state, 1 or 0 (a count for shards).
+    for (const state of SHARD_STATES) bridge.shards.set({ table, state }, state === 'reading' ? 1 : 0);
+    for (const state of CONSUMER_STATES) consumers.state.set({ group, state }, state === 'running' ? 1 : 0);
     for (const outcome of ['applied', 'duplicate', 'gap_repaired', 'dead_lettered']) consumers.events.inc({ group, outcome }, 10);
     consumers.batchDuration.observe({ group }, 0.05);
     consumers.errors.inc({ group, code: 'TRANSIENT' });
