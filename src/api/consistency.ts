@@ -38,7 +38,20 @@ export const LAG_BASES = ['canary', 'consumer-lag', 'last-applied', 'unknown'] a
 /** What the lag monitor says about one consumer group: 0 = caught up; null = behind by an unknown time. */
 export interface GroupBehind {
   behindMs: number | null;
+  /** The oldest unconsumed record's age when the snapshot was taken (behindMs without the snapshot's own age). */
+  atSnapshotMs?: number;
 }
+
+/**
+ * With the canary running, a group behind by records younger than this at
+ * snapshot time was only showing records in flight (a heartbeat between its
+ * Kafka commit and the view's apply): the canary judges those, and the
+ * snapshot's age is not added to them — added, it read an idle pipeline as
+ * SLIGHTLY_STALE whenever a poll caught a heartbeat in flight, until the next
+ * poll. A record older than this at snapshot time keeps ageing with the
+ * snapshot, as without the canary.
+ */
+export const IN_FLIGHT_MS = 1000;
 
 /** A snapshot older than this says nothing about the present (the monitor stopped polling). */
 export const MAX_SNAPSHOT_AGE_MS = 30_000;
@@ -79,7 +92,7 @@ export function groupBehind(
     }
   }
   if (!behind) return { behindMs: 0 };
-  if (maxSeconds > 0) return { behindMs: maxSeconds * 1000 + age };
+  if (maxSeconds > 0) return { behindMs: maxSeconds * 1000 + age, atSnapshotMs: maxSeconds * 1000 };
   return ageUnknown ? { behindMs: null } : { behindMs: age };
 }
 
@@ -134,8 +147,9 @@ export function estimateLag(input: {
     if (!canary.lastTime) return { lagMs: null, basis: 'canary' };
     const overdue = Math.max(0, now - canary.lastTime.getTime() - canary.intervalMs);
     let pending = 0;
-    if (behind && behind.behindMs !== null) pending = behind.behindMs;
-    else if (behind && viewLastSourceTime) pending = Math.max(0, now - viewLastSourceTime.getTime());
+    if (behind && behind.behindMs !== null) {
+      pending = behind.atSnapshotMs !== undefined && behind.atSnapshotMs < IN_FLIGHT_MS ? behind.atSnapshotMs : behind.behindMs;
+    } else if (behind && viewLastSourceTime) pending = Math.max(0, now - viewLastSourceTime.getTime());
     // Not the apply delay of the newest change: how late that change was applied says nothing about what
     // the view misses now, which is all the canary measures.
     return { lagMs: Math.max(overdue, pending), basis: 'canary' };

@@ -25,6 +25,13 @@ describe('freshness from the end-to-end canary', () => {
     expect(status(6_500)).toBe('STALE');
   });
 
+  it('a snapshot that caught a heartbeat in flight does not age with the snapshot; an older backlog does', () => {
+    // Behind by 0.2 s when polled 0.95 s ago: a record in flight, which the canary judges.
+    expect(estimateLag({ ...applied, viewLastSourceTime: at(1000), behind: { behindMs: 1150, atSnapshotMs: 200 }, now: NOW, canary: canary(300) }).lagMs).toBe(200);
+    // Behind by 1.5 s at the snapshot: that record keeps ageing until the next poll.
+    expect(estimateLag({ ...applied, viewLastSourceTime: at(1000), behind: { behindMs: 2450, atSnapshotMs: 1500 }, now: NOW, canary: canary(300) }).lagMs).toBe(2450);
+  });
+
   it('takes the worse of the canary and the consumer lag, and is STALE before any heartbeat arrived', () => {
     expect(estimateLag({ ...applied, viewLastSourceTime: at(1000), behind: { behindMs: 7000 }, now: NOW, canary: canary(300) }).lagMs).toBe(7000);
     expect(estimateLag({ ...applied, viewLastSourceTime: at(1000), behind: undefined, now: NOW, canary: canary(null) })).toEqual({ lagMs: null, basis: 'canary' });

@@ -46,15 +46,15 @@ describe('groupBehind (from the lag monitor snapshot)', () => {
 
   it('is 0 when caught up, the lag seconds plus the snapshot age when behind, null when the age is unknown', () => {
     expect(groupBehind(snap(0, 0), 'g', NOW)).toEqual({ behindMs: 0 });
-    expect(groupBehind(snap(10, 3), 'g', NOW)).toEqual({ behindMs: 3000 });
-    expect(groupBehind(snap(10, 3, 2000), 'g', NOW)).toEqual({ behindMs: 5000 });
+    expect(groupBehind(snap(10, 3), 'g', NOW)).toEqual({ behindMs: 3000, atSnapshotMs: 3000 });
+    expect(groupBehind(snap(10, 3, 2000), 'g', NOW)).toEqual({ behindMs: 5000, atSnapshotMs: 3000 });
     expect(groupBehind(snap(10, null), 'g', NOW)).toEqual({ behindMs: null });
   });
 
   it('prefers the offsets the group stores in PostgreSQL', () => {
     const s = snap(0, 0);
     s.groups[0]!.topics[0]!.partitions[0]!.stored = { offset: 90, updatedAt: '', lag: 10, lagSeconds: 7, disagree: true };
-    expect(groupBehind(s, 'g', NOW)).toEqual({ behindMs: 7000 });
+    expect(groupBehind(s, 'g', NOW)).toEqual({ behindMs: 7000, atSnapshotMs: 7000 });
   });
 });
 
