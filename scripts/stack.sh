@@ -183,11 +183,12 @@ format_kafka_storage() {
   local d="$1" cid="$2"
   if [[ ! -f "$d/data/meta.properties" ]]; then
     java -Dlog4j.configuration="file:$d/log4j.properties" -cp "$STACK_DIR/kafka/libs/*" kafka.tools.StorageTool \
-      format -t "$cid" -c "$d/server.properties" >"$d/format.log" 2>&1 || { cat "$d/format.log" >&2; die "kafka storage format failed ($d)"; }
+      format --cluster-id="$cid" -c "$d/server.properties" >"$d/format.log" 2>&1 || { cat "$d/format.log" >&2; die "kafka storage format failed ($d)"; }
   fi
 }
 
-new_cluster_id() { head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='; }
+# shellcheck source=stack/kafka/cluster-id.sh
+source "$ROOT/scripts/stack/kafka/cluster-id.sh"
 
 start_kafka() {
   local d="$STACK_DIR/kafka"
