@@ -190,33 +190,55 @@ format_kafka_storage() {
 # shellcheck source=stack/kafka/cluster-id.sh
 source "$ROOT/scripts/stack/kafka/cluster-id.sh"
 
-start_kafka() {
-  local d="$STACK_DIR/kafka"
-  mkdir -p "$d/data"
-  cat >"$d/server.properties" <<EOF
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:${KAFKA_CONTROLLER_PORT}
-listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT}
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=${d}/data
-# Single node: internal topics cannot have more replicas than brokers, and
+# server.properties of one KRaft node (broker and controller in one process).
+# $6 is the replication: 1 on the single node, where internal topics cannot
+# have more replicas than brokers; 3 on a cluster, as users run it.
+write_kafka_properties() {
+  local file="$1" node_id="$2" voters="$3" port="$4" ctl="$5" replicas="$6" replication
+  if ((replicas == 1)); then
+    replication="# Single node: internal topics cannot have more replicas than brokers, and
 # transactions need the transaction log's min ISR to be reachable.
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=10
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=10
-# Topics are created by the pipeline with explicit partition counts, as on Redpanda.
+# Topics are created by the pipeline with explicit partition counts, as on Redpanda."
+  else
+    replication="# A cluster as users run it: every partition on three brokers, a write
+# acknowledged by two (acks=all), so one broker can be lost without losing
+# a committed record or stopping writes.
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+transaction.state.log.num.partitions=10"
+  fi
+  cat >"$file" <<EOF
+process.roles=broker,controller
+node.id=${node_id}
+controller.quorum.voters=${voters}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${ctl}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$(dirname "$file")/data
+${replication}
 auto.create.topics.enable=false
 num.partitions=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
 log.segment.bytes=104857600
 EOF
+}
+
+start_kafka() {
+  local d="$STACK_DIR/kafka"
+  mkdir -p "$d/data"
+  write_kafka_properties "$d/server.properties" 1 "1@127.0.0.1:${KAFKA_CONTROLLER_PORT}" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" 1
   write_kafka_log4j "$d"
   format_kafka_storage "$d" "$(new_cluster_id)"
   spawn kafka java -Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
@@ -233,32 +255,7 @@ start_kafka_node() {
   mkdir -p "$d/data" "$STACK_DIR/kafka"
   # Every node of one cluster is formatted with the same cluster id.
   [[ -f "$STACK_DIR/kafka/cluster-id" ]] || new_cluster_id >"$STACK_DIR/kafka/cluster-id"
-  cat >"$d/server.properties" <<EOF
-process.roles=broker,controller
-node.id=${n}
-controller.quorum.voters=$(IFS=,; echo "${voters[*]}")
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${ctl}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=${d}/data
-# A cluster as users run it: every partition on three brokers, a write
-# acknowledged by two (acks=all), so one broker can be lost without losing
-# a committed record or stopping writes.
-default.replication.factor=3
-min.insync.replicas=2
-offsets.topic.replication.factor=3
-offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=3
-transaction.state.log.min.isr=2
-transaction.state.log.num.partitions=10
-auto.create.topics.enable=false
-num.partitions=1
-group.initial.rebalance.delay.ms=0
-log.retention.hours=168
-log.segment.bytes=104857600
-EOF
+  write_kafka_properties "$d/server.properties" "$n" "$(IFS=,; echo "${voters[*]}")" "$port" "$ctl" 3
   write_kafka_log4j "$d"
   format_kafka_storage "$d" "$(cat "$STACK_DIR/kafka/cluster-id")"
   spawn "kafka-$n" java -Xms128m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
