@@ -154,16 +154,47 @@ interface RelaySummary {
   medianCpuSecondsPerMillion?: number | null;
 }
 
+interface RelayRow {
+  relay: string;
+  rate: number;
+  cpu: number;
+  ours: string;
+}
+
+/** One horizontal bar per relay of one measure, its value printed at the bar's end; `extra` layers go on top. */
+function relayPanel(rows: RelayRow[], field: 'rate' | 'cpu', title: string, format: string, extra: object[] = []) {
+  const y = { field: 'relay', type: 'nominal' as const, sort: null, title: null };
+  const color = { field: 'ours', type: 'nominal' as const, title: null, scale: { domain: ['this bridge', 'Redpanda Connect'], range: ['#3b6fb6', '#999999'] } };
+  return {
+    width: 520,
+    height: { step: 22 },
+    data: { values: rows },
+    layer: [
+      { mark: { type: 'bar' }, encoding: { y, x: { field, type: 'quantitative', title }, color } },
+      { mark: { type: 'text', align: 'left', dx: 4 }, encoding: { y, x: { field, type: 'quantitative' }, text: { field, type: 'quantitative', format } } },
+      ...extra,
+    ],
+  };
+}
+
 /** Relays side by side: records/s (bars) and CPU seconds per million records (second panel), one bar per case. */
 export function relayChartSpec(summary: Record<string, RelaySummary>, ceiling: number | undefined): TopLevelSpec {
-  const rows = Object.entries(summary).map(([relay, c]) => ({
+  const rows: RelayRow[] = Object.entries(summary).map(([relay, c]) => ({
     relay,
     rate: c.medianRecordsPerS ?? 0,
     cpu: c.medianCpuSecondsPerMillion ?? 0,
     ours: relay.startsWith('project-') ? 'this bridge' : 'Redpanda Connect',
   }));
-  const y = { field: 'relay', type: 'nominal' as const, sort: null, title: null };
-  const color = { field: 'ours', type: 'nominal' as const, title: null, scale: { domain: ['this bridge', 'Redpanda Connect'], range: ['#3b6fb6', '#999999'] } };
+  const ceilingLayers = ceiling
+    ? [
+        { data: { values: [{ rate: ceiling }] }, mark: { type: 'rule' as const, strokeDash: [4, 3], color: '#222' }, encoding: { x: { field: 'rate', type: 'quantitative' as const } } },
+        {
+          data: { values: [{ rate: ceiling }] },
+          mark: { type: 'text' as const, align: 'right' as const, dx: -4, y: -6, fontSize: 10 },
+          encoding: { x: { field: 'rate', type: 'quantitative' as const }, text: { value: `plain GetRecords loop ${Math.round(ceiling)}/s` } },
+        },
+      ]
+    : [];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'DynamoDB Streams → Kafka relays, side by side in one run (medians)', anchor: 'start', fontSize: 14 },
@@ -171,34 +202,8 @@ export function relayChartSpec(summary: Record<string, RelaySummary>, ceiling: n
     padding: 12,
     config: { font: 'sans-serif' },
     vconcat: [
-      {
-        width: 520,
-        height: { step: 22 },
-        data: { values: rows },
-        layer: [
-          { mark: { type: 'bar' }, encoding: { y, x: { field: 'rate', type: 'quantitative', title: 'records/s (higher is better)' }, color } },
-          { mark: { type: 'text', align: 'left', dx: 4 }, encoding: { y, x: { field: 'rate', type: 'quantitative' }, text: { field: 'rate', type: 'quantitative', format: ',.0f' } } },
-          ...(ceiling
-            ? [
-                { data: { values: [{ rate: ceiling }] }, mark: { type: 'rule' as const, strokeDash: [4, 3], color: '#222' }, encoding: { x: { field: 'rate', type: 'quantitative' as const } } },
-                {
-                  data: { values: [{ rate: ceiling }] },
-                  mark: { type: 'text' as const, align: 'right' as const, dx: -4, y: -6, fontSize: 10 },
-                  encoding: { x: { field: 'rate', type: 'quantitative' as const }, text: { value: `plain GetRecords loop ${Math.round(ceiling)}/s` } },
-                },
-              ]
-            : []),
-        ],
-      },
-      {
-        width: 520,
-        height: { step: 22 },
-        data: { values: rows },
-        layer: [
-          { mark: { type: 'bar' }, encoding: { y, x: { field: 'cpu', type: 'quantitative', title: 'CPU seconds per million records (lower is better)' }, color } },
-          { mark: { type: 'text', align: 'left', dx: 4 }, encoding: { y, x: { field: 'cpu', type: 'quantitative' }, text: { field: 'cpu', type: 'quantitative', format: '.1f' } } },
-        ],
-      },
+      relayPanel(rows, 'rate', 'records/s (higher is better)', ',.0f', ceilingLayers),
+      relayPanel(rows, 'cpu', 'CPU seconds per million records (lower is better)', '.1f'),
     ],
   } as TopLevelSpec;
 }
