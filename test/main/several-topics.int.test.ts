@@ -1,15 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DescribeTableCommand,
-  PutItemCommand,
-  UpdateTableCommand,
-  waitUntilTableExists,
-  type AttributeValue,
-} from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, PutItemCommand, UpdateTableCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { JournalRecord } from '../../src/command/journal.js';
 import { generateMasterData, loadMasterData } from '../../src/command/master-data.js';
@@ -24,7 +15,7 @@ import { loadConnectors } from '../../src/source/connector.js';
 import { expectReadModelEqualsJournal, expectViewsEqualReadModel, waitForProjector } from '../helpers/assertions.js';
 import { journalFor, serdeFor, writeHistory } from '../helpers/pipeline.js';
 import { createTestDatabase, dynamo, eventually, testLogger, uniqueName, type TestDatabase } from '../helpers/stack.js';
-import { positions, prepareTopics, readTopic, testConnector } from '../source/bridge-env.js';
+import { connectorFolderScope, createSeed004Table, positions, prepareTopics, readTopic, testConnector } from '../source/bridge-env.js';
 
 /**
  * One process runs bridge, projector and views over two connectors: the
@@ -39,18 +30,13 @@ import { positions, prepareTopics, readTopic, testConnector } from '../source/br
  */
 
 const ddb = dynamo();
-const tables: string[] = [];
-const dir = mkdtempSync(path.join(tmpdir(), 'several-topics-'));
+const { dir, tables, remove } = connectorFolderScope('several-topics');
 let running: RunningPipeline | undefined;
 let db: TestDatabase | undefined;
 afterAll(async () => {
   await running?.stop();
   await db?.drop();
-  rmSync(dir, { recursive: true, force: true });
-  for (const t of tables) {
-    await ddb.send(new DeleteTableCommand({ TableName: t })).catch(() => undefined);
-    await ddb.send(new DeleteTableCommand({ TableName: `${t}-leases` })).catch(() => undefined);
-  }
+  await remove();
 });
 
 /** A journal record as the seed-004 layout stores it: the event's fields as JSON, without the envelope the mapping rebuilds. */
@@ -82,21 +68,7 @@ describe('consumer roles over several topics', () => {
     const journalA = await journalFor(journalC.table);
     // Seed-004 table: the same kind of history, decided by the real aggregate in a scratch journal, stored in seed-004's layout.
     const fromScratch = await writeHistory(await journalFor(scratch), 4, 6, 'S4');
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: s4.table,
-        AttributeDefinitions: [
-          { AttributeName: 'aggregate_id', AttributeType: 'S' },
-          { AttributeName: 'version', AttributeType: 'N' },
-        ],
-        KeySchema: [
-          { AttributeName: 'aggregate_id', KeyType: 'HASH' },
-          { AttributeName: 'version', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    await waitUntilTableExists({ client: ddb, maxWaitTime: 30 }, { TableName: s4.table });
+    await createSeed004Table(s4.table, { stream: false });
     const put = async (r: JournalRecord) => ddb.send(new PutItemCommand({ TableName: s4.table, Item: await seed004Item(s4.topic, r) }));
     // Before the stream exists: the first two events of every id.
     const early = fromScratch.filter((r) => r.sequenceNr <= 2);

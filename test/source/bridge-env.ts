@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CreateTableCommand, DeleteTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { Registry } from 'prom-client';
 import { createJournal, type Journal } from '../../src/command/journal.js';
 import { ConcurrencyError } from '../../src/shared/errors.js';
@@ -46,6 +49,47 @@ export async function journalConnector(tables: string[], overrides: Record<strin
   await journal.ensureTable();
   const serde = await prepareTopics(connector);
   return { connector, journal, serde };
+}
+
+/**
+ * What a test file running a bridge over a folder of connector files leaves
+ * behind: the folder, and the tables (with their lease tables) named in
+ * `tables`. `remove()` goes in the file's afterAll.
+ */
+export function connectorFolderScope(prefix: string): { dir: string; tables: string[]; remove: () => Promise<void> } {
+  const dir = mkdtempSync(path.join(tmpdir(), `${prefix}-`));
+  const tables: string[] = [];
+  return {
+    dir,
+    tables,
+    remove: async () => {
+      rmSync(dir, { recursive: true, force: true });
+      for (const t of tables) {
+        await dynamo().send(new DeleteTableCommand({ TableName: t })).catch(() => undefined);
+        await dynamo().send(new DeleteTableCommand({ TableName: `${t}-leases` })).catch(() => undefined);
+      }
+    },
+  };
+}
+
+/** A table in seed 004's layout (`aggregate_id` + `version`), with a NEW_IMAGE stream unless `stream: false`. */
+export async function createSeed004Table(table: string, options: { stream?: boolean } = {}): Promise<void> {
+  await dynamo().send(
+    new CreateTableCommand({
+      TableName: table,
+      AttributeDefinitions: [
+        { AttributeName: 'aggregate_id', AttributeType: 'S' },
+        { AttributeName: 'version', AttributeType: 'N' },
+      ],
+      KeySchema: [
+        { AttributeName: 'aggregate_id', KeyType: 'HASH' },
+        { AttributeName: 'version', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      ...(options.stream === false ? {} : { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' as const } }),
+    }),
+  );
+  await waitUntilTableExists({ client: dynamo(), maxWaitTime: 30 }, { TableName: table });
 }
 
 export async function prepareTopics(connector: ConnectorConfig): Promise<EventSerde> {

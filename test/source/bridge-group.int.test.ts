@@ -1,20 +1,23 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  PutItemCommand,
-  waitUntilTableExists,
-  type AttributeValue,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJournal } from '../../src/command/journal.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createClients } from '../../src/main/clients.js';
 import { startRoles, type RunningPipeline } from '../../src/main/run.js';
 import { dynamo, eventually, testLogger } from '../helpers/stack.js';
-import { appendReceived, catalog, positions, prepareTopics, readTopic, testConnector, type ReadMessage } from './bridge-env.js';
+import {
+  appendReceived,
+  catalog,
+  connectorFolderScope,
+  createSeed004Table,
+  positions,
+  prepareTopics,
+  readTopic,
+  testConnector,
+  type ReadMessage,
+} from './bridge-env.js';
 
 /**
  * One bridge process (startRoles, CONNECTOR_FILE = a folder) relaying three
@@ -23,16 +26,11 @@ import { appendReceived, catalog, positions, prepareTopics, readTopic, testConne
  */
 
 const ddb = dynamo();
-const tables: string[] = [];
-const dir = mkdtempSync(path.join(tmpdir(), 'connectors-'));
+const { dir, tables, remove } = connectorFolderScope('connectors');
 let running: RunningPipeline | undefined;
 afterAll(async () => {
   await running?.stop();
-  rmSync(dir, { recursive: true, force: true });
-  for (const t of tables) {
-    await ddb.send(new DeleteTableCommand({ TableName: t })).catch(() => undefined);
-    await ddb.send(new DeleteTableCommand({ TableName: `${t}-leases` })).catch(() => undefined);
-  }
+  await remove();
 });
 
 const put = (table: string, Item: Record<string, AttributeValue>) => ddb.send(new PutItemCommand({ TableName: table, Item }));
@@ -60,22 +58,7 @@ describe('several connectors in one bridge process', () => {
     tables.push(journalC.table, s4.table, late.table);
     const journal = createJournal({ ddb, table: journalC.table, catalog });
     await journal.ensureTable();
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: s4.table,
-        AttributeDefinitions: [
-          { AttributeName: 'aggregate_id', AttributeType: 'S' },
-          { AttributeName: 'version', AttributeType: 'N' },
-        ],
-        KeySchema: [
-          { AttributeName: 'aggregate_id', KeyType: 'HASH' },
-          { AttributeName: 'version', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
-      }),
-    );
-    await waitUntilTableExists({ client: ddb, maxWaitTime: 30 }, { TableName: s4.table });
+    await createSeed004Table(s4.table);
     for (const c of [journalC, s4, late]) await prepareTopics(c);
     writeFileSync(path.join(dir, 'a-journal.json'), JSON.stringify(journalC));
     writeFileSync(path.join(dir, 'b-seed004.json'), JSON.stringify(s4));
