@@ -1,5 +1,8 @@
-// Fixes kafkajs 2.2.4's read_committed filtering of aborted transactions
-// (src/consumer/filterAbortedMessages.js), run as postinstall. The original
+// Patches kafkajs 2.2.4, run as postinstall. Each patch is applied once (the
+// patched file carries MARK) and refuses any other kafkajs version.
+//
+// 1. read_committed filtering of aborted transactions
+// (src/consumer/filterAbortedMessages.js). The original
 // takes the broker's aborted-transaction list as sorted by first offset and
 // starts at most one aborted transaction per record; the broker lists them in
 // the order they were aborted, so with several producers' transactions
@@ -8,6 +11,17 @@
 // The replacement is the Java client's algorithm (Fetcher: a queue ordered by
 // first offset, every transaction that has started is active, the producer's
 // abort marker ends it). Test: test/log/kafkajs-aborted-filter.unit.test.ts.
+//
+// 2. Encoding cost of produce requests (src/protocol/encoder.js,
+// src/protocol/recordBatch/record/v0/index.js), the largest share of the
+// bridge's CPU: every Encoder zero-filled a fresh 512-byte buffer, every
+// varint went through a temporary array and Buffer.from, and every record
+// header got an Encoder of its own (12 zero-filled buffers per bridge
+// record). The patched encoder takes its buffers from Node's pool
+// (Buffer.allocUnsafe: only the bytes written are ever read, `buffer` is
+// sliced at the write offset), writes varints in place, and encodes a record
+// with its headers in one buffer of the record's exact size. The bytes on the
+// wire are the same. Test: test/log/kafkajs-encoder.unit.test.ts.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -17,16 +31,35 @@ const MARK = 'patched by scripts/patch-kafkajs.mjs';
 const require = createRequire(import.meta.url);
 const pkgPath = require.resolve('kafkajs/package.json');
 const { version } = JSON.parse(readFileSync(pkgPath, 'utf8'));
-const file = path.join(path.dirname(pkgPath), 'src/consumer/filterAbortedMessages.js');
-const original = readFileSync(file, 'utf8');
-if (original.includes(MARK)) process.exit(0);
-if (version !== '2.2.4' || !original.includes('remainingAbortedTransactions')) {
-  process.stderr.write(`patch-kafkajs: kafkajs ${version} is not the 2.2.4 this patch was written for; check its filterAbortedMessages.js and update the patch\n`);
-  process.exit(1);
+const root = path.dirname(pkgPath);
+
+/** Applies `patch` to a file of kafkajs once; a file that is neither patched nor what the patch expects stops the install. */
+function patchFile(relative, expect, patch) {
+  const file = path.join(root, relative);
+  const original = readFileSync(file, 'utf8');
+  if (original.includes(MARK)) return false;
+  if (version !== '2.2.4' || !original.includes(expect)) {
+    process.stderr.write(`patch-kafkajs: kafkajs ${version} is not the 2.2.4 this patch was written for; check its ${relative} and update the patch\n`);
+    process.exit(1);
+  }
+  writeFileSync(file, patch(original));
+  return true;
 }
-writeFileSync(
-  file,
-  `// ${MARK}: aborted transactions ordered by first offset, all started ones active (Java client semantics)
+
+/** Replaces each `from` (which must occur exactly once) by its `to`. */
+function replaceAll(relative, text, pairs) {
+  let out = text;
+  for (const [from, to] of pairs) {
+    if (out.split(from).length !== 2) {
+      process.stderr.write(`patch-kafkajs: ${relative} does not hold the expected code:\n${from}\n`);
+      process.exit(1);
+    }
+    out = out.replace(from, () => to);
+  }
+  return out;
+}
+
+const abortedPatched = patchFile('src/consumer/filterAbortedMessages.js', 'remainingAbortedTransactions', () => `// ${MARK}: aborted transactions ordered by first offset, all started ones active (Java client semantics)
 const Long = require('../utils/long')
 const ABORTED_MESSAGE_KEY = Buffer.from([0, 0, 0, 0])
 
@@ -64,6 +97,60 @@ module.exports = ({ messages, abortedTransactions }) => {
     return true
   })
 }
-`,
+`);
+if (abortedPatched) process.stdout.write('patch-kafkajs: read_committed filtering of aborted transactions fixed\n');
+
+const ENCODER = 'src/protocol/encoder.js';
+const encoderPatched = patchFile(ENCODER, 'writeUVarInt(value) {', (text) =>
+  `// ${MARK}: pooled buffers, varints written in place (same bytes)\n` +
+  replaceAll(ENCODER, text, [
+    ['    this.buf = Buffer.alloc(Encoder.nextPowerOfTwo(initialSize))', '    this.buf = Buffer.allocUnsafe(Encoder.nextPowerOfTwo(initialSize))'],
+    ['      const newBuffer = Buffer.alloc(newLength)', '      const newBuffer = Buffer.allocUnsafe(newLength)'],
+    [
+      `    const byteArray = []
+    while ((value & UNSIGNED_INT32_MAX_NUMBER) !== 0) {
+      byteArray.push((value & OTHER_BITS) | MOST_SIGNIFICANT_BIT)
+      value >>>= 7
+    }
+    byteArray.push(value & OTHER_BITS)
+    this.writeBufferInternal(Buffer.from(byteArray))
+    return this`,
+      `    this.ensureAvailable(5)
+    while ((value & UNSIGNED_INT32_MAX_NUMBER) !== 0) {
+      this.buf[this.offset++] = (value & OTHER_BITS) | MOST_SIGNIFICANT_BIT
+      value >>>= 7
+    }
+    this.buf[this.offset++] = value & OTHER_BITS
+    return this`,
+    ],
+  ]),
 );
-process.stdout.write('patch-kafkajs: read_committed filtering of aborted transactions fixed\n');
+const RECORD = 'src/protocol/recordBatch/record/v0/index.js';
+const recordPatched = patchFile(RECORD, '.writeVarIntArray(headersArray.map(Header))', (text) =>
+  `// ${MARK}: a record and its headers in one buffer of exact size (same bytes)\n` +
+  replaceAll(RECORD, text, [
+    [
+      `  return new Encoder()
+    .writeVarInt(sizeOfBody)
+    .writeInt8(0) // no used record attributes at the moment
+    .writeVarLong(timestampDelta)
+    .writeVarInt(offsetDelta)
+    .writeVarIntBytes(key)
+    .writeVarIntBytes(value)
+    .writeVarIntArray(headersArray.map(Header))`,
+      `  const encoder = new Encoder(Encoder.sizeOfVarInt(sizeOfBody) + sizeOfBody)
+    .writeVarInt(sizeOfBody)
+    .writeInt8(0) // no used record attributes at the moment
+    .writeVarLong(timestampDelta)
+    .writeVarInt(offsetDelta)
+    .writeVarIntBytes(key)
+    .writeVarIntBytes(value)
+    .writeVarInt(headersArray.length)
+  // What Header(h) encodes, written straight into the record's buffer
+  for (const header of headersArray) encoder.writeVarIntString(header.key).writeVarIntBytes(header.value)
+  return encoder`,
+    ],
+    ["const Header = require('../../header/v0')\n", ''],
+  ]),
+);
+if (encoderPatched || recordPatched) process.stdout.write('patch-kafkajs: produce request encoding without zero-filled temporary buffers\n');
