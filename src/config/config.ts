@@ -151,6 +151,12 @@ export const configEntries = {
   ),
   workerId: entry('WORKER_ID', z.string(), '', 'Stable worker id for bridge leases (default: host-pid).'),
   consumerBatchSize: entry('CONSUMER_BATCH_SIZE', int(1, 50_000), '2000', 'Records per PostgreSQL transaction in projectors and aggregators.'),
+  consumerSessionTimeoutMs: entry(
+    'CONSUMER_SESSION_TIMEOUT_MS',
+    int(6_000, 300_000),
+    '30000',
+    'Kafka group session timeout of projectors and aggregators: how long the partitions of a member that died without leaving (kill -9, frozen, cut off) stay unread before the group hands them to another. Lower fails over sooner but lets a long GC pause or a PostgreSQL stall cost a rebalance; it must lie within the brokers\' group.min/max.session.timeout.ms (6 s – 5 min by default). Heartbeats go every third of it, at most every 3 s.',
+  ),
   windowGraceMs: entry('WINDOW_GRACE_MS', int(0, 7 * 86_400_000), '3600000', 'Grace period of daily event-time windows.'),
   lateEvents: entry(
     'LATE_EVENTS',

@@ -67,6 +67,8 @@ export interface RebuildOptions<E> {
   logger: Logger;
   metrics: Registry;
   batchSize?: number;
+  /** Kafka group session timeout of the rebuild's consumer (CONSUMER_SESSION_TIMEOUT_MS). */
+  sessionTimeoutMs?: number;
   /** Replicas of the rebuild group's DLQ topics (TOPIC_REPLICATION_FACTOR); absent: the broker's default. */
   replicationFactor?: number;
   onProgress?: (p: RebuildProgress) => void;
@@ -142,6 +144,7 @@ export async function rebuildView<E>(options: RebuildOptions<E>): Promise<Rebuil
       logger,
       metrics: options.metrics,
       maxBatchSize: options.batchSize ?? 5000,
+      ...(options.sessionTimeoutMs ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
       replicationFactor: options.replicationFactor,
     });
     let swapped = false;

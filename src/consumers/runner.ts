@@ -25,6 +25,8 @@ export interface ConsumerRunnerOptions<E> {
   recovery?: RecoveryPolicy;
   /** Records per PostgreSQL transaction. */
   maxBatchSize?: number;
+  /** Kafka group session timeout (CONSUMER_SESSION_TIMEOUT_MS); see {@link groupTimings}. */
+  sessionTimeoutMs?: number;
   /** Interval of the handler's maintenance (unparking). */
   maintainIntervalMs?: number;
   /** Replicas of the DLQ topics it creates (TOPIC_REPLICATION_FACTOR); absent: the broker's default.replication.factor. */
@@ -33,6 +35,21 @@ export interface ConsumerRunnerOptions<E> {
   producer?: Producer;
   /** Extra lifecycle observer (tests, status); metrics and logs are always observed. */
   observer?: ConsumerObserver;
+}
+
+/**
+ * Session timeout and heartbeat interval of the group's consumer. The
+ * session timeout is how long a member that died without leaving keeps its
+ * partitions (after kill -9 the group's failover waits this long); heartbeats
+ * go every third of it (so two can be lost), at most every 3 s as kafkajs'
+ * default. Brokers refuse a session timeout outside their
+ * group.min/max.session.timeout.ms (6 s – 5 min by default).
+ */
+export function groupTimings(sessionTimeoutMs: number): { sessionTimeout: number; heartbeatInterval: number } {
+  if (!Number.isInteger(sessionTimeoutMs) || sessionTimeoutMs < 6_000 || sessionTimeoutMs > 300_000) {
+    throw new Error(`sessionTimeoutMs must be an integer from 6000 to 300000 (the brokers' default group.min/max.session.timeout.ms), got ${sessionTimeoutMs}`);
+  }
+  return { sessionTimeout: sessionTimeoutMs, heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeoutMs / 3)) };
 }
 
 export interface ConsumerHealth {
@@ -82,11 +99,13 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     logger: baseLogger,
     recovery = { kind: 'retryAndDeadLetter', attempts: 3, delayMs: 200 },
     maxBatchSize = 2000,
+    sessionTimeoutMs = 30_000,
     maintainIntervalMs = 2000,
     replicationFactor,
   } = options;
   if (topics.length === 0) throw new Error('a consumer runner needs at least one topic');
   if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new Error(`maxBatchSize must be a positive integer, got ${maxBatchSize}`);
+  const timings = groupTimings(sessionTimeoutMs);
   const logger = baseLogger.child({ group: groupId });
   const base = consumerObserver({ registry: options.metrics, groupId, views: handler.views, logger });
   const health: ConsumerHealth = { state: 'starting' };
@@ -206,8 +225,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     const c = kafka.consumer({
       groupId,
       readUncommitted: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      ...timings,
       maxBytesPerPartition: 2 * 1024 * 1024,
       // kafkajs must not restart a crashed consumer itself: this runner does (see scheduleRestart).
       retry: { retries: 10, restartOnFailure: async () => false },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configMarkdown, loadConfig } from '../../src/config/config.js';
 import { maskSecrets, redactConfig, secretValues } from '../../src/config/secrets.js';
+import { groupTimings } from '../../src/consumers/runner.js';
 
 describe('configuration', () => {
   it('has defaults that point at the local stack', () => {
@@ -35,6 +36,23 @@ describe('configuration', () => {
   it('refuses TOPIC_PARTITIONS, which nothing reads, and says where partitions are set', () => {
     expect(() => loadConfig({ TOPIC_PARTITIONS: '12' })).toThrow(/TOPIC_PARTITIONS: no longer read: the connector file's "partitions"/);
     expect(configMarkdown()).not.toMatch(/TOPIC_PARTITIONS/);
+  });
+});
+
+describe('consumer group timings (CONSUMER_SESSION_TIMEOUT_MS)', () => {
+  it('defaults to 30 s and refuses what the brokers would refuse', () => {
+    expect(loadConfig({}).consumerSessionTimeoutMs).toBe(30_000);
+    expect(loadConfig({ CONSUMER_SESSION_TIMEOUT_MS: '10000' }).consumerSessionTimeoutMs).toBe(10_000);
+    expect(() => loadConfig({ CONSUMER_SESSION_TIMEOUT_MS: '5000' })).toThrow(/CONSUMER_SESSION_TIMEOUT_MS/);
+    expect(() => loadConfig({ CONSUMER_SESSION_TIMEOUT_MS: '300001' })).toThrow(/CONSUMER_SESSION_TIMEOUT_MS/);
+  });
+
+  it('heartbeats every third of the session timeout, at most every 3 s', () => {
+    expect(groupTimings(6_000)).toEqual({ sessionTimeout: 6_000, heartbeatInterval: 2_000 });
+    expect(groupTimings(10_000)).toEqual({ sessionTimeout: 10_000, heartbeatInterval: 3_000 });
+    expect(groupTimings(30_000)).toEqual({ sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    expect(() => groupTimings(1_000)).toThrow(/6000 to 300000/);
+    expect(() => groupTimings(7_500.5)).toThrow(/integer/);
   });
 });
 

@@ -152,6 +152,7 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
           logger: clients.logger,
           metrics: new Registry(),
           batchSize: clients.config.consumerBatchSize,
+          sessionTimeoutMs: clients.config.consumerSessionTimeoutMs,
           replicationFactor: clients.config.topicReplicationFactor,
           restart: o.restart ?? false,
           onProgress: (p: RebuildProgress) => progress.update(p),
