@@ -129,26 +129,14 @@ const RECORD = 'src/protocol/recordBatch/record/v0/index.js';
 const recordPatched = patchFile(RECORD, '.writeVarIntArray(headersArray.map(Header))', (text) =>
   `// ${MARK}: a record and its headers in one buffer of exact size (same bytes)\n` +
   replaceAll(RECORD, text, [
+    ['  return new Encoder()\n', '  const encoder = new Encoder(Encoder.sizeOfVarInt(sizeOfBody) + sizeOfBody)\n'],
     [
-      `  return new Encoder()
-    .writeVarInt(sizeOfBody)
-    .writeInt8(0) // no used record attributes at the moment
-    .writeVarLong(timestampDelta)
-    .writeVarInt(offsetDelta)
-    .writeVarIntBytes(key)
-    .writeVarIntBytes(value)
-    .writeVarIntArray(headersArray.map(Header))`,
-      `  const encoder = new Encoder(Encoder.sizeOfVarInt(sizeOfBody) + sizeOfBody)
-    .writeVarInt(sizeOfBody)
-    .writeInt8(0) // no used record attributes at the moment
-    .writeVarLong(timestampDelta)
-    .writeVarInt(offsetDelta)
-    .writeVarIntBytes(key)
-    .writeVarIntBytes(value)
-    .writeVarInt(headersArray.length)
+      '    .writeVarIntArray(headersArray.map(Header))\n',
+      `    .writeVarInt(headersArray.length)
   // What Header(h) encodes, written straight into the record's buffer
   for (const header of headersArray) encoder.writeVarIntString(header.key).writeVarIntBytes(header.value)
-  return encoder`,
+  return encoder
+`,
     ],
     ["const Header = require('../../header/v0')\n", ''],
   ]),
