@@ -8,7 +8,7 @@ import { INVENTORY_PROJECTOR_GROUP } from '../../src/consumers/projectors/invent
 import { createRandom } from '../../src/shared/random.js';
 import { migrate } from '../../src/db/migrate.js';
 import { bridgeTransactionalIds, findCoordinator, leadersOf } from '../helpers/kafka-cluster.js';
-import { expectReadModelEqualsJournal, expectViewsEqualReadModel, readJournal, topicCounts, waitForProjector } from '../helpers/assertions.js';
+import { explainTopicShortfall, expectReadModelEqualsJournal, expectViewsEqualReadModel, readJournal, topicCounts, waitForProjector } from '../helpers/assertions.js';
 import { journalFor, produceRecords, serdeFor } from '../helpers/pipeline.js';
 import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
 import { createTestDatabase, eventually, kafka, uniqueName, type TestDatabase } from '../helpers/stack.js';
@@ -320,7 +320,9 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
     const convergedMs = Date.now() - lastFault;
 
     // Exactly-once bridge: each journal event once in the committed topic — plus the injected copies.
-    const seen = await topicCounts(topic, records.length);
+    const seen = await topicCounts(topic, records.length).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}\n${await explainTopicShortfall(topic, table, records).catch((e: unknown) => `(could not say which: ${String(e)})`)}\nfaults: ${faults.join(', ')}`);
+    });
     expect(seen.size).toBe(records.length);
     await expectReadModelEqualsJournal(db.pool, topic, records);
     await expectViewsEqualReadModel(db.pool, 180_000);

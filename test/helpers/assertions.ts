@@ -1,3 +1,5 @@
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import type { Kafka } from 'kafkajs';
 import { expect } from 'vitest';
 import type { JournalRecord } from '../../src/command/journal.js';
@@ -6,7 +8,7 @@ import { withInternalGroup } from '../../src/log/internal-groups.js';
 import type { Pool } from '../../src/db/db.js';
 import { CANARY_PERSISTENCE_ID } from '../../src/shared/canary.js';
 import { foldJournal, journalFor, serdeFor } from './pipeline.js';
-import { dynamo, eventually, kafka, testLogger } from './stack.js';
+import { dynamo, dynamoStreams, eventually, kafka, testLogger } from './stack.js';
 
 /** Every journal record of a table, read back strongly consistent. */
 export async function readJournal(table: string): Promise<{ records: JournalRecord[]; marks: Map<string, number> }> {
@@ -109,4 +111,61 @@ export async function expectViewsEqualReadModel(pool: Pool, timeoutMs = 120_000)
     const b = await pool.query<{ n: number }>(diffDaily);
     return a.rows[0]!.n === 0 && b.rows[0]!.n === 0 ? true : undefined;
   }, timeoutMs, 1000);
+}
+
+/**
+ * Says where the journal events missing from a topic are, for a failed
+ * exactly-once check: each missing (persistence id, sequence nr) with whether
+ * the topic holds it uncommitted (an open or aborted transaction), and its
+ * record in the table's DynamoDB stream (sequence number, event name) or that
+ * the stream never had it. Records in the stream but in neither read of the
+ * topic never reached the bridge's producer.
+ */
+export async function explainTopicShortfall(topic: string, table: string, records: JournalRecord[]): Promise<string> {
+  const read = async (readUncommitted: boolean) => {
+    const keys = new Set<string>();
+    const consumer = kafka('shortfall').consumer({ groupId: `shortfall-${Date.now()}-${readUncommitted}`, readUncommitted });
+    let last = Date.now();
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          last = Date.now();
+          const pid = message.headers?.persistence_id?.toString();
+          if (pid) keys.add(`${pid}#${message.headers?.sequence_nr?.toString()}`);
+        },
+      });
+      while (Date.now() - last < 3000) await new Promise((r) => setTimeout(r, 250));
+    } finally {
+      await consumer.disconnect();
+    }
+    return keys;
+  };
+  const committed = await read(false);
+  const missing = records.map((r) => `${r.persistenceId}#${r.sequenceNr}`).filter((k) => !committed.has(k));
+  if (missing.length === 0) return 'no journal event is missing from the topic now (they arrived late)';
+  const uncommitted = await read(true);
+  const inStream = new Map<string, string>();
+  const streams = dynamoStreams();
+  const arn = (await dynamo().send(new DescribeTableCommand({ TableName: table }))).Table?.LatestStreamArn;
+  if (arn) {
+    const wanted = new Set(missing);
+    for (const shard of (await streams.send(new DescribeStreamCommand({ StreamArn: arn }))).StreamDescription?.Shards ?? []) {
+      let iterator = (await streams.send(new GetShardIteratorCommand({ StreamArn: arn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+      while (iterator) {
+        const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+        for (const r of page.Records ?? []) {
+          const key = `${r.dynamodb?.NewImage?.pkey?.S}#${r.dynamodb?.NewImage?.sequence_nr?.N}`;
+          if (wanted.has(key)) inStream.set(key, `${r.eventName} ${r.dynamodb?.SequenceNumber} on ${shard.ShardId}`);
+        }
+        if ((page.Records ?? []).length === 0) break;
+        iterator = page.NextShardIterator;
+      }
+    }
+  }
+  return `${missing.length} journal events not in the committed topic:\n${missing
+    .slice(0, 50)
+    .map((k) => `  ${k}: ${uncommitted.has(k) ? 'in the topic uncommitted' : 'not in the topic at all'}; stream: ${inStream.get(k) ?? 'no record'}`)
+    .join('\n')}`;
 }
