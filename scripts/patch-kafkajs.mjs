@@ -22,6 +22,18 @@
 // sliced at the write offset), writes varints in place, and encodes a record
 // with its headers in one buffer of the record's exact size. The bytes on the
 // wire are the same. Test: test/log/kafkajs-encoder.unit.test.ts.
+//
+// 3. Lost messages when a partition's leader moves during a send
+// (src/producer/sendMessages.js, kafkajs #1303). A send retried only the
+// brokers that had not answered: when the leader of a partition whose
+// request failed moved to a broker that had answered for other partitions,
+// nothing was sent for it and the send resolved without it. A transaction
+// then committed without those messages: the bridge lost the records of one
+// partition of one transaction in a 3-broker fault run. The retry also began
+// while slower requests were still in flight, sending them again with
+// advanced sequence numbers (duplicates). The replacement keeps
+// acknowledgements per partition and settles every request of an attempt
+// before the next. Test: test/log/kafkajs-send-retry.unit.test.ts.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -142,3 +154,17 @@ const recordPatched = patchFile(RECORD, '.writeVarIntArray(headersArray.map(Head
   ]),
 );
 if (encoderPatched || recordPatched) process.stdout.write('patch-kafkajs: produce request encoding without zero-filled temporary buffers\n');
+
+// 3. See the head of this file and scripts/patches/kafkajs-send-messages.head.js.
+const SEND = 'src/producer/sendMessages.js';
+const CATCH = '      } catch (e) {\n        if (e.name === \'KafkaJSConnectionClosedError\') {';
+const sendPatched = patchFile(SEND, 'const responsePerBroker = new Map()', (text) => {
+  const at = text.indexOf(CATCH);
+  if (at < 0 || text.indexOf(CATCH, at + 1) >= 0) {
+    process.stderr.write(`patch-kafkajs: ${SEND} does not hold the expected code:\n${CATCH}\n`);
+    process.exit(1);
+  }
+  const head = readFileSync(path.join(import.meta.dirname, 'patches', 'kafkajs-send-messages.head.js'), 'utf8');
+  return `// ${MARK}: acknowledgements per partition, every request settled before a retry\n${head}${text.slice(at + '      } catch (e) {\n'.length)}`;
+});
+if (sendPatched) process.stdout.write('patch-kafkajs: a send retries every partition not acknowledged, wherever its leader moved\n');
