@@ -4,6 +4,7 @@ import type { Pool, PoolClient } from '../db/db.js';
 import type { DeadLetter, DeadLetterQueue } from './dead-letter.js';
 import { emptyOutcome, mergeOutcome, type ConsumedEvent, type ConsumerHandler, type HandlerOutcome } from './handler.js';
 import { advancePartition, lockPartition } from './offset-store.js';
+import { judgePosition, PartitionBlockedError, type OffsetWitness } from './offset-witness.js';
 import { deadLetterOf } from './record-decoder.js';
 import { recordViewFreshness } from './view-freshness.js';
 
@@ -44,9 +45,21 @@ export interface BatchTransaction<E> {
  * one): the offsets still advance. Canary heartbeats (src/shared/canary.ts)
  * are taken out before the handler and recorded as the views' canary time.
  */
+/** The records of one batch as the offset bookkeeping sees them. */
+export interface BatchSpan {
+  topic: string;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+  /** The witness of the record at `offset` in this batch, or null when the batch holds none there. */
+  witnessAt(offset: number): OffsetWitness | null;
+  /** The topic ID the batch was read from (null: the cluster gives none). */
+  topicId: string | null;
+}
+
 export async function applyBatch<E>(
   b: BatchTransaction<E>,
-  at: { topic: string; partition: number; lastOffset: number },
+  at: BatchSpan,
   events: ConsumedEvent<E>[],
   mode: { isolate: boolean; attempt: number },
 ): Promise<BatchResult<E>> {
@@ -56,7 +69,16 @@ export async function applyBatch<E>(
   let broken = false;
   try {
     await client.query('BEGIN');
-    const next = await lockPartition(client, b.groupId, topic, partition);
+    const stored = await lockPartition(client, b.groupId, topic, partition);
+    const next = stored.nextOffset;
+    // A batch that reaches back over the witnessed record (a redelivery, or a
+    // client that reset its position by itself) must hold that very record:
+    // otherwise the stored offset names records of another topic incarnation.
+    const w = stored.witness;
+    if (w && w.offset >= at.firstOffset && w.offset <= lastOffset) {
+      const verdict = judgePosition({ topic, partition, nextOffset: next, witness: w, logStart: 0, logEnd: Number.MAX_SAFE_INTEGER, atWitness: at.witnessAt(w.offset) });
+      if (!verdict.ok) throw new PartitionBlockedError(topic, partition, verdict.kind, verdict.reason);
+    }
     if (next > lastOffset) {
       await client.query('ROLLBACK');
       return { stale: true, outcome: emptyOutcome(), deadLettered: [], transactionMs: performance.now() - opened, canaryTimes: [] };
@@ -74,7 +96,7 @@ export async function applyBatch<E>(
         : mode.isolate
           ? await isolated(b.handler, fresh, client, mode.attempt)
           : { outcome: await b.handler.applyBatch(fresh, client), failed: [] };
-    await advancePartition(client, b.groupId, topic, partition, lastOffset + 1);
+    await advancePartition(client, b.groupId, topic, partition, lastOffset + 1, { witness: at.witnessAt(lastOffset), topicId: at.topicId });
     await recordViewFreshness(client, b.handler.views, b.groupId, outcome, canaryTimes.length > 0 ? Math.max(...canaryTimes) : undefined);
     const letters = [...failed, ...outcome.rejected.map((r) => deadLetterOf(r.event, r.code, r.message, mode.attempt + 1))];
     // DLQ before COMMIT: a crash in between re-sends on redo (at-least-once DLQ), never loses.

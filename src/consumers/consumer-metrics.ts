@@ -12,6 +12,7 @@ export interface ConsumerMetrics {
   canaryLatency: Histogram<'group'>;
   parkedIds: Gauge<'group'>;
   e2eLatency: Histogram<'view'>;
+  blocked: Counter<'group' | 'kind'>;
 }
 
 const cache = new WeakMap<Registry, ConsumerMetrics>();
@@ -21,6 +22,12 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
   if (existing) return existing;
   const registers = [registry];
   const m: ConsumerMetrics = {
+    blocked: new Counter({
+      name: 'consumer_partitions_blocked_total',
+      help: 'Times a partition was stopped because its stored offset does not fit the topic (kind: below-log-start, beyond-log-end, other-record).',
+      labelNames: ['group', 'kind'],
+      registers,
+    }),
     events: new Counter({
       name: 'consumer_events_total',
       help: 'Events seen by a consumer group, by outcome (applied, duplicate, gap_repaired, parked, ignored, dead_lettered, skipped).',

@@ -4,6 +4,7 @@ import type { Logger } from '../shared/logger.js';
 import { consumerMetrics } from './consumer-metrics.js';
 import type { HandlerOutcome } from './handler.js';
 import type { FailureKind } from './recovery.js';
+import { remedyFor, type BlockKind } from './offset-witness.js';
 
 export interface TopicPartition {
   topic: string;
@@ -23,8 +24,9 @@ export type ConsumerState = (typeof CONSUMER_STATES)[number];
 export type ConsumerEvent =
   | { type: 'state'; state: ConsumerState; reason?: string }
   | { type: 'assigned'; partitions: TopicPartition[] }
-  | { type: 'positioned'; topic: string; partition: number; offset: number; basis: 'stored' | 'log-start' }
-  | { type: 'truncated'; topic: string; partition: number; storedOffset: number; logStart: number }
+  /** `verified`: the stored offset's witness record was read back from the topic; `stored`: it could not be (none kept, or deleted by retention). */
+  | { type: 'positioned'; topic: string; partition: number; offset: number; basis: 'verified' | 'stored' | 'log-start' }
+  | { type: 'blocked'; topic: string; partition: number; kind: BlockKind; reason: string }
   | {
       type: 'applied'; topic: string; partition: number; records: number; outcome: HandlerOutcome<unknown>; committedAt: number;
       deadLettered: number; durationMs: number; transactionMs: number; canaryTimes: number[];
@@ -59,11 +61,11 @@ export function consumerObserver(o: { registry: Registry; groupId: string; views
       case 'positioned':
         logger.debug({ topic: e.topic, partition: e.partition, offset: e.offset, basis: e.basis }, 'positioned at the offset PostgreSQL holds');
         break;
-      case 'truncated':
+      case 'blocked':
+        m.blocked.inc({ group, kind: e.kind });
         logger.error(
-          { topic: e.topic, partition: e.partition, storedOffset: e.storedOffset, logStart: e.logStart },
-          `records ${e.storedOffset}..${e.logStart - 1} of ${e.topic}/${e.partition} were deleted from the topic before this group applied them; ` +
-            `the partition is stopped. Rebuild the view from the journal: npm run cli -- rebuild <consumer> (see README, Operations)`,
+          { topic: e.topic, partition: e.partition, kind: e.kind },
+          `partition stopped, nothing of it is applied: ${e.reason}. To go on, ${remedyFor(group, e.topic, e.kind)}`,
         );
         break;
       case 'applied': {

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from '../db/db.js';
+import type { OffsetWitness } from './offset-witness.js';
 
 /** Anything that runs a query: the pool or a connection inside a transaction. */
 type Db = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>;
@@ -16,33 +17,138 @@ export interface StoredOffset {
   partition: number;
   nextOffset: number;
   updatedAtMs: number;
+  /** Why the group's consumer stopped this partition (offset-witness.ts); null (or absent) while it reads normally. */
+  blockedReason?: string | null;
+}
+
+/** A partition's stored position: the next offset and the record it was stored after. */
+export interface StoredPosition {
+  nextOffset: number;
+  /** The Kafka topic ID the offset was stored for (null: not known). */
+  topicId: string | null;
+  witness: OffsetWitness | null;
+  blockedReason: string | null;
+}
+
+/**
+ * A rebuild's consumer group is parked here by its swap: any batch of the
+ * rebuild's consumer still in flight then finds its records below the stored
+ * offset and drops them, instead of writing into shadow tables that no longer
+ * exist (the rows are deleted once the consumer has stopped). Not a position
+ * in any topic: a consumer assigned a parked partition leaves it paused and
+ * reports nothing.
+ */
+export const PARKED_OFFSET = Number.MAX_SAFE_INTEGER;
+
+interface PositionRow {
+  partition: number;
+  next_offset: string | number;
+  topic_id: string | null;
+  witness_offset: string | number | null;
+  witness_key: string | null;
+  witness_sequence_nr: string | number | null;
+  witness_digest: string | null;
+  blocked_reason: string | null;
+}
+const POSITION_COLUMNS = 'partition, next_offset, topic_id, witness_offset, witness_key, witness_sequence_nr, witness_digest, blocked_reason';
+
+function positionOf(r: PositionRow): StoredPosition {
+  const witness =
+    r.witness_offset === null || r.witness_digest === null
+      ? null
+      : {
+          offset: Number(r.witness_offset),
+          key: r.witness_key,
+          sequenceNr: r.witness_sequence_nr === null ? null : Number(r.witness_sequence_nr),
+          digest: r.witness_digest,
+        };
+  return { nextOffset: Number(r.next_offset), topicId: r.topic_id, witness, blockedReason: r.blocked_reason };
 }
 
 /**
  * Locks the partition's row for this transaction (creating it at 0) and
- * returns the next offset to apply. Every batch of a partition takes this lock
- * first, so two owners of one partition during a rebalance serialise here and
- * the second sees what the first committed.
+ * returns where it stands. Every batch of a partition takes this lock first,
+ * so two owners of one partition during a rebalance serialise here and the
+ * second sees what the first committed.
  */
-export async function lockPartition(tx: PoolClient, group: string, topic: string, partition: number): Promise<number> {
+export async function lockPartition(tx: PoolClient, group: string, topic: string, partition: number): Promise<StoredPosition> {
   await tx.query(
     `insert into consumer_offsets(group_id, topic, partition, next_offset) values ($1, $2, $3, 0)
      on conflict do nothing`,
     [group, topic, partition],
   );
-  const { rows } = await tx.query<{ next_offset: number }>(
-    'select next_offset from consumer_offsets where group_id = $1 and topic = $2 and partition = $3 for update',
+  const { rows } = await tx.query<PositionRow>(
+    `select ${POSITION_COLUMNS} from consumer_offsets where group_id = $1 and topic = $2 and partition = $3 for update`,
     [group, topic, partition],
   );
-  return rows[0]!.next_offset;
+  return positionOf(rows[0]!);
 }
 
-/** Moves the locked partition to `nextOffset` (inside the batch's transaction). */
-export async function advancePartition(tx: PoolClient, group: string, topic: string, partition: number, nextOffset: number): Promise<void> {
+/**
+ * Moves the locked partition to `nextOffset` (inside the batch's transaction),
+ * witnessed by the last record applied and the topic's ID (kept when
+ * unknown), and lifts a block: the batch could only be applied because the
+ * partition was checked again.
+ */
+export async function advancePartition(
+  tx: PoolClient,
+  group: string,
+  topic: string,
+  partition: number,
+  nextOffset: number,
+  at: { witness: OffsetWitness | null; topicId: string | null },
+): Promise<void> {
+  const w = at.witness;
   await tx.query(
-    'update consumer_offsets set next_offset = $4, updated_at = now() where group_id = $1 and topic = $2 and partition = $3',
-    [group, topic, partition, nextOffset],
+    `update consumer_offsets set next_offset = $4, updated_at = now(), topic_id = coalesce($9, topic_id),
+       witness_offset = $5, witness_key = $6, witness_sequence_nr = $7, witness_digest = $8, blocked_reason = null, blocked_at = null
+     where group_id = $1 and topic = $2 and partition = $3`,
+    [group, topic, partition, nextOffset, w?.offset ?? null, w?.key ?? null, w?.sequenceNr ?? null, w?.digest ?? null, at.topicId],
   );
+}
+
+/** Stored positions per partition of `topic` for `group`; partitions never applied are absent. */
+export async function readGroupPositions(db: Db, group: string, topic: string): Promise<Map<number, StoredPosition>> {
+  const { rows } = await db.query<PositionRow>(`select ${POSITION_COLUMNS} from consumer_offsets where group_id = $1 and topic = $2`, [group, topic]);
+  return new Map(rows.map((r) => [r.partition, positionOf(r)]));
+}
+
+/**
+ * Records why the group's consumer stopped a partition (the lag monitor,
+ * `status` and `/readyz` read it). Leaves the offset alone; a row that does
+ * not exist is not created.
+ */
+export async function markBlocked(db: Db, group: string, topic: string, partition: number, reason: string | null): Promise<void> {
+  await db.query(
+    `update consumer_offsets set blocked_reason = $4, blocked_at = case when $4::text is null then null else coalesce(blocked_at, now()) end
+     where group_id = $1 and topic = $2 and partition = $3 and blocked_reason is distinct from $4`,
+    [group, topic, partition, reason],
+  );
+}
+
+/**
+ * Moves partitions of a group on purpose (`cli offsets reset`), inside the
+ * caller's transaction: each gets its new next offset and the witness of the
+ * record just below it (null at the log start), and its block is lifted.
+ */
+export async function resetPositions(
+  tx: PoolClient,
+  group: string,
+  topic: string,
+  topicId: string | null,
+  positions: readonly { partition: number; nextOffset: number; witness: OffsetWitness | null }[],
+): Promise<void> {
+  for (const p of positions) {
+    const w = p.witness;
+    await tx.query(
+      `insert into consumer_offsets(group_id, topic, partition, next_offset, witness_offset, witness_key, witness_sequence_nr, witness_digest, topic_id)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       on conflict (group_id, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now(), topic_id = excluded.topic_id,
+         witness_offset = excluded.witness_offset, witness_key = excluded.witness_key, witness_sequence_nr = excluded.witness_sequence_nr,
+         witness_digest = excluded.witness_digest, blocked_reason = null, blocked_at = null`,
+      [group, topic, p.partition, p.nextOffset, w?.offset ?? null, w?.key ?? null, w?.sequenceNr ?? null, w?.digest ?? null, topicId],
+    );
+  }
 }
 
 /** Next offset per partition of `topic` for `group`; partitions never applied are absent. */
@@ -70,20 +176,24 @@ export async function lockGroupOffsets(tx: PoolClient, group: string, topic: str
  */
 export async function handOverOffsets(tx: PoolClient, from: string, to: string, topic: string): Promise<void> {
   await tx.query(
-    `insert into consumer_offsets(group_id, topic, partition, next_offset)
-     select $1, topic, partition, next_offset from consumer_offsets where group_id = $2 and topic = $3
-     on conflict (group_id, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
+    `insert into consumer_offsets(group_id, topic, partition, next_offset, topic_id, witness_offset, witness_key, witness_sequence_nr, witness_digest)
+     select $1, topic, partition, next_offset, topic_id, witness_offset, witness_key, witness_sequence_nr, witness_digest
+       from consumer_offsets where group_id = $2 and topic = $3
+     on conflict (group_id, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now(), topic_id = excluded.topic_id,
+       witness_offset = excluded.witness_offset, witness_key = excluded.witness_key, witness_sequence_nr = excluded.witness_sequence_nr,
+       witness_digest = excluded.witness_digest, blocked_reason = null, blocked_at = null`,
     [to, from, topic],
   );
 }
 
-/** Sets the given partitions of a group to `nextOffset` (a rebuild parks its group past every record after the swap). */
-export async function setPartitions(tx: PoolClient, group: string, topic: string, partitions: readonly number[], nextOffset: number): Promise<void> {
+/** Parks the given partitions of a group at {@link PARKED_OFFSET} (a rebuild's group after its swap). */
+export async function parkPartitions(tx: PoolClient, group: string, topic: string, partitions: readonly number[]): Promise<void> {
   await tx.query(
     `insert into consumer_offsets(group_id, topic, partition, next_offset)
      select $1, $2, p, $4 from unnest($3::int[]) p
-     on conflict (group_id, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
-    [group, topic, partitions, nextOffset],
+     on conflict (group_id, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now(),
+       witness_offset = null, witness_key = null, witness_sequence_nr = null, witness_digest = null`,
+    [group, topic, partitions, PARKED_OFFSET],
   );
 }
 
@@ -101,8 +211,8 @@ export async function deleteGroupOffsets(db: Db, group: string): Promise<number>
 
 /** Every stored offset of every group (the lag monitor compares them with Kafka's). */
 export async function readAllOffsets(db: Db): Promise<StoredOffset[]> {
-  const { rows } = await db.query<{ group_id: string; topic: string; partition: number; next_offset: number; updated_at: Date }>(
-    'select group_id, topic, partition, next_offset, updated_at from consumer_offsets',
+  const { rows } = await db.query<{ group_id: string; topic: string; partition: number; next_offset: number; updated_at: Date; blocked_reason: string | null }>(
+    'select group_id, topic, partition, next_offset, updated_at, blocked_reason from consumer_offsets',
   );
   return rows.map((r) => ({
     group: r.group_id,
@@ -110,6 +220,7 @@ export async function readAllOffsets(db: Db): Promise<StoredOffset[]> {
     partition: r.partition,
     nextOffset: Number(r.next_offset),
     updatedAtMs: r.updated_at.getTime(),
+    blockedReason: r.blocked_reason,
   }));
 }
 
@@ -117,7 +228,10 @@ export async function readAllOffsets(db: Db): Promise<StoredOffset[]> {
 export async function raisePartition(tx: PoolClient, group: string, topic: string, partition: number, nextOffset: number): Promise<void> {
   await tx.query(
     `insert into consumer_offsets(group_id, topic, partition, next_offset) values ($1, $2, $3, $4)
-     on conflict (group_id, topic, partition) do update set next_offset = greatest(consumer_offsets.next_offset, excluded.next_offset), updated_at = now()`,
+     on conflict (group_id, topic, partition) do update set next_offset = greatest(consumer_offsets.next_offset, excluded.next_offset), updated_at = now(),
+       -- the records up to the new offset came from the journal: no topic record witnesses it
+       witness_offset = case when excluded.next_offset > consumer_offsets.next_offset then null else consumer_offsets.witness_offset end,
+       witness_digest = case when excluded.next_offset > consumer_offsets.next_offset then null else consumer_offsets.witness_digest end`,
     [group, topic, partition, nextOffset],
   );
 }

@@ -1,5 +1,5 @@
 import { PipelineError } from '../shared/errors.js';
-import { deleteGroupOffsets, handOverOffsets, lockGroupOffsets, setPartitions } from './offset-store.js';
+import { deleteGroupOffsets, handOverOffsets, lockGroupOffsets, parkPartitions } from './offset-store.js';
 import type { Pool, PoolClient } from '../db/db.js';
 
 /**
@@ -25,14 +25,6 @@ export const ident = (s: string) => {
 
 /** Per-group state besides offsets that belongs to the tables it describes (keyed by group_id). */
 const GROUP_STATE_TABLES = ['parked_events', 'view_watermarks'];
-
-/**
- * Next offset the rebuild's rows are set to by the swap: any batch of the
- * rebuild's consumer still in flight then finds its records below the stored
- * offset and drops them, instead of writing into shadow tables that no longer
- * exist. The rows are deleted once the consumer has stopped.
- */
-const SWAPPED_OFFSET = Number.MAX_SAFE_INTEGER;
 
 /**
  * One rebuild per live group at a time, across processes: a session-level
@@ -180,7 +172,7 @@ export async function swapIn(
       await client.query(`alter table ${ident(shadowName(t.live))} rename to ${ident(t.live)}`);
     }
     await handOverOffsets(client, rebuildGroup, liveGroup, topic);
-    await setPartitions(client, rebuildGroup, topic, o.partitions, SWAPPED_OFFSET);
+    await parkPartitions(client, rebuildGroup, topic, o.partitions);
     for (const t of GROUP_STATE_TABLES) {
       if (!(await tableExists(client, t))) continue;
       await client.query(`delete from ${t} where group_id = $1`, [liveGroup]);

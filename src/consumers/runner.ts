@@ -5,11 +5,12 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { backoffDelay, sleep } from '../shared/retry.js';
 import type { Pool } from '../db/db.js';
-import { applyBatch, type BatchTransaction } from './batch-transaction.js';
+import { applyBatch, type BatchSpan, type BatchTransaction } from './batch-transaction.js';
 import { consumerObserver, type ConsumerEvent, type ConsumerObserver, type ConsumerState } from './consumer-observer.js';
 import { createDeadLetterQueue, ensureDlqTopics, type DeadLetterQueue } from './dead-letter.js';
 import type { ConsumedEvent, ConsumerHandler } from './handler.js';
-import { createPartitionPositioner } from './partition-positioner.js';
+import { createPartitionPositioner, type BlockedPartition } from './partition-positioner.js';
+import { PartitionBlockedError, witnessOf } from './offset-witness.js';
 import { decodeRecord, deadLetterOf } from './record-decoder.js';
 import { decideRecovery, failureKindOf, type FailureCounts, type RecoveryPolicy } from './recovery.js';
 
@@ -58,6 +59,11 @@ export interface ConsumerHealth {
   reason?: string | undefined;
 }
 
+/** The health a role reports: its state and the partitions it holds stopped (never read, see partition-positioner.ts). */
+export interface ConsumerReport extends ConsumerHealth {
+  blocked: BlockedPartition[];
+}
+
 export interface ConsumerRunner {
   start(): Promise<void>;
   /** Finishes (or abandons, uncommitted) the batch in flight and leaves the group. */
@@ -65,7 +71,7 @@ export interface ConsumerRunner {
   /** Stops fetching without leaving the group (backpressure, tests); `resume` undoes it. */
   pause(): void;
   resume(): void;
-  health(): ConsumerHealth;
+  health(): ConsumerReport;
 }
 
 /**
@@ -155,8 +161,15 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
   }
 
   /** Decodes and applies one chunk of a partition batch until it commits, or the policy gives up. Returns false to stop the batch. */
-  async function processChunk(topic: string, partition: number, messages: KafkaMessage[], payload: EachBatchPayload): Promise<boolean> {
+  async function processChunk(topic: string, partition: number, messages: KafkaMessage[], payload: EachBatchPayload, fetchedAt: number): Promise<boolean> {
     const lastOffset = Number(messages.at(-1)!.offset);
+    const span: BatchSpan = {
+      topic, partition, firstOffset: Number(messages[0]!.offset), lastOffset, topicId: null,
+      witnessAt: (offset: number) => {
+        const m = messages.find((x) => Number(x.offset) === offset);
+        return m ? witnessOf(m) : null;
+      },
+    };
     const counts: FailureCounts = { infrastructure: 0, data: 0 };
     let isolate = false;
     let skip = false;
@@ -166,9 +179,10 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
       if (!live(payload)) return false; // revoked or stopping: the next owner redoes it from the stored offset
       const started = performance.now();
       try {
+        span.topicId = await positioner.topicIdFor(topic, partition, fetchedAt);
         decoded ??= await decodeChunk(topic, partition, messages);
         // Skipping by policy still commits the offsets, in the same kind of transaction.
-        const r = await applyBatch(tx, { topic, partition, lastOffset }, skip ? [] : decoded, { isolate, attempt: counts.data });
+        const r = await applyBatch(tx, span, skip ? [] : decoded, { isolate, attempt: counts.data });
         if (skip) {
           if (!r.stale) observe({ type: 'skipped', topic, partition, count: messages.length, fromOffset: Number(messages[0]!.offset), toOffset: lastOffset });
         } else if (!r.stale) {
@@ -180,6 +194,11 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
         }
         break;
       } catch (err) {
+        if (err instanceof PartitionBlockedError) {
+          // Not a failure of the batch: the offset does not belong to this topic. Nothing more of the partition is applied.
+          await positioner.block(consumer!, { topic, partition, kind: err.kind, reason: err.reason });
+          return false;
+        }
         const kind = failureKindOf(err);
         counts[kind]++;
         const decision = decideRecovery(recovery, kind, counts, isolate);
@@ -242,11 +261,12 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 2,
       eachBatch: async (payload) => {
+        const fetchedAt = performance.now();
         const { batch } = payload;
         const first = batch.messages[0];
         if (!first || !positioner.accept(batch.topic, batch.partition)) return;
         for (let i = 0; i < batch.messages.length && live(payload); i += maxBatchSize) {
-          if (!(await processChunk(batch.topic, batch.partition, batch.messages.slice(i, i + maxBatchSize), payload))) return;
+          if (!(await processChunk(batch.topic, batch.partition, batch.messages.slice(i, i + maxBatchSize), payload, fetchedAt))) return;
         }
       },
     });
@@ -305,7 +325,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     async stop() {
       setState('stopping');
       stopping.abort();
-      positioner.close();
+      await positioner.close();
       clearInterval(maintainTimer);
       clearTimeout(restartTimer);
       await restarting;
@@ -322,10 +342,10 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     resume() {
       userPaused = false;
       consumer?.resume(topics.map((topic) => ({ topic })));
-      // Partitions that must not be read (truncated under the stored offset) stay paused.
+      // Partitions that must not be read (their stored offset does not fit the topic) stay paused.
       const blocked = positioner.blocked();
-      if (blocked.length > 0) consumer?.pause(blocked);
+      if (blocked.length > 0) consumer?.pause(blocked.map((b) => ({ topic: b.topic, partitions: [b.partition] })));
     },
-    health: () => ({ ...health }),
+    health: () => ({ ...health, blocked: positioner.blocked() }),
   };
 }

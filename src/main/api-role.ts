@@ -24,7 +24,7 @@ export function parseApiKeys(spec: string): Map<string, ApiKeyPolicy> {
 /** What the roles of one process say of themselves: each consumer group's state, the bridge's shards. */
 export interface RolesReadiness {
   ready: boolean;
-  consumers: Record<string, { state: string; reason?: string | undefined }>;
+  consumers: Record<string, { state: string; reason?: string | undefined; blocked?: { reason: string }[] }>;
   bridge?: { ready: boolean; reasons: string[] };
 }
 
@@ -74,7 +74,10 @@ function consumersCheck(ready: NonNullable<Parameters<typeof startApiRole>[0]['c
       const r = ready();
       if (r.ready) return;
       const notRunning = Object.entries(r.consumers).filter(([, h]) => h.state !== 'running');
-      throw new Error([...notRunning.map(([g, h]) => `${g} ${h.state}${h.reason ? `: ${h.reason}` : ''}`), ...(r.bridge?.reasons ?? [])].join('; '));
+      const blocked = Object.entries(r.consumers).flatMap(([g, h]) => (h.blocked ?? []).map((b) => `${g} blocked: ${b.reason}`));
+      throw new Error(
+        [...notRunning.map(([g, h]) => `${g} ${h.state}${h.reason ? `: ${h.reason}` : ''}`), ...blocked, ...(r.bridge?.reasons ?? [])].join('; '),
+      );
     },
   };
 }

@@ -10,6 +10,7 @@ import { maskSecrets, redactConfig } from '../config/secrets.js';
 import { errorMessage } from '../shared/errors.js';
 import { cliContext } from './cli-context.js';
 import { registerDlqCommands } from './commands/dlq.js';
+import { registerOffsetsCommands } from './commands/offsets.js';
 import { registerOpsCommands } from './commands/ops.js';
 import { registerSetupCommands } from './commands/setup.js';
 import { registerRunCommands } from './commands/run.js';
@@ -38,6 +39,7 @@ async function main(argv: string[]) {
   registerRunCommands(program, ctx);
   registerOpsCommands(program, ctx);
   registerDlqCommands(program, ctx);
+  registerOffsetsCommands(program, ctx);
   registerStatusCommand(program, ctx);
   try {
     await program.parseAsync(argv);

@@ -48,7 +48,9 @@ export interface RunningPipeline {
 export function rolesReady(running: Pick<RunningPipeline, 'consumers' | 'bridge'>): RolesReadiness {
   const consumers = Object.fromEntries(Object.entries(running.consumers).map(([group, r]) => [group, r.health()]));
   const bridge = running.bridge?.readiness();
-  return { ready: Object.values(consumers).every((h) => h.state === 'running') && (bridge?.ready ?? true), consumers, ...(bridge ? { bridge } : {}) };
+  // A partition stopped because its stored offset does not fit the topic makes the group not ready: it is not applying events.
+  const ready = Object.values(consumers).every((h) => h.state === 'running' && h.blocked.length === 0) && (bridge?.ready ?? true);
+  return { ready, consumers, ...(bridge ? { bridge } : {}) };
 }
 
 /**
