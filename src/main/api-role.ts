@@ -24,7 +24,7 @@ export function parseApiKeys(spec: string): Map<string, ApiKeyPolicy> {
 /** What the roles of one process say of themselves: each consumer group's state, the bridge's shards. */
 export interface RolesReadiness {
   ready: boolean;
-  consumers: Record<string, { state: string; reason?: string | undefined; blocked?: { reason: string }[] }>;
+  consumers: Record<string, { state: string; reason?: string | undefined; blocked?: { topic: string; partition: number; kind: string }[] }>;
   bridge?: { ready: boolean; reasons: string[] };
 }
 
@@ -74,7 +74,15 @@ function consumersCheck(ready: NonNullable<Parameters<typeof startApiRole>[0]['c
       const r = ready();
       if (r.ready) return;
       const notRunning = Object.entries(r.consumers).filter(([, h]) => h.state !== 'running');
-      const blocked = Object.entries(r.consumers).flatMap(([g, h]) => (h.blocked ?? []).map((b) => `${g} blocked: ${b.reason}`));
+      // One short line per group (readiness answers are cut to 1,000 characters): the full reasons are in the ERROR log and `offsets check`.
+      const blocked = Object.entries(r.consumers).flatMap(([g, h]) => {
+        const b = h.blocked ?? [];
+        if (b.length === 0) return [];
+        const byTopic = new Map<string, number[]>();
+        for (const x of b) byTopic.set(x.topic, [...(byTopic.get(x.topic) ?? []), x.partition]);
+        const where = [...byTopic].map(([t, ps]) => `${t} ${ps.sort((m, n) => m - n).join(',')}`).join('; ');
+        return [`${g} stopped partitions ${where} (${[...new Set(b.map((x) => x.kind))].join(', ')}); see offsets check --group ${g}`];
+      });
       throw new Error(
         [...notRunning.map(([g, h]) => `${g} ${h.state}${h.reason ? `: ${h.reason}` : ''}`), ...blocked, ...(r.bridge?.reasons ?? [])].join('; '),
       );

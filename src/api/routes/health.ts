@@ -58,7 +58,7 @@ async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<Check
     ]);
     return { name: check.name, ok: true, durationMs: Math.round(performance.now() - started) };
   } catch (err) {
-    return { name: check.name, ok: false, durationMs: Math.round(performance.now() - started), error: errorMessage(err).slice(0, 300) };
+    return { name: check.name, ok: false, durationMs: Math.round(performance.now() - started), error: errorMessage(err).slice(0, 1000) };
   } finally {
     clearTimeout(timer);
   }
