@@ -111,6 +111,18 @@ export const configEntries = {
     'url',
   ),
   pgPoolMax: entry('PG_POOL_MAX', int(1, 200), '10', 'Connections per pool.'),
+  pgConnectTimeoutMs: entry(
+    'PG_CONNECT_TIMEOUT_MS',
+    int(100, 600_000),
+    '5000',
+    'Bound on getting a PostgreSQL connection from a pool (waiting for a free one or opening one), in every role and command; past it the attempt fails as retriable: roles retry, the API answers 503.',
+  ),
+  pgQueryTimeoutMs: entry(
+    'PG_QUERY_TIMEOUT_MS',
+    int(1_000, 3_600_000),
+    '60000',
+    'Bound on one PostgreSQL statement of the roles and commands (projector, views, monitor, rebuild, integrity, DLQ): the server cancels it at this age (statement_timeout), and the client abandons it and destroys the connection 1 s later when the server cannot answer at all (frozen, cut off). Either way the work fails as retriable and is retried. Migrations are not bounded.',
+  ),
 
   // --- Observability
   prometheusUrl: entry(
@@ -189,7 +201,13 @@ export const configEntries = {
     'HMAC secret of pagination cursors; API instances behind one load balancer must share it (empty = random per process).',
     'value',
   ),
-  apiStatementTimeoutMs: entry('API_STATEMENT_TIMEOUT_MS', int(100, 600_000), '5000', 'statement_timeout of the API read-only sessions.'),
+  apiStatementTimeoutMs: entry('API_STATEMENT_TIMEOUT_MS', int(100, 600_000), '5000', 'statement_timeout of the API read-only sessions; the client abandons a query 1 s later when the server cannot answer at all (its connection is destroyed).'),
+  apiRequestTimeoutMs: entry(
+    'API_REQUEST_TIMEOUT_MS',
+    int(500, 600_000),
+    '5000',
+    'Budget of one API request: a request not answered by then gets 503 problem+json with Retry-After, whatever a dependency does (PostgreSQL frozen or unreachable included). Also bounds the wait for a pooled connection.',
+  ),
   corsOrigins: entry('CORS_ORIGINS', list, '', 'Comma-separated allowed CORS origins (empty = CORS off).'),
   canaryIntervalMs: entry(
     'CANARY_INTERVAL_MS',

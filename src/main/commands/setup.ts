@@ -8,6 +8,7 @@ import { inventoryUpcasters } from '../../events/upcasters/index.js';
 import { subjectFor } from '../../events/serde.js';
 import { ensureTopics, loadConnector } from '../../source/bridge.js';
 import { loadConnectors } from '../../source/connector.js';
+import { createPool } from '../../db/db.js';
 import { ensureReaderRole, migrate } from '../../db/migrate.js';
 import type { CliContext } from '../cli-context.js';
 import type { Clients } from '../clients.js';
@@ -15,7 +16,15 @@ import type { Clients } from '../clients.js';
 /** Migrations, the API's read-only role and the master data: idempotent. */
 export async function setupDatabase(clients: Clients) {
   const pool = clients.pool();
-  const result = await migrate(pool, 'migrations', clients.logger);
+  // A migration may rewrite a large table: it runs on a connection of its own, without the
+  // roles' statement bound (PG_QUERY_TIMEOUT_MS), which would cancel it and retry forever.
+  const migrations = createPool(clients.config.databaseUrl, { max: 1, applicationName: 'pipeline-migrate', connectTimeoutMs: clients.config.pgConnectTimeoutMs });
+  let result: Awaited<ReturnType<typeof migrate>>;
+  try {
+    result = await migrate(migrations, 'migrations', clients.logger);
+  } finally {
+    await migrations.end();
+  }
   const reader = new URL(clients.config.apiDatabaseUrl);
   await ensureReaderRole(pool, decodeURIComponent(reader.username), decodeURIComponent(reader.password));
   const master = await loadMasterData(pool, generateMasterData());
