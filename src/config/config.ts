@@ -67,6 +67,12 @@ export const configEntries = {
     'Confluent-API schema registry base URL (Redpanda: http://localhost:8081); a `user:password@` in it is used as basic auth unless SCHEMA_REGISTRY_USERNAME is set.',
     'url',
   ),
+  schemaRegistryTimeoutMs: entry(
+    'SCHEMA_REGISTRY_TIMEOUT_MS',
+    int(500, 600_000),
+    '10000',
+    'Bound on one schema registry request; past it the request fails as retriable (the bridge and consumers retry).',
+  ),
   schemaRegistryUsername: entry('SCHEMA_REGISTRY_USERNAME', z.string(), '', 'Registry basic-auth user.'),
   schemaRegistryPassword: entry(
     'SCHEMA_REGISTRY_PASSWORD',
@@ -85,6 +91,12 @@ export const configEntries = {
     'url',
   ),
   dynamodbStreamsEndpoint: entry('DYNAMODB_STREAMS_ENDPOINT', z.string(), '', 'DynamoDB Streams endpoint of the bridge; empty = DYNAMODB_ENDPOINT (the shard-split test harness is served here).', 'url'),
+  dynamodbRequestTimeoutMs: entry(
+    'DYNAMODB_REQUEST_TIMEOUT_MS',
+    int(500, 600_000),
+    '10000',
+    'Bound on one DynamoDB / DynamoDB Streams request (connecting at most 3 s of it); a request past it fails as retriable and the SDK retries it (up to 6 attempts), then the bridge or writer does.',
+  ),
   awsRegion: entry('AWS_REGION', z.string().min(1), 'us-east-1', 'AWS region.'),
   awsAccessKeyId: entry('AWS_ACCESS_KEY_ID', z.string(), 'local', 'AWS access key id (DynamoDB Local accepts any).'),
   awsSecretAccessKey: entry(

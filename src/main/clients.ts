@@ -96,6 +96,7 @@ export function createClients(config: Config, logger: Logger): Clients {
     region: config.awsRegion,
     accessKeyId: config.awsAccessKeyId,
     secretAccessKey: config.awsSecretAccessKey,
+    requestTimeoutMs: config.dynamodbRequestTimeoutMs,
   };
   const connectionLost = (err: Error) => logger.warn({ err: err.message }, 'PostgreSQL connection lost; the next query reconnects');
   const metrics = new Registry();
@@ -113,7 +114,12 @@ export function createClients(config: Config, logger: Logger): Clients {
     ladder: () => once('ladder', () => createVersionLadder(clients.catalog(), inventoryUpcasters)),
     schemaStore: () =>
       once('store', () =>
-        createSchemaStore({ url: config.schemaRegistryUrl, username: config.schemaRegistryUsername, password: config.schemaRegistryPassword }),
+        createSchemaStore({
+          url: config.schemaRegistryUrl,
+          username: config.schemaRegistryUsername,
+          password: config.schemaRegistryPassword,
+          timeoutMs: config.schemaRegistryTimeoutMs,
+        }),
       ),
     serde: (topic) =>
       once(`serde:${topic}`, () =>
