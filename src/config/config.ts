@@ -16,6 +16,8 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** An integer, or empty for "not set" (undefined). */
+const optionalInt = (min: number, max: number) => z.union([z.literal(''), int(min, max)]).transform((v) => (v === '' ? undefined : v));
 const url = z.string().url();
 /** Comma-separated list, blanks dropped; empty string = empty list. */
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
@@ -54,9 +56,9 @@ export const configEntries = {
   kafkaSaslPassword: entry('KAFKA_SASL_PASSWORD', z.string(), '', 'SASL password.', 'value'),
   topicReplicationFactor: entry(
     'TOPIC_REPLICATION_FACTOR',
-    int(1, 10),
-    '1',
-    'Replication factor of topics created by the pipeline (3 in production).',
+    optionalInt(1, 10),
+    '',
+    "Replication factor of topics created by the pipeline (event topics, DLQs, the checkpoint topic); empty = the brokers' default.replication.factor. `setup` prints what each topic got and warns, on a cluster of 3 or more brokers, about a topic with fewer than 3 replicas or not more than its min.insync.replicas.",
   ),
 
   // --- Schema registry
