@@ -107,7 +107,15 @@ export function createSchemaStore(settings: RegistrySettings, http: RegistryCall
       );
     },
     async setCompatibility(subject, level) {
-      await http('PUT', `/config/${enc(subject)}`, { compatibility: level });
+      // Apicurio creates the subject's rule on the first PUT: of two at once (bridges starting
+      // together), the loser gets 409 "A rule named 'COMPATIBILITY' already exists"; the same PUT
+      // again updates the rule that now exists.
+      await retry(() => http('PUT', `/config/${enc(subject)}`, { compatibility: level }), {
+        attempts: 5,
+        initialDelayMs: 50,
+        maxDelayMs: 500,
+        retryOn: (err) => (err instanceof RegistryError && err.retriable) || isSpuriousConflict(err),
+      });
     },
     async isCompatible(subject, schema) {
       const existing = await this.versions(subject).catch(() => []);

@@ -125,6 +125,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
             ddb: clients.ddb(),
             streams: clients.streams(),
             serde: clients.rawSerde(c.topic),
+            schemaStore: clients.schemaStore(),
             logger,
             metrics: registry,
             ...(config.workerId ? { workerId: config.workerId } : {}),
