@@ -9,8 +9,11 @@
  * and the first that sees all of them, so start-up (tsx, connecting, fencing)
  * is not counted; the whole-life CPU is reported too.
  *
- * When the peers are not built it prints "skipped: …" and writes
- * bench/results/bridge-peers.json with `skipped` set. Without DDB_ENDPOINT it
+ * When what the selected cases need is not built (the rpc binaries for rpc-*
+ * cases; bench.sh's Node helpers for every case) it prints "skipped: …" and
+ * writes bench/results/bridge-peers.json with `skipped` set. Before the cases
+ * run, the project cases' topic `proj-<table>` gets its schema subjects
+ * (registerProjectSubjects): on a fresh machine nothing else registers them. Without DDB_ENDPOINT it
  * starts a private in-memory DynamoDB Local on :18001 and writes the N events
  * itself (see prepareStream); with it, the table must already hold them.
  *
@@ -69,10 +72,15 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+/** What the selected cases need and this machine lacks (the project cases need no peer build). */
 function missing(): string | undefined {
   if (process.platform !== 'linux') return 'not Linux (CPU is read from /proc)';
   if (!existsSync(path.join(PEERS_SRC, 'bench.sh'))) return `no ${PEERS_SRC}/bench.sh`;
-  for (const bin of ['rpc-cdcpeer', 'rpc-cdcpeer-patched']) {
+  const bins = [
+    ...(CASES.some((c) => c.startsWith('rpc-') && !c.startsWith('rpc-patched')) || CASES.includes('rpc') ? ['rpc-cdcpeer'] : []),
+    ...(CASES.some((c) => c.startsWith('rpc-patched')) ? ['rpc-cdcpeer-patched'] : []),
+  ];
+  for (const bin of bins) {
     if (!existsSync(path.join(PEERS_DIR, 'bin', bin))) return `no ${PEERS_DIR}/bin/${bin}`;
   }
   if (!existsSync(path.join(PEERS_DIR, 'node', 'node_modules', 'kafkajs'))) return `no Node helpers in ${PEERS_DIR}/node`;
@@ -80,6 +88,28 @@ function missing(): string | undefined {
 }
 
 const PRIVATE_DDB_PORT = 18001;
+
+/** Runs this project's CLI in `project` (a checkout), failing the bench if it fails. */
+function cli(project: string, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
+    cwd: project,
+    stdio: 'inherit',
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: 'warn', ...env },
+  });
+  if (r.status !== 0) throw new Error(`cli ${args.join(' ')} exited ${r.status ?? r.signal}`);
+}
+
+/**
+ * The project cases relay into `proj-<table>` (project-start.sh), a topic no
+ * `setup` ran for: its schema subjects are registered here, before any case
+ * runs. A bridge registers missing subjects itself on start, but a
+ * `--baseline` checkout from before that change does not (it logged "No
+ * version '1' found" and relayed nothing), and registering outside the
+ * measured relay keeps registry round trips out of the start-up of every case.
+ */
+function registerProjectSubjects(project: string, table = TABLE) {
+  cli(project, ['schemas', 'register', '--topic', `proj-${table}`]);
+}
 
 /**
  * Without DDB_ENDPOINT the bench prepares its own stream, as the peers'
@@ -101,9 +131,9 @@ function prepareStream(project: string): () => void {
     const file = path.join(PEERS_DIR, 'run', 'cdcpeer-load-connector.json');
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(connector));
-    const env = { DYNAMODB_ENDPOINT: endpoint, CONNECTOR_FILE: file, LOG_LEVEL: 'warn' };
-    run(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'setup'], env);
-    run(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'load', '--profile', 'flat', '--count', String(N), '--concurrency', '16'], env);
+    const env = { DYNAMODB_ENDPOINT: endpoint, CONNECTOR_FILE: file };
+    cli(project, ['setup'], env);
+    cli(project, ['load', '--profile', 'flat', '--count', String(N), '--concurrency', '16'], env);
   } catch (err) {
     stop();
     throw err;
@@ -251,6 +281,7 @@ async function main() {
 }
 
 async function measure(project: string) {
+  if (CASES.some((c) => c.startsWith('project-')) || BASELINE) registerProjectSubjects(project);
   const load1 = readFileSync('/proc/loadavg', 'utf8').trim();
   // Each round runs every case once (bench.sh: ceiling ×3, the cases, ceiling ×3);
   // with --baseline DIR, a checkout's bridge (e.g. the commit before a change)

@@ -103,6 +103,7 @@ async function main() {
         ddb,
         streams,
         serde: createEventSerde({ topic: connector.topic, catalog, store, upcasters: inventoryUpcasters }),
+        schemaStore: store,
         logger,
         metrics: registry,
         catalog,

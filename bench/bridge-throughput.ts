@@ -129,6 +129,7 @@ async function main() {
       ddb,
       streams,
       serde: createEventSerde({ topic: connector.topic, catalog, store, upcasters: inventoryUpcasters }),
+      schemaStore: store,
       logger,
       metrics: new Registry(),
       catalog,

@@ -11,6 +11,7 @@ import { createHttpMetrics } from './http-metrics.js';
 import { problemResponse, toProblem, validationError } from './problem.js';
 import { createRateLimiter } from './rate-limiter.js';
 import { requestContext, requestLogger } from './request-context.js';
+import { requestDeadline } from './request-deadline.js';
 import { createResponder } from './respond.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import type { ApiApp } from './routes/context.js';
@@ -37,7 +38,8 @@ const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json'])
  * generate /openapi.json; every refusal is an RFC 9457 problem body naming
  * the parameter; an unexpected failure is a 500 without internals (logged
  * with the request id); every data answer says how fresh it is and carries a
- * weak ETag and a Cache-Control that does not outlive that freshness.
+ * weak ETag and a Cache-Control that does not outlive that freshness; every
+ * request is answered within `requestTimeoutMs` (503 problem past it).
  */
 export function createApp(deps: AppDeps): ApiApp {
   const { pool: db, logger, metrics, lag, readiness, apiKeys, staleness, readyMaxStalenessMs, clock = Date.now } = deps;
@@ -53,6 +55,7 @@ export function createApp(deps: AppDeps): ApiApp {
   });
 
   app.use('*', requestContext({ logger, metrics: createHttpMetrics(metrics) }));
+  app.use('*', requestDeadline(deps.requestTimeoutMs ?? 5_000));
   if (deps.cors) {
     const origins = deps.cors.origins;
     app.use(

@@ -35,6 +35,8 @@ export interface AppDeps {
   readyMaxStalenessMs?: number;
   /** Epoch-ms clock (tests inject one). */
   clock?: () => number;
+  /** Budget of one request (API_REQUEST_TIMEOUT_MS): past it, 503 problem+json with Retry-After. Default 5 s. */
+  requestTimeoutMs?: number;
   /** HMAC secret of pagination cursors; instances behind one load balancer must share it. */
   cursorSecret?: string;
 }

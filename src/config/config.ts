@@ -16,6 +16,8 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** An integer, or empty for "not set" (undefined). */
+const optionalInt = (min: number, max: number) => z.union([z.literal(''), int(min, max)]).transform((v) => (v === '' ? undefined : v));
 const url = z.string().url();
 /** Comma-separated list, blanks dropped; empty string = empty list. */
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
@@ -54,9 +56,9 @@ export const configEntries = {
   kafkaSaslPassword: entry('KAFKA_SASL_PASSWORD', z.string(), '', 'SASL password.', 'value'),
   topicReplicationFactor: entry(
     'TOPIC_REPLICATION_FACTOR',
-    int(1, 10),
-    '1',
-    'Replication factor of topics created by the pipeline (3 in production).',
+    optionalInt(1, 10),
+    '',
+    "Replication factor of topics created by the pipeline (event topics, DLQs, the checkpoint topic); empty = the brokers' default.replication.factor. `setup` prints what each topic got and warns, on a cluster of 3 or more brokers, about a topic with fewer than 3 replicas or not more than its min.insync.replicas.",
   ),
 
   // --- Schema registry
@@ -66,6 +68,12 @@ export const configEntries = {
     'http://127.0.0.1:8081/apis/ccompat/v7',
     'Confluent-API schema registry base URL (Redpanda: http://localhost:8081); a `user:password@` in it is used as basic auth unless SCHEMA_REGISTRY_USERNAME is set.',
     'url',
+  ),
+  schemaRegistryTimeoutMs: entry(
+    'SCHEMA_REGISTRY_TIMEOUT_MS',
+    int(500, 600_000),
+    '10000',
+    'Bound on one schema registry request; past it the request fails as retriable (the bridge and consumers retry).',
   ),
   schemaRegistryUsername: entry('SCHEMA_REGISTRY_USERNAME', z.string(), '', 'Registry basic-auth user.'),
   schemaRegistryPassword: entry(
@@ -85,6 +93,12 @@ export const configEntries = {
     'url',
   ),
   dynamodbStreamsEndpoint: entry('DYNAMODB_STREAMS_ENDPOINT', z.string(), '', 'DynamoDB Streams endpoint of the bridge; empty = DYNAMODB_ENDPOINT (the shard-split test harness is served here).', 'url'),
+  dynamodbRequestTimeoutMs: entry(
+    'DYNAMODB_REQUEST_TIMEOUT_MS',
+    int(500, 600_000),
+    '10000',
+    'Bound on one DynamoDB / DynamoDB Streams request (connecting at most 3 s of it); a request past it fails as retriable and the SDK retries it (up to 6 attempts), then the bridge or writer does.',
+  ),
   awsRegion: entry('AWS_REGION', z.string().min(1), 'us-east-1', 'AWS region.'),
   awsAccessKeyId: entry('AWS_ACCESS_KEY_ID', z.string(), 'local', 'AWS access key id (DynamoDB Local accepts any).'),
   awsSecretAccessKey: entry(
@@ -111,6 +125,18 @@ export const configEntries = {
     'url',
   ),
   pgPoolMax: entry('PG_POOL_MAX', int(1, 200), '10', 'Connections per pool.'),
+  pgConnectTimeoutMs: entry(
+    'PG_CONNECT_TIMEOUT_MS',
+    int(100, 600_000),
+    '5000',
+    'Bound on getting a PostgreSQL connection from a pool (waiting for a free one or opening one), in every role and command; past it the attempt fails as retriable: roles retry, the API answers 503.',
+  ),
+  pgQueryTimeoutMs: entry(
+    'PG_QUERY_TIMEOUT_MS',
+    int(1_000, 3_600_000),
+    '60000',
+    'Bound on one PostgreSQL statement of the roles and commands (projector, views, monitor, rebuild, integrity, DLQ): the server cancels it at this age (statement_timeout), and the client abandons it and destroys the connection 1 s later when the server cannot answer at all (frozen, cut off). Either way the work fails as retriable and is retried. Migrations are not bounded.',
+  ),
 
   // --- Observability
   prometheusUrl: entry(
@@ -189,7 +215,13 @@ export const configEntries = {
     'HMAC secret of pagination cursors; API instances behind one load balancer must share it (empty = random per process).',
     'value',
   ),
-  apiStatementTimeoutMs: entry('API_STATEMENT_TIMEOUT_MS', int(100, 600_000), '5000', 'statement_timeout of the API read-only sessions.'),
+  apiStatementTimeoutMs: entry('API_STATEMENT_TIMEOUT_MS', int(100, 600_000), '5000', 'statement_timeout of the API read-only sessions; the client abandons a query 1 s later when the server cannot answer at all (its connection is destroyed).'),
+  apiRequestTimeoutMs: entry(
+    'API_REQUEST_TIMEOUT_MS',
+    int(500, 600_000),
+    '5000',
+    'Budget of one API request: a request not answered by then gets 503 problem+json with Retry-After, whatever a dependency does (PostgreSQL frozen or unreachable included). Also bounds the wait for a pooled connection.',
+  ),
   corsOrigins: entry('CORS_ORIGINS', list, '', 'Comma-separated allowed CORS origins (empty = CORS off).'),
   canaryIntervalMs: entry(
     'CANARY_INTERVAL_MS',

@@ -1,5 +1,5 @@
 import type { Admin, Producer, IHeaders } from 'kafkajs';
-import { createTopicsAndWait } from '../log/topics.js';
+import { BROKER_DEFAULT_REPLICATION, createTopicsAndWait } from '../log/topics.js';
 
 /** `<topic>.dlq.<group>`: one dead-letter topic per source topic and consumer group. */
 export const dlqTopicOf = (topic: string, groupId: string) => `${topic}.dlq.${groupId}`;
@@ -71,6 +71,6 @@ export async function ensureDlqTopics(admin: Admin, topics: string[], groupId: s
   if (missing.length === 0) return;
   await createTopicsAndWait(
     admin,
-    missing.map((topic) => ({ topic, numPartitions: 1, replicationFactor })),
+    missing.map((topic) => ({ topic, numPartitions: 1, replicationFactor: replicationFactor ?? BROKER_DEFAULT_REPLICATION })),
   );
 }

@@ -1,15 +1,13 @@
 import avro from 'avsc';
-import { SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { PipelineError } from '../shared/errors.js';
-import { createRegistry, type RegistrySettings } from './registry.js';
+import { errorMessage, PipelineError } from '../shared/errors.js';
+import { createRegistryCall, RegistryError, type RegistryCall, type RegistrySettings } from './registry.js';
 import { retry } from '../shared/retry.js';
 
 /**
- * What the pipeline needs of a Confluent-API schema registry. Backed by
- * @kafkajs/confluent-schema-registry (register, id ↔ schema), plus plain HTTP
- * for the calls the library does not expose (subject config, compatibility
- * check, listing). Works unchanged against Apicurio's ccompat API, Redpanda's
- * and Confluent's registries.
+ * What the pipeline needs of a Confluent-API schema registry, over its plain
+ * HTTP API (registry.ts: every request bounded, outages retriable). Works
+ * unchanged against Apicurio's ccompat API, Redpanda's and Confluent's
+ * registries.
  */
 export interface SchemaStore {
   /** Writer schema of a registry id (cached forever: ids are immutable). */
@@ -32,60 +30,33 @@ export class UnknownSchemaIdError extends PipelineError {
   }
 }
 
-export class RegistryError extends PipelineError {
-  readonly status: number | undefined;
-
-  constructor(message: string, options: { status?: number; cause?: unknown } = {}) {
-    // 5xx and network failures are worth retrying; 4xx are answers.
-    super('REGISTRY', message, { retriable: options.status === undefined || options.status >= 500, cause: options.cause });
-    this.status = options.status;
-  }
-}
+export { RegistryError };
 
 /** Apicurio's spurious conflict (see register); an incompatible schema is also 409 but says so. */
 const isSpuriousConflict = (err: unknown) =>
   err instanceof RegistryError && err.status === 409 && /already exists/i.test(err.message);
 
-export function createSchemaStore(settings: RegistrySettings, client: SchemaRegistry = createRegistry(settings)): SchemaStore {
-  const base = settings.url.replace(/\/+$/, '');
-  const headers: Record<string, string> = { 'content-type': 'application/vnd.schemaregistry.v1+json' };
-  if (settings.username) {
-    headers.authorization = `Basic ${Buffer.from(`${settings.username}:${settings.password}`).toString('base64')}`;
-  }
+export function createSchemaStore(settings: RegistrySettings, http: RegistryCall = createRegistryCall(settings)): SchemaStore {
   const byId = new Map<number, Promise<avro.Type>>();
   const ids = new Map<string, Promise<number>>();
-
-  async function http<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${base}${path}`, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(10_000),
-      });
-    } catch (err) {
-      throw new RegistryError(`registry ${method} ${path} failed: ${(err as Error).message}`, { cause: err });
-    }
-    const text = await res.text();
-    if (!res.ok) throw new RegistryError(`registry ${method} ${path} answered ${res.status}: ${text}`, { status: res.status });
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
 
   const enc = encodeURIComponent;
   return {
     schemaById(id) {
       let p = byId.get(id);
       if (!p) {
-        p = client.getSchema(id).then(
-          (s) => (s instanceof avro.Type ? s : avro.Type.forSchema(s as unknown as avro.Schema)),
+        p = http<{ schema: string; schemaType?: string }>('GET', `/schemas/ids/${id}`).then(
+          (s) => {
+            if (s.schemaType !== undefined && s.schemaType !== 'AVRO') throw new PipelineError('SCHEMA_TYPE', `schema id ${id} is ${s.schemaType}, not AVRO`);
+            return avro.Type.forSchema(JSON.parse(s.schema) as avro.Schema);
+          },
           (err: unknown) => {
-            byId.delete(id);
-            const status = (err as { status?: number }).status;
-            if (status === 404) throw new UnknownSchemaIdError(id, err);
-            throw new RegistryError(`fetching schema id ${id} failed: ${(err as Error).message}`, { status, cause: err });
+            if (err instanceof RegistryError && err.status === 404) throw new UnknownSchemaIdError(id, err);
+            throw err;
           },
         );
+        // A failure is not cached: the next call asks again.
+        p.catch(() => byId.delete(id));
         byId.set(id, p);
       }
       return p;
@@ -94,17 +65,21 @@ export function createSchemaStore(settings: RegistrySettings, client: SchemaRegi
       const key = `${subject}\u0000${version}`;
       let p = ids.get(key);
       if (!p) {
-        p = client.getRegistryId(subject, version).catch((err: unknown) => {
-          ids.delete(key);
-          const status = (err as { status?: number }).status;
-          throw new RegistryError(`no id for ${subject} v${version}: ${(err as Error).message}`, { status, cause: err });
-        });
+        p = http<{ id: number }>('GET', `/subjects/${enc(subject)}/versions/${version}`).then(
+          (r) => r.id,
+          (err: unknown) => {
+            const status = err instanceof RegistryError ? err.status : undefined;
+            throw new RegistryError(`no id for ${subject} v${version}: ${errorMessage(err)}`, { ...(status === undefined ? {} : { status }), cause: err });
+          },
+        );
+        p.catch(() => ids.delete(key));
         ids.set(key, p);
       }
       return p;
     },
     async register(subject, schema) {
-      const body = { type: SchemaType.AVRO as const, schema: JSON.stringify(schema) };
+      // AVRO is the Confluent API's default type: no schemaType, as the Confluent clients send it.
+      const body = { schema: JSON.stringify(schema) };
       // Two cases answer 409 without being a refusal: a retried register whose
       // first attempt landed (the schema is there: registered is registered),
       // and Apicurio's SQL storage, which reports "artifact already exists" when
@@ -114,15 +89,13 @@ export function createSchemaStore(settings: RegistrySettings, client: SchemaRegi
       return retry(
         async () => {
           try {
-            const { id } = await client.register(body, { subject });
-            return id;
+            return (await http<{ id: number }>('POST', `/subjects/${enc(subject)}/versions`, body)).id;
           } catch (err) {
-            const status = (err as { status?: number }).status;
-            if (status === 409) {
-              const existing = await client.getRegistryIdBySchema(subject, body).catch(() => undefined);
-              if (existing !== undefined) return existing;
+            if (err instanceof RegistryError && err.status === 409) {
+              const existing = await http<{ id: number }>('POST', `/subjects/${enc(subject)}`, body).catch(() => undefined);
+              if (existing !== undefined) return existing.id;
             }
-            throw new RegistryError(`registering ${subject} failed: ${(err as Error).message}`, { status, cause: err });
+            throw err;
           }
         },
         {
@@ -134,7 +107,15 @@ export function createSchemaStore(settings: RegistrySettings, client: SchemaRegi
       );
     },
     async setCompatibility(subject, level) {
-      await http('PUT', `/config/${enc(subject)}`, { compatibility: level });
+      // Apicurio creates the subject's rule on the first PUT: of two at once (bridges starting
+      // together), the loser gets 409 "A rule named 'COMPATIBILITY' already exists"; the same PUT
+      // again updates the rule that now exists.
+      await retry(() => http('PUT', `/config/${enc(subject)}`, { compatibility: level }), {
+        attempts: 5,
+        initialDelayMs: 50,
+        maxDelayMs: 500,
+        retryOn: (err) => (err instanceof RegistryError && err.retriable) || isSpuriousConflict(err),
+      });
     },
     async isCompatible(subject, schema) {
       const existing = await this.versions(subject).catch(() => []);

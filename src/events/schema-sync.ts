@@ -52,10 +52,14 @@ export async function syncSchemas(
       if (existing.length > 0) await store.setCompatibility(subject, 'BACKWARD');
       const id = await store.register(subject, sv.schema);
       existing = await store.versions(subject);
-      if (existing.at(-1) !== sv.version) {
+      // The schema must now be the subject's version sv.version. Checked by id, not by "the last
+      // version is ours": bridges starting together sync the same subjects at once, and another
+      // one may already have registered the next version (registering the same schema is idempotent).
+      const atVersion = existing.includes(sv.version) ? await store.schemaOf(subject, sv.version) : undefined;
+      if (atVersion?.id !== id) {
         throw new PipelineError(
           'SCHEMA_VERSION_MISMATCH',
-          `${subject}: registering v${sv.version} became subject version ${existing.at(-1)}; the subject has versions the files do not`,
+          `${subject}: registering v${sv.version} became another subject version (versions: ${existing.join(', ')}); the subject has versions the files do not`,
         );
       }
       if (existing.length === 1) await store.setCompatibility(subject, 'BACKWARD');

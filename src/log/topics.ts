@@ -1,4 +1,5 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
+// Default import: kafkajs is CommonJS and Node's ESM loader does not expose ConfigResourceTypes as a named export.
+import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
 import { PipelineError } from '../shared/errors.js';
 import { sleep } from '../shared/retry.js';
 
@@ -18,11 +19,13 @@ export interface TopicSpec {
 
 /**
  * Creates the topics of `specs` that do not exist yet, each with
- * `replicationFactor` replicas (TOPIC_REPLICATION_FACTOR: there is no default,
- * so that no caller creates a single-replica topic on a cluster by
- * forgetting it). Returns the names it created.
+ * `replicationFactor` replicas (TOPIC_REPLICATION_FACTOR); undefined asks
+ * for the brokers' `default.replication.factor` (see
+ * {@link BROKER_DEFAULT_REPLICATION}), so that no caller creates a
+ * single-replica topic on a cluster by forgetting it. Returns the names it
+ * created; {@link describeReplication} says what they (and the others) got.
  */
-export async function ensureTopicSpecs(admin: Admin, specs: TopicSpec[], replicationFactor: number): Promise<string[]> {
+export async function ensureTopicSpecs(admin: Admin, specs: TopicSpec[], replicationFactor: number | undefined): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length === 0) return [];
@@ -30,12 +33,20 @@ export async function ensureTopicSpecs(admin: Admin, specs: TopicSpec[], replica
   return missing.map((s) => s.topic);
 }
 
-/** The CreateTopics entry of a spec. */
-export function topicConfigOf(spec: TopicSpec, replicationFactor: number): ITopicConfig {
+/**
+ * CreateTopics' "the broker's default" (KIP-464, brokers ≥ 2.4). kafkajs
+ * speaks CreateTopics v3, where the field is documented as explicit only, but
+ * Kafka 3.9 and Redpanda apply `default.replication.factor` for -1 in every
+ * version (test/log/topic-replication.int.test.ts checks it on the stack).
+ */
+export const BROKER_DEFAULT_REPLICATION = -1;
+
+/** The CreateTopics entry of a spec; undefined replicas = the broker's default. */
+export function topicConfigOf(spec: TopicSpec, replicationFactor: number | undefined): ITopicConfig {
   return {
     topic: spec.topic,
     numPartitions: spec.partitions,
-    replicationFactor,
+    replicationFactor: replicationFactor ?? BROKER_DEFAULT_REPLICATION,
     configEntries: spec.compacted
       ? [
           { name: 'cleanup.policy', value: 'compact' },
@@ -99,4 +110,69 @@ async function creationError(admin: Admin, topics: ITopicConfig[], err: unknown)
       : `${e.topic}: ${e.type ?? 'error'} (${e.message ?? ''})`,
   );
   return new PipelineError('KAFKA_TOPIC_CREATION_FAILED', `creating topics failed: ${parts.join('; ')}`, { retriable: true, cause: err });
+}
+
+/** What a topic got: the fewest replicas of any of its partitions, and its min.insync.replicas. */
+export interface TopicReplication {
+  topic: string;
+  replicationFactor: number;
+  minInsyncReplicas: number | undefined;
+}
+
+export interface ClusterReplication {
+  brokers: number;
+  topics: TopicReplication[];
+}
+
+/** Reads back the replication of `topics` (existing ones only) and the cluster's size. */
+export async function describeReplication(admin: Admin, topics: string[]): Promise<ClusterReplication> {
+  const brokers = (await admin.describeCluster()).brokers.length;
+  if (topics.length === 0) return { brokers, topics: [] };
+  const md = await admin.fetchTopicMetadata({ topics });
+  const configs = await admin.describeConfigs({
+    resources: topics.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['min.insync.replicas'] })),
+    includeSynonyms: false,
+  });
+  const minIsr = new Map(
+    configs.resources.map((r) => {
+      const value = r.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue;
+      return [r.resourceName, value === undefined || value === null ? undefined : Number(value)] as const;
+    }),
+  );
+  const byName = new Map(md.topics.map((t) => [t.name, t]));
+  return {
+    brokers,
+    // In the order asked (metadata answers in the broker's order).
+    topics: topics.flatMap((name) => {
+      const t = byName.get(name);
+      if (!t) return [];
+      return [{ topic: name, replicationFactor: Math.min(...t.partitions.map((p) => p.replicas.length)), minInsyncReplicas: minIsr.get(name) }];
+    }),
+  };
+}
+
+/** Below this many brokers a cluster cannot hold three replicas: nothing to warn about. */
+const CLUSTER_BROKERS = 3;
+
+/**
+ * The topics whose replication a cluster of three or more brokers should not
+ * run with, each with why: fewer than 3 replicas (a broker loss leaves one
+ * copy, or none), or fewer than min.insync.replicas + 1 (a broker loss stops
+ * every acks=all write, the bridge's transactions included). A smaller
+ * cluster gets no warning: it cannot do better. Pure: callers log or print.
+ */
+export function replicationWarnings(cluster: ClusterReplication): string[] {
+  if (cluster.brokers < CLUSTER_BROKERS) return [];
+  return cluster.topics.flatMap((t) => {
+    const why: string[] = [];
+    if (t.replicationFactor < 3) why.push('fewer than 3');
+    if (t.minInsyncReplicas !== undefined && t.replicationFactor < t.minInsyncReplicas + 1) {
+      why.push(`not above min.insync.replicas=${t.minInsyncReplicas}, so losing one broker stops its writes`);
+    }
+    if (why.length === 0) return [];
+    return [
+      `${t.topic}: ${t.replicationFactor} replica(s) on a cluster of ${cluster.brokers} brokers (${why.join('; ')}). ` +
+        'New topics: set TOPIC_REPLICATION_FACTOR or the brokers\' default.replication.factor; an existing topic: kafka-reassign-partitions',
+    ];
+  });
 }

@@ -61,6 +61,7 @@ export async function startApiRole(o: {
     ...(config.corsOrigins.length > 0 ? { cors: { origins: config.corsOrigins } } : {}),
     staleness: { upToDateMs: 1000, slightlyStaleMs: 5000 },
     readyMaxStalenessMs: config.readyMaxStalenessMs,
+    requestTimeoutMs: config.apiRequestTimeoutMs,
     canaryIntervalMs: config.canaryIntervalMs,
     ...(config.apiCursorSecret ? { cursorSecret: config.apiCursorSecret } : {}),
   });

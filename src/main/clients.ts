@@ -14,7 +14,7 @@ import { createKafka, kafkaSettingsOf } from '../log/kafka.js';
 import { clientRetriesCounter } from '../log/kafka-log.js';
 import type { Logger } from '../shared/logger.js';
 import { createDynamo, createDynamoStreams } from '../source/dynamodb.js';
-import { createPool, type Pool } from '../db/db.js';
+import { createPool, type Pool, type PoolOptions } from '../db/db.js';
 
 /**
  * The composition root's clients: the only place real clients are built from
@@ -46,6 +46,45 @@ export interface Clients {
   close(): Promise<void>;
 }
 
+/**
+ * How long after the server's own statement_timeout the client gives up on a
+ * query: a server that runs cancels first (and keeps the connection); only one
+ * that cannot answer at all (frozen, cut off) costs the connection.
+ */
+const CLIENT_TIMEOUT_GRACE_MS = 1_000;
+
+/**
+ * The pool of the roles and commands: every wait bounded (PG_CONNECT_TIMEOUT_MS,
+ * PG_QUERY_TIMEOUT_MS), so that a frozen PostgreSQL makes a batch fail as
+ * retriable and be retried instead of waiting forever.
+ */
+export function writerPoolOptions(config: Config, extra: Pick<PoolOptions, 'onConnectionError'> = {}): PoolOptions {
+  return {
+    max: config.pgPoolMax,
+    applicationName: 'pipeline-writer',
+    connectTimeoutMs: config.pgConnectTimeoutMs,
+    statementTimeoutMs: config.pgQueryTimeoutMs,
+    queryTimeoutMs: config.pgQueryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS,
+    ...extra,
+  };
+}
+
+/**
+ * The API's read-only pool: statements bounded by API_STATEMENT_TIMEOUT_MS on
+ * the server and 1 s later on the client, connections within the request
+ * budget (API_REQUEST_TIMEOUT_MS bounds the whole request besides).
+ */
+export function readerPoolOptions(config: Config, extra: Pick<PoolOptions, 'onConnectionError'> = {}): PoolOptions {
+  return {
+    max: config.pgPoolMax,
+    applicationName: 'pipeline-api',
+    connectTimeoutMs: Math.min(config.pgConnectTimeoutMs, config.apiRequestTimeoutMs),
+    statementTimeoutMs: config.apiStatementTimeoutMs,
+    queryTimeoutMs: config.apiStatementTimeoutMs + CLIENT_TIMEOUT_GRACE_MS,
+    ...extra,
+  };
+}
+
 export function createClients(config: Config, logger: Logger): Clients {
   const cache = new Map<string, unknown>();
   const once = <T>(key: string, make: () => T): T => {
@@ -57,7 +96,9 @@ export function createClients(config: Config, logger: Logger): Clients {
     region: config.awsRegion,
     accessKeyId: config.awsAccessKeyId,
     secretAccessKey: config.awsSecretAccessKey,
+    requestTimeoutMs: config.dynamodbRequestTimeoutMs,
   };
+  const connectionLost = (err: Error) => logger.warn({ err: err.message }, 'PostgreSQL connection lost; the next query reconnects');
   const metrics = new Registry();
   clientRetriesCounter(metrics); // exported (at zero) before any client exists
   const clients: Clients = {
@@ -67,13 +108,18 @@ export function createClients(config: Config, logger: Logger): Clients {
     kafka: () => once('kafka', () => createKafka(kafkaSettingsOf(config), logger, '', { registry: metrics })),
     ddb: () => once('ddb', () => createDynamo(dynamo)),
     streams: () => once('streams', () => createDynamoStreams({ ...dynamo, endpoint: config.dynamodbStreamsEndpoint || config.dynamodbEndpoint })),
-    pool: () => once('pool', () => createPool(config.databaseUrl, { max: config.pgPoolMax, applicationName: 'pipeline-writer', onConnectionError: (err) => logger.warn({ err: err.message }, 'PostgreSQL connection lost; the next query reconnects') })),
-    readerPool: () => once('readerPool', () => createPool(config.apiDatabaseUrl, { max: config.pgPoolMax, applicationName: 'pipeline-api', statementTimeoutMs: config.apiStatementTimeoutMs, onConnectionError: (err) => logger.warn({ err: err.message }, 'PostgreSQL connection lost; the next query reconnects') })),
+    pool: () => once('pool', () => createPool(config.databaseUrl, writerPoolOptions(config, { onConnectionError: connectionLost }))),
+    readerPool: () => once('readerPool', () => createPool(config.apiDatabaseUrl, readerPoolOptions(config, { onConnectionError: connectionLost }))),
     catalog: () => once('catalog', () => loadTopicCatalog('inventory')),
     ladder: () => once('ladder', () => createVersionLadder(clients.catalog(), inventoryUpcasters)),
     schemaStore: () =>
       once('store', () =>
-        createSchemaStore({ url: config.schemaRegistryUrl, username: config.schemaRegistryUsername, password: config.schemaRegistryPassword }),
+        createSchemaStore({
+          url: config.schemaRegistryUrl,
+          username: config.schemaRegistryUsername,
+          password: config.schemaRegistryPassword,
+          timeoutMs: config.schemaRegistryTimeoutMs,
+        }),
       ),
     serde: (topic) =>
       once(`serde:${topic}`, () =>

@@ -8,7 +8,8 @@ import { announceScrapeTarget } from '../monitor/prometheus-target.js';
 import { createLagMonitor, type LagMonitor } from '../monitor/lag-monitor.js';
 import { createBridge, ensureTopics } from '../source/bridge.js';
 import { createBridgeGroup, type BridgeGroup } from '../source/bridge-group.js';
-import { loadConnectors } from '../source/connector.js';
+import { connectorTopics, loadConnectors } from '../source/connector.js';
+import { describeReplication, replicationWarnings } from '../log/topics.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Clients } from './clients.js';
 import { startViewsRole } from './views-role.js';
@@ -105,6 +106,9 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
     await admin.connect();
     try {
       for (const c of connectors) await ensureTopics(admin, c, { replicationFactor: config.topicReplicationFactor });
+      // Same rule as `setup`: a topic a broker loss would stop (or lose) is worth a warning at every start.
+      const replication = await describeReplication(admin, [...new Set(connectors.flatMap(connectorTopics))]);
+      for (const warning of replicationWarnings(replication)) logger.warn({ brokers: replication.brokers }, `topic replication: ${warning}`);
     } finally {
       await admin.disconnect();
     }
@@ -123,6 +127,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
             ddb: clients.ddb(),
             streams: clients.streams(),
             serde: clients.rawSerde(c.topic),
+            schemaStore: clients.schemaStore(),
             logger,
             metrics: registry,
             ...(config.workerId ? { workerId: config.workerId } : {}),

@@ -53,7 +53,8 @@ export function isRetriable(err: unknown): boolean {
     if (e.retriable === true || e.$retryable !== undefined) return true;
     if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;
     if (typeof e.name === 'string' && TRANSIENT_NAMES.has(e.name)) return true;
-    // node-postgres reports a connection lost mid-query, and a pool that could not connect in time, without a code.
+    // node-postgres reports a connection lost mid-query, a pool that could not connect in time and a
+    // query the server did not answer within the client-side query_timeout, without a code.
     if (err instanceof Error && TRANSIENT_MESSAGES.some((m) => err.message.includes(m))) return true;
   }
   return false;
@@ -87,6 +88,7 @@ const TRANSIENT_MESSAGES = [
   'connection error and is not queryable',
   'timeout exceeded when trying to connect',
   'Client was closed and is not queryable',
+  'Query read timeout',
 ];
 const TRANSIENT_NAMES = new Set([
   'ProvisionedThroughputExceededException',

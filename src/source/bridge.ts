@@ -5,10 +5,12 @@ import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { loadTopicCatalog, type EventCatalog } from '../events/catalog.js';
+import type { SchemaStore } from '../events/schema-store.js';
+import { syncSchemas, type SyncReport } from '../events/schema-sync.js';
 import type { EventSerde } from '../events/serde.js';
 import { BACKFILL_KEY, createCheckpointReader } from '../log/checkpoints.js';
 import { createAtLeastOnceSink, createTransactionalSink, type ShardSink } from '../log/relay-producer.js';
-import { errorCode, errorMessage, PipelineError } from '../shared/errors.js';
+import { errorCode, errorMessage, isRetriable, PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { retry, sleep } from '../shared/retry.js';
 import { needsInitialSnapshot, runBackfill } from './backfill.js';
@@ -24,6 +26,17 @@ import { runShard } from './shard-worker.js';
 import { createStreamReader } from './stream-reader.js';
 
 export { ensureTopics, loadConnector, parseConnector, type ConnectorConfig } from './connector.js';
+
+/**
+ * A bridge that cannot start until a person acts: retrying cannot help, so
+ * the bridge group stops the connector with one ERROR (this message, which
+ * names the command that fixes it) instead of retrying and warning forever.
+ */
+export class BridgeRefusedError extends PipelineError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('BRIDGE_REFUSED', message, { retriable: false, cause: options.cause });
+  }
+}
 export { bridgeReadiness, type BridgeStatus } from './bridge-status.js';
 
 export interface BridgeOptions {
@@ -32,6 +45,11 @@ export interface BridgeOptions {
   ddb: DynamoDBClient;
   streams: DynamoDBStreamsClient;
   serde: EventSerde;
+  /**
+   * The registry the serde encodes against: start() registers the topic's
+   * subjects there when they are missing (the schema sync `setup` runs).
+   */
+  schemaStore: SchemaStore;
   logger: Logger;
   metrics: Registry;
   /** Stable per process: a restarted worker with the same id gets its leases back at once. */
@@ -260,10 +278,38 @@ export function createBridge(options: BridgeOptions): Bridge {
     }
   }
 
+  /**
+   * Every record is encoded against the registry ids of the topic's subjects
+   * (`<topic>-<record name>`, one version per schema file): a topic no `setup`
+   * ran for has none, and every record would fail to map, forever. The same
+   * idempotent sync `setup` runs registers what is missing; a registry that
+   * refuses (an incompatible or drifted subject, no permission to register)
+   * stops the bridge; a registry that is down fails the start as retriable.
+   */
+  async function ensureSubjects(): Promise<void> {
+    const topic = connector.topic;
+    let report: SyncReport[];
+    try {
+      report = await syncSchemas(options.schemaStore, catalog, topic);
+    } catch (err) {
+      if (isRetriable(err)) throw err;
+      throw new BridgeRefusedError(
+        `the event schemas of topic ${topic} are not registered and could not be: ${errorMessage(err)}. ` +
+          `Fix: npm run cli -- schemas register --topic ${topic} (with registry credentials that may register; it names each subject the registry refuses)`,
+        { cause: err },
+      );
+    }
+    const registered = report.filter((r) => r.action === 'registered');
+    if (registered.length > 0) {
+      logger.info({ topic, registered: registered.length, subjects: new Set(registered.map((r) => r.subject)).size }, "registered the topic's missing schema versions");
+    }
+  }
+
   return {
     async start() {
       if (status.state !== 'idle') throw new PipelineError('BRIDGE_STATE', `bridge is ${status.state}`);
       status.state = 'starting';
+      await ensureSubjects();
       const d = await ddb.send(new DescribeTableCommand({ TableName: table }));
       const arn = d.Table?.LatestStreamArn;
       const view = d.Table?.StreamSpecification?.StreamViewType;

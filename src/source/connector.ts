@@ -241,11 +241,15 @@ function isRegExp(p: string): boolean {
   }
 }
 
+/** The connector's topics: its event topic, its DLQ and the checkpoint topic. */
+export const connectorTopics = (connector: ConnectorConfig): string[] => [connector.topic, connector.dlqTopic, connector.checkpointTopic];
+
 /**
  * Creates the connector's topic, its DLQ and the checkpoint topic if missing,
- * each with `replicationFactor` replicas (TOPIC_REPLICATION_FACTOR).
+ * each with `replicationFactor` replicas (TOPIC_REPLICATION_FACTOR; undefined:
+ * the brokers' default.replication.factor).
  */
-export async function ensureTopics(admin: Admin, connector: ConnectorConfig, options: { replicationFactor: number }): Promise<string[]> {
+export async function ensureTopics(admin: Admin, connector: ConnectorConfig, options: { replicationFactor: number | undefined }): Promise<string[]> {
   return ensureTopicSpecs(
     admin,
     [

@@ -6,9 +6,15 @@ export interface DynamoSettings {
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** Bound on one HTTP request (DYNAMODB_REQUEST_TIMEOUT_MS); default 10 s. */
+  requestTimeoutMs?: number;
 }
 
+/** Connecting is a small part of a request: a refused or black-holed connect fails sooner. */
+const MAX_CONNECT_TIMEOUT_MS = 3_000;
+
 function clientConfig(s: DynamoSettings) {
+  const requestTimeout = s.requestTimeoutMs ?? 10_000;
   return {
     region: s.region,
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
@@ -16,6 +22,14 @@ function clientConfig(s: DynamoSettings) {
     // The SDK's standard retry mode: jittered backoff, retry quota, throttling-aware.
     maxAttempts: 6,
     retryMode: 'standard' as const,
+    // Without these the SDK waits for an answer forever (a frozen endpoint, a silent network).
+    // requestTimeout only warns unless throwOnRequestTimeout: the request is then destroyed
+    // with a TimeoutError (ETIMEDOUT), which the SDK's retry and isRetriable treat as transient.
+    requestHandler: {
+      connectionTimeout: Math.min(MAX_CONNECT_TIMEOUT_MS, requestTimeout),
+      requestTimeout,
+      throwOnRequestTimeout: true,
+    },
   };
 }
 

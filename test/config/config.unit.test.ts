@@ -39,6 +39,25 @@ describe('configuration', () => {
   });
 });
 
+describe('TOPIC_REPLICATION_FACTOR', () => {
+  it("defaults to unset (the brokers' default.replication.factor), takes 1-10, refuses the rest", () => {
+    expect(loadConfig({}).topicReplicationFactor).toBeUndefined();
+    expect(loadConfig({ TOPIC_REPLICATION_FACTOR: '' }).topicReplicationFactor).toBeUndefined();
+    expect(loadConfig({ TOPIC_REPLICATION_FACTOR: '3' }).topicReplicationFactor).toBe(3);
+    for (const bad of ['0', '11', 'three', '-1']) expect(() => loadConfig({ TOPIC_REPLICATION_FACTOR: bad })).toThrow(/TOPIC_REPLICATION_FACTOR/);
+  });
+});
+
+describe('client-side bounds (issue 27)', () => {
+  it('have documented defaults and refuse values out of range', () => {
+    const c = loadConfig({});
+    expect([c.pgConnectTimeoutMs, c.pgQueryTimeoutMs, c.apiRequestTimeoutMs, c.dynamodbRequestTimeoutMs, c.schemaRegistryTimeoutMs]).toEqual([5_000, 60_000, 5_000, 10_000, 10_000]);
+    expect(() => loadConfig({ API_REQUEST_TIMEOUT_MS: '0' })).toThrow(/API_REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig({ PG_QUERY_TIMEOUT_MS: '999' })).toThrow(/PG_QUERY_TIMEOUT_MS/);
+    expect(() => loadConfig({ PG_CONNECT_TIMEOUT_MS: 'soon' })).toThrow(/PG_CONNECT_TIMEOUT_MS/);
+  });
+});
+
 describe('consumer group timings (CONSUMER_SESSION_TIMEOUT_MS)', () => {
   it('defaults to 30 s and refuses what the brokers would refuse', () => {
     expect(loadConfig({}).consumerSessionTimeoutMs).toBe(30_000);

@@ -1,7 +1,8 @@
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipelineError } from '../../src/shared/errors.js';
-import { ensureTopicSpecs } from '../../src/log/topics.js';
+import kafkajs from 'kafkajs';
+import { describeReplication, ensureTopicSpecs, replicationWarnings } from '../../src/log/topics.js';
 import { kafka, uniqueName } from '../helpers/stack.js';
 
 /**
@@ -9,7 +10,9 @@ import { kafka, uniqueName } from '../helpers/stack.js';
  * (one broker, or `stack.sh up --brokers 3`), a topic asked with as many
  * replicas as there are brokers gets them on every broker, and one asked
  * with more is refused with an error that names the topic and both numbers
- * — not kafkajs' bare "Topic creation errors".
+ * — not kafkajs' bare "Topic creation errors". Without a factor the topic
+ * gets the broker's default.replication.factor (1 on the single-node stack,
+ * 3 on `--brokers 3`), and describeReplication reads back what it got.
  */
 describe('TOPIC_REPLICATION_FACTOR against a real broker', () => {
   let admin: Admin;
@@ -32,6 +35,28 @@ describe('TOPIC_REPLICATION_FACTOR against a real broker', () => {
     await ensureTopicSpecs(admin, [{ topic, partitions: 2 }], brokers);
     const md = await admin.fetchTopicMetadata({ topics: [topic] });
     expect(md.topics[0]!.partitions.map((p) => p.replicas.length)).toEqual([brokers, brokers]);
+  });
+
+  it("unset: the topic gets the brokers' default.replication.factor, and describeReplication says so", async () => {
+    const topic = uniqueName('rf-default.events');
+    made.push(topic);
+    const cluster = await admin.describeCluster();
+    const configs = await admin.describeConfigs({
+      resources: [{ type: kafkajs.ConfigResourceTypes.BROKER, name: String(cluster.brokers[0]!.nodeId), configNames: ['default.replication.factor', 'min.insync.replicas'] }],
+      includeSynonyms: false,
+    });
+    const brokerConfig = (name: string) => Number(configs.resources[0]!.configEntries.find((e) => e.configName === name)!.configValue);
+    expect(await ensureTopicSpecs(admin, [{ topic, partitions: 2 }], undefined)).toEqual([topic]);
+    const md = await admin.fetchTopicMetadata({ topics: [topic] });
+    expect(md.topics[0]!.partitions.map((p) => p.replicas.length)).toEqual([brokerConfig('default.replication.factor'), brokerConfig('default.replication.factor')]);
+
+    const described = await describeReplication(admin, [topic]);
+    expect(described).toEqual({
+      brokers,
+      topics: [{ topic, replicationFactor: brokerConfig('default.replication.factor'), minInsyncReplicas: brokerConfig('min.insync.replicas') }],
+    });
+    // The stack's brokers are configured as the README recommends: nothing to warn about on either shape.
+    expect(replicationWarnings(described)).toEqual([]);
   });
 
   it('refuses more replicas than brokers with a clear, retriable error', async () => {

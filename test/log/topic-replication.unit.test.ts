@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { ensureDlqTopics } from '../../src/consumers/dead-letter.js';
 import { loadConnector } from '../../src/source/connector.js';
 import { ensureTopics } from '../../src/source/bridge.js';
+import { BROKER_DEFAULT_REPLICATION } from '../../src/log/topics.js';
 
 /**
  * Every topic the pipeline creates — a connector's event topic, its DLQ and
  * the compacted checkpoint topic; each consumer group's DLQs — carries the
  * replication factor it is given (TOPIC_REPLICATION_FACTOR), never a
- * built-in 1. Against an admin that records what it is asked to create.
+ * built-in 1; without one, CreateTopics asks for the broker's default (-1).
+ * Against an admin that records what it is asked to create.
  */
 function recordingAdmin(existing: string[] = []) {
   const created: ITopicConfig[] = [];
@@ -42,6 +44,14 @@ describe('topics are created with the configured replication factor', () => {
     await ensureTopics(admin, connector, { replicationFactor: 2 });
     expect(created.map((t) => t.topic).sort()).toEqual([connector.dlqTopic, connector.checkpointTopic].sort());
     expect(created.every((t) => t.replicationFactor === 2)).toBe(true);
+  });
+
+  it("unset: every topic asks for the brokers' default.replication.factor (-1), not 1", async () => {
+    const { admin, created } = recordingAdmin();
+    await ensureTopics(admin, connector, { replicationFactor: undefined });
+    await ensureDlqTopics(admin, ['a.events'], 'g', undefined);
+    expect(created).toHaveLength(4);
+    expect(created.every((t) => t.replicationFactor === BROKER_DEFAULT_REPLICATION)).toBe(true);
   });
 
   it("a consumer group's DLQ topics", async () => {

@@ -9,7 +9,7 @@ import { createLogger } from '../../src/shared/logger.js';
 import type { EventSerde } from '../../src/events/serde.js';
 import { createBridge, ensureTopics, type Bridge } from '../../src/source/bridge.js';
 import { loadConnector, parseConnector, type ConnectorConfig } from '../../src/source/connector.js';
-import { catalog, serdeFor, type AnyEvent } from '../helpers/schemas.js';
+import { catalog, schemaStore, serdeFor, type AnyEvent } from '../helpers/schemas.js';
 import { config, dynamo, dynamoStreams, kafka, testLogger, uniqueName } from '../helpers/stack.js';
 
 /** Test environment of the CDC bridge: unique table, topics and registry subjects per call. */
@@ -110,6 +110,7 @@ export function bridgeFor(connector: ConnectorConfig, serde: EventSerde, extra: 
     ddb: dynamo(),
     streams: dynamoStreams(),
     serde,
+    schemaStore: schemaStore(),
     // BRIDGE_LOG_LEVEL=info shows the in-process bridges' logs when a test needs a post-mortem.
     logger: process.env.BRIDGE_LOG_LEVEL ? createLogger({ level: process.env.BRIDGE_LOG_LEVEL, name: 'bridge-test' }) : testLogger,
     metrics: extra.metrics ?? new Registry(),

@@ -7,6 +7,7 @@ import { createBridge, type Bridge } from '../../src/source/bridge.js';
 import { createDynamo, createDynamoStreams } from '../../src/source/dynamodb.js';
 import { config, dynamo, dynamoSettings, eventually, uniqueName } from '../helpers/stack.js';
 import { appendReceived, catalog, journalConnector, positions, readTopic } from './bridge-env.js';
+import { schemaStore } from '../helpers/schemas.js';
 import { switchableKafka, tcpProxy } from './outage-switches.js';
 
 // The bridge's liveness under dependency outages, with exactly-once kept:
@@ -51,6 +52,7 @@ describe('CDC bridge under dependency outages', () => {
       ddb: createDynamo({ ...dynamoSettings(), endpoint }),
       streams: createDynamoStreams({ ...dynamoSettings(), endpoint }),
       serde,
+      schemaStore: schemaStore(),
       logger,
       metrics: registry,
       catalog,
@@ -122,6 +124,7 @@ describe('CDC bridge under dependency outages', () => {
       ddb,
       streams: createDynamoStreams(dynamoSettings()),
       serde: buggy,
+      schemaStore: schemaStore(),
       logger,
       metrics: registry,
       catalog,

@@ -6,6 +6,7 @@ import { createBridge } from '../../src/source/bridge.js';
 import { isInternalGroup } from '../../src/shared/group-names.js';
 import { dynamo, dynamoStreams, eventually, kafka, testLogger } from '../helpers/stack.js';
 import { appendReceived, catalog, journalConnector } from './bridge-env.js';
+import { schemaStore } from '../helpers/schemas.js';
 
 const ddb = dynamo();
 const tables: string[] = [];
@@ -56,6 +57,7 @@ describe('bridge restarts leave no consumer group behind', () => {
         ddb,
         streams: dynamoStreams(),
         serde,
+        schemaStore: schemaStore(),
         logger: testLogger,
         metrics: new Registry(),
         catalog,

@@ -6,6 +6,7 @@ import type { ConnectorConfig } from '../../src/source/connector.js';
 import type { EventSerde } from '../../src/events/serde.js';
 import { dynamo, dynamoStreams, eventually, kafka, testLogger } from '../helpers/stack.js';
 import { catalog, journalConnector, positions, readTopic } from './bridge-env.js';
+import { schemaStore } from '../helpers/schemas.js';
 import { startSplitStreamsServer, type SplitStreamsServer } from './harness/split-streams-server.js';
 import { childReadsVersusParentEnd, harnessStreams, readAll, sleep, startWriter, streamArnOf } from './harness/split-env.js';
 
@@ -41,6 +42,7 @@ function bridgeOn(h: SplitStreamsServer, connector: ConnectorConfig, serde: Even
     ddb: dynamo(),
     streams: harnessStreams(h),
     serde,
+    schemaStore: schemaStore(),
     logger: testLogger,
     metrics: new Registry(),
     catalog,

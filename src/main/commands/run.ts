@@ -6,7 +6,7 @@ import { loadConnector } from '../../source/bridge.js';
 import { positiveInt, share, type CliContext } from '../cli-context.js';
 import type { Clients } from '../clients.js';
 import { parseRoles, startRoles, type RunningPipeline } from '../run.js';
-import { errorMessage } from '../../shared/errors.js';
+import { errorCode, errorMessage } from '../../shared/errors.js';
 import { redactConfig } from '../../config/secrets.js';
 import { setupDatabase, setupStreams } from './setup.js';
 import { retry } from '../../shared/retry.js';
@@ -174,7 +174,8 @@ export function registerRunCommands(program: Command, ctx: CliContext) {
           attempts: 40,
           initialDelayMs: 500,
           maxDelayMs: 5_000,
-          retryOn: () => !shutdown.signal.aborted,
+          // A refused bridge (its schemas cannot be registered) needs a person, not another attempt.
+          retryOn: (err) => !shutdown.signal.aborted && errorCode(err) !== 'BRIDGE_REFUSED',
           signal: shutdown.signal,
           onRetry: (err, attempt) => clients.logger.warn({ err: errorMessage(err), attempt }, 'start failed (a dependency is not up yet?), retrying'),
         });

@@ -7,7 +7,9 @@ import { syncSchemas } from '../../events/schema-sync.js';
 import { inventoryUpcasters } from '../../events/upcasters/index.js';
 import { subjectFor } from '../../events/serde.js';
 import { ensureTopics, loadConnector } from '../../source/bridge.js';
-import { loadConnectors } from '../../source/connector.js';
+import { connectorTopics, loadConnectors } from '../../source/connector.js';
+import { describeReplication, replicationWarnings, type ClusterReplication } from '../../log/topics.js';
+import { createPool } from '../../db/db.js';
 import { ensureReaderRole, migrate } from '../../db/migrate.js';
 import type { CliContext } from '../cli-context.js';
 import type { Clients } from '../clients.js';
@@ -15,7 +17,15 @@ import type { Clients } from '../clients.js';
 /** Migrations, the API's read-only role and the master data: idempotent. */
 export async function setupDatabase(clients: Clients) {
   const pool = clients.pool();
-  const result = await migrate(pool, 'migrations', clients.logger);
+  // A migration may rewrite a large table: it runs on a connection of its own, without the
+  // roles' statement bound (PG_QUERY_TIMEOUT_MS), which would cancel it and retry forever.
+  const migrations = createPool(clients.config.databaseUrl, { max: 1, applicationName: 'pipeline-migrate', connectTimeoutMs: clients.config.pgConnectTimeoutMs });
+  let result: Awaited<ReturnType<typeof migrate>>;
+  try {
+    result = await migrate(migrations, 'migrations', clients.logger);
+  } finally {
+    await migrations.end();
+  }
   const reader = new URL(clients.config.apiDatabaseUrl);
   await ensureReaderRole(pool, decodeURIComponent(reader.username), decodeURIComponent(reader.password));
   const master = await loadMasterData(pool, generateMasterData());
@@ -29,8 +39,14 @@ export async function setupStreams(clients: Clients) {
   const connector = connectors[0]!;
   const admin = clients.kafka().admin();
   await admin.connect();
+  const created = new Set<string>();
+  let replication: ClusterReplication;
   try {
-    for (const c of connectors) await ensureTopics(admin, c, { replicationFactor: clients.config.topicReplicationFactor });
+    for (const c of connectors) {
+      for (const t of await ensureTopics(admin, c, { replicationFactor: clients.config.topicReplicationFactor })) created.add(t);
+    }
+    // Read back what every topic got, created now or long ago: the operator's view of the truth.
+    replication = await describeReplication(admin, [...new Set(connectors.flatMap(connectorTopics))]);
   } finally {
     await admin.disconnect();
   }
@@ -41,7 +57,18 @@ export async function setupStreams(clients: Clients) {
   }
   // The journal table of the reference connector: other layouts' tables belong to their own writers.
   const streamArn = await clients.journal(connector.table).ensureTable();
-  return { topic: connector.topic, schemas: schemas!, streamArn };
+  return { topic: connector.topic, schemas: schemas!, streamArn, replication, created, replicationWarnings: replicationWarnings(replication) };
+}
+
+/** One line per topic: its replicas, its min.insync.replicas, and whether this run created it. */
+export function replicationLines(r: ClusterReplication, created: ReadonlySet<string>, asked: number | undefined): string[] {
+  const how = asked === undefined ? "the brokers' default.replication.factor" : `TOPIC_REPLICATION_FACTOR=${asked}`;
+  return [
+    `kafka: ${r.brokers} broker(s); new topics get ${how}`,
+    ...r.topics.map(
+      (t) => `  topic ${t.topic}: replication factor ${t.replicationFactor}, min.insync.replicas ${t.minInsyncReplicas ?? '?'} (${created.has(t.topic) ? 'created' : 'existed'})`,
+    ),
+  ];
 }
 
 export function registerSetupCommands(program: Command, ctx: CliContext) {
@@ -62,6 +89,8 @@ export function registerSetupCommands(program: Command, ctx: CliContext) {
       const db = await setupDatabase(clients);
       const s = await setupStreams(clients);
       console.log(`database: ${db.migrations.applied.length} migrations applied; master data ${JSON.stringify(db.master)}`);
+      for (const line of replicationLines(s.replication, s.created, clients.config.topicReplicationFactor)) console.log(line);
+      for (const w of s.replicationWarnings) console.log(`WARNING ${w}`);
       console.log(`topic ${s.topic}: ${s.schemas.filter((x) => x.action === 'registered').length} schema versions registered, ${s.schemas.length} in total`);
       console.log(`journal stream: ${s.streamArn}`);
     });
