@@ -4,8 +4,8 @@ import { sumOf, type ScrapeResult } from './scrape.js';
 /**
  * The pipeline on one screen (`cli status`): what runs, how far behind each
  * part is, and which of it needs a person. Pure: the command collects the
- * inputs (file_sd targets scraped, one lag-monitor poll, DLQ topic ends) and
- * this module evaluates and renders them, so the rule is unit-testable.
+ * inputs (file_sd targets scraped, one lag-monitor poll, DLQ topic ends) and this module evaluates and
+ * renders them, so the rule is unit-testable.
  *
  * The rule — a *problem* (exit code 1) is something that does not heal by
  * itself and needs a person:
@@ -16,21 +16,25 @@ import { sumOf, type ScrapeResult } from './scrape.js';
  *   - a bridge shard stopped on a programming error (state `failed`);
  *   - a live consumer group in STOP, STALL, ERR or REWIND (Burrow; from the
  *     offsets stored in PostgreSQL when the group stores them, else Kafka's),
- *     or a group the lag monitor could not read;
+ *     or a group the lag monitor could not read. These verdicts need a
+ *     window of commits: a partition the snapshot has too little history of
+ *     reads "not enough data" (status NO DATA, a warning), never a verdict;
  *   - a dead-letter topic of the pipeline with records in it (each one waits
  *     for a person to replay or purge it: `cli dlq list`);
  *   - a stale view: its group has unconsumed records and the view's newest
  *     applied event is older than `staleAfterSeconds` (an idle pipeline with
  *     nothing to apply is not stale, however old its last event).
- * A *warning* is shown but does not fail: a WARN group (lag growing),
- * Kafka-committed and stored offsets that disagree, parked ids waiting for a
- * journal range, dead letters that arrived since the previous refresh.
+ * A *warning* is shown but does not fail: a WARN group (lag growing), a
+ * group without enough data, Kafka-committed and stored offsets that disagree
+ * or a status Kafka's committed offsets alone would give (advisory: kminion
+ * or Burrow would alert on it, we do not), parked ids waiting for a journal
+ * range, dead letters that arrived since the previous refresh.
  */
 export interface StatusInput {
   now: number;
   targetsDir: string;
   scrapes: ScrapeResult[];
-  /** The lag monitor's poll; null when it failed (lagError says why). */
+  /** The lag snapshot; null when it could not be had (lagError says why). */
   lag: LagSnapshot | null;
   lagError?: string;
   /** The live groups the pipeline runs (the lag monitor polled these). */
@@ -90,6 +94,8 @@ export interface PipelineStatus {
 }
 
 const NEEDS_A_PERSON = new Set(['STOP', 'STALL', 'ERR', 'REWIND']);
+/** The status shown for a group whose lagging partitions have too short a window to judge. */
+export const NO_DATA = 'NO DATA';
 
 function readinessDetail(body: unknown): string {
   if (!body || typeof body !== 'object') return typeof body === 'string' ? body : '';
@@ -146,23 +152,29 @@ export function evaluateStatus(input: StatusInput): PipelineStatus {
       groups.push({ group: name, status: '-', source: 'none', sumLag: 0, maxLagSeconds: 0, disagreeing: [], storesOffsets: false, detail: 'no committed or stored offsets yet' });
       continue;
     }
-    const st = g.storedStatus ?? g.status;
+    const st = g.status;
     const partitions = g.topics.flatMap((t) => t.partitions);
     const disagreeing = partitions.filter((p) => p.stored?.disagree).map((p) => p.partition);
     const gs: GroupStatus = {
       group: name,
-      status: st?.status ?? '-',
-      source: g.storedStatus ? 'stored' : g.status ? 'kafka' : 'none',
-      sumLag: partitions.reduce((n, p) => n + (p.stored ? p.stored.lag : (p.lag ?? 0)), 0),
+      status: st === null ? '-' : st.reason === 'incomplete_window' ? NO_DATA : st.status,
+      source: g.offsetSource === 'postgres' ? 'stored' : 'kafka',
+      sumLag: g.sumLag,
       maxLagSeconds: g.maxLagSeconds,
       disagreeing,
-      storesOffsets: partitions.some((p) => p.stored !== null),
+      storesOffsets: g.offsetSource === 'postgres',
       detail: st?.detail ?? 'no offsets committed or stored yet',
     };
     groups.push(gs);
     if (NEEDS_A_PERSON.has(gs.status)) problems.push(`group ${name} is ${gs.status}: ${gs.detail}`);
     else if (gs.status === 'WARN') warnings.push(`group ${name} is WARN: ${gs.detail}`);
+    else if (gs.status === NO_DATA) warnings.push(`group ${name}: ${gs.detail}; STOP and STALL are not judged (a poll of our own has no history)`);
     if (disagreeing.length > 0) warnings.push(`group ${name}: Kafka-committed and stored offsets disagree on partition(s) ${disagreeing.join(', ')}`);
+    if (g.kafkaStatus && NEEDS_A_PERSON.has(g.kafkaStatus.status)) {
+      warnings.push(
+        `group ${name}: its Kafka-committed offsets alone would say ${g.kafkaStatus.status} (${g.kafkaStatus.detail}); advisory — it stands where consumer_offsets says`,
+      );
+    }
   }
 
   const lagOf = (group: string | null) => groups.find((g) => g.group === group)?.sumLag ?? 0;
