@@ -9,6 +9,7 @@ import { applyBatch, type BatchTransaction } from './batch-transaction.js';
 import { consumerObserver, type ConsumerEvent, type ConsumerObserver, type ConsumerState } from './consumer-observer.js';
 import { createDeadLetterQueue, ensureDlqTopics, type DeadLetterQueue } from './dead-letter.js';
 import type { ConsumedEvent, ConsumerHandler } from './handler.js';
+import { createKafkaOffsetSync } from './kafka-offset-sync.js';
 import { createPartitionPositioner } from './partition-positioner.js';
 import { decodeRecord, deadLetterOf } from './record-decoder.js';
 import { decideRecovery, failureKindOf, type FailureCounts, type RecoveryPolicy } from './recovery.js';
@@ -77,7 +78,8 @@ export interface ConsumerRunner {
  * - on every assignment each partition is paused, sought to the stored offset
  *   and resumed (partition-positioner.ts), idle partitions included;
  * - after the commit the offsets are also committed to Kafka, for standard lag
- *   tooling (Kafka's copy may trail PostgreSQL's after a crash: harmless);
+ *   tooling, and brought up to PostgreSQL's after every assignment and
+ *   periodically for idle partitions (kafka-offset-sync.ts);
  * - undecodable records and events the handler rejects go to
  *   `<topic>.dlq.<group>`; handler failures follow the recovery policy, and
  *   infrastructure failures are retried until they heal (recovery.ts).
@@ -136,6 +138,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
   let maintainTimer: NodeJS.Timeout | undefined;
   let maintaining: Promise<void> | undefined;
   const positioner = createPartitionPositioner({ kafka, pool, groupId, observe, paused: () => userPaused });
+  const kafkaOffsets = createKafkaOffsetSync({ kafka, pool, groupId, logger });
   const live = (payload: EachBatchPayload) => !stopping.signal.aborted && health.state !== 'failed' && payload.isRunning() && !payload.isStale();
 
   /** Decodes a chunk; undecodable records go to the DLQ (a registry that does not answer throws: retried). */
@@ -205,9 +208,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     }
     if (health.state === 'retrying') setState('running');
     payload.resolveOffset(String(lastOffset));
-    await consumer!
-      .commitOffsets([{ topic, partition, offset: String(lastOffset + 1) }])
-      .catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'kafka offset commit failed (PostgreSQL holds the truth)'));
+    await kafkaOffsets.commit(consumer!, topic, partition, lastOffset + 1);
     await payload.heartbeat();
     return true;
   }
@@ -232,6 +233,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     });
     consumer = c;
     c.on(c.events.GROUP_JOIN, (e) => positioner.onAssignment(c, e.payload.memberAssignment));
+    c.on(c.events.GROUP_JOIN, (e) => kafkaOffsets.onAssignment(c, e.payload.memberAssignment));
     c.on(c.events.CRASH, (e) => {
       if (consumer === c && !stopping.signal.aborted && health.state !== 'failed') scheduleRestart(e.payload.error);
     });
@@ -306,6 +308,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
       setState('stopping');
       stopping.abort();
       positioner.close();
+      await kafkaOffsets.close();
       clearInterval(maintainTimer);
       clearTimeout(restartTimer);
       await restarting;
