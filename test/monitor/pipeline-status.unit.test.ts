@@ -75,13 +75,14 @@ describe('evaluateStatus', () => {
     const g = group('g', 'OK', 8, 'incomplete_window');
     g.status!.detail = 'not enough data: lag 8, 1 of 10 commits in the window over 1 poll(s)';
     const lag = { ...emptySnapshot('c'), groups: [g] };
-    const st = evaluateStatus(input({ lag, groups: ['g'] }));
+    const st = evaluateStatus(input({ lag, groups: ['g'], lagSource: { kind: 'own-poll', polls: 1, why: 'no lag monitor announced' } }));
     expect(st.problems).toEqual([]);
     expect(st.groups[0]?.status).toBe('NO DATA');
     expect(st.warnings).toEqual([
-      'group g: not enough data: lag 8, 1 of 10 commits in the window over 1 poll(s); STOP and STALL are not judged (a poll of our own has no history)',
+      'group g: not enough data: lag 8, 1 of 10 commits in the window over 1 poll(s); STOP and STALL are not judged (no lag monitor announced: a poll of our own has no history; run the monitor role, or status --watch)',
     ]);
     const screen = renderStatus(st);
+    expect(screen).toContain('consumer groups (own poll: no lag monitor announced)');
     expect(screen).toMatch(/\n {2}g\s+NO DATA\s+8\s+30\.0 {2}agree\s+not enough data/);
   });
 
@@ -90,12 +91,13 @@ describe('evaluateStatus', () => {
     g.kafkaStatus = { status: 'STALL', burrowStatus: 'ERR', reason: 'offset_not_advancing', detail: 't/0: 10 commits at offset 2646 with lag 1134', complete: 1 };
     g.topics[0]!.partitions[0]!.stored!.disagree = true;
     const lag = { ...emptySnapshot('c'), groups: [g] };
-    const st = evaluateStatus(input({ lag, groups: ['g'] }));
+    const st = evaluateStatus(input({ lag, groups: ['g'], lagSource: { kind: 'monitor', target: '127.0.0.1:9', polledAgoSeconds: 1.25 } }));
     expect(st.problems).toEqual([]);
     expect(st.warnings).toEqual([
       'group g: Kafka-committed and stored offsets disagree on partition(s) 0',
       'group g: its Kafka-committed offsets alone would say STALL (t/0: 10 commits at offset 2646 with lag 1134); advisory — it stands where consumer_offsets says',
     ]);
+    expect(renderStatus(st)).toContain('consumer groups (lag monitor at 127.0.0.1:9, polled 1.3 s ago)');
   });
 
   it('names dead letters that arrived since the previous refresh', () => {
