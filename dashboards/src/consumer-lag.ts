@@ -27,7 +27,7 @@ export const consumerLag = () =>
         { expr: 'count(pipeline_consumer_status_code{kind!="rebuild"} > 1) or vector(0)' },
         1,
         1,
-        'Groups whose Burrow-style status is WARN, STOP, STALL or REWIND (from Kafka or PostgreSQL offsets).',
+        'Groups whose Burrow-style status is WARN, STOP, STALL or REWIND (from the offsets stored in PostgreSQL where the group stores them, else Kafka-committed).',
       ),
     )
     .withPanel(stat('Lag monitor poll time', 'ms', { expr: 'max(kafka_consumergroup_poll_time_ms)' }, 50, 500))
@@ -68,13 +68,13 @@ export const consumerLag = () =>
       ]),
     )
     .withPanel(
-      timeseries('Log end vs committed offset', 'short', [
+      timeseries('Log end vs group offset', 'short', [
         {
           expr: `max by (topic, partition) (kafka_partition_latest_offset) and on (topic, partition) group by (topic, partition) (kafka_consumergroup_group_offset{${G}})`,
           legend: 'log end {{topic}}/{{partition}}',
         },
-        { expr: `kafka_consumergroup_group_offset{${G}}`, legend: 'committed {{group}} {{topic}}/{{partition}}' },
-      ]),
+        { expr: `kafka_consumergroup_group_offset{${G}}`, legend: 'offset {{group}} {{topic}}/{{partition}}' },
+      ], 'The group offset is the one stored in PostgreSQL for groups that store offsets, else the Kafka-committed one.'),
     )
     .withPanel(
       timeseries('Members', 'short', [{ expr: `sum by (group, state) (pipeline_consumer_group_members{${G}})`, legend: '{{group}} ({{state}})' }]),
@@ -85,13 +85,22 @@ export const consumerLag = () =>
       ]),
     )
     .withPanel(
-      table('Status and reason', [{ expr: `pipeline_consumer_status{${G}} == 1` }], 'Burrow-style status per group, from Kafka-committed and PostgreSQL-stored offsets.'),
+      table(
+        'Status and reason',
+        [{ expr: `pipeline_consumer_status{${G}} == 1` }],
+        'Burrow-style status per group; source = postgres (offsets stored with the views) or kafka (groups that store none).',
+      ),
     )
-    .withRow(new RowBuilder('Offsets stored in PostgreSQL'))
+    .withRow(new RowBuilder("Kafka's committed offsets (advisory)"))
     .withPanel(
-      timeseries('Lag from stored offsets', 'short', [
-        { expr: `sum by (group, topic) (pipeline_consumer_stored_lag{${G}})`, legend: '{{group}} {{topic}}' },
-      ]),
+      timeseries('Lag from Kafka-committed offsets', 'short', [
+        { expr: `sum by (group, topic) (pipeline_consumer_kafka_lag{${G}})`, legend: '{{group}} {{topic}}' },
+      ], 'What kminion, Burrow or Redpanda Console see for groups that store offsets in PostgreSQL. Never paged on: the lag above is the truth.'),
+    )
+    .withPanel(
+      timeseries('Stored − Kafka-committed offset', 'short', [
+        { expr: `sum by (group, topic) (pipeline_consumer_offsets_difference{${G}})`, legend: '{{group}} {{topic}}' },
+      ], "Records Kafka's copy trails PostgreSQL by (the runner syncs it after each batch, each assignment and every 10 s)."),
     )
     .withPanel(
       timeseries('Stored vs Kafka-committed disagreement', 'short', [

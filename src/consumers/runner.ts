@@ -9,6 +9,7 @@ import { applyBatch, type BatchSpan, type BatchTransaction } from './batch-trans
 import { consumerObserver, type ConsumerEvent, type ConsumerObserver, type ConsumerState } from './consumer-observer.js';
 import { createDeadLetterQueue, ensureDlqTopics, type DeadLetterQueue } from './dead-letter.js';
 import type { ConsumedEvent, ConsumerHandler } from './handler.js';
+import { createKafkaOffsetSync } from './kafka-offset-sync.js';
 import { createPartitionPositioner, type BlockedPartition } from './partition-positioner.js';
 import { PartitionBlockedError, witnessOf } from './offset-witness.js';
 import { decodeRecord, deadLetterOf } from './record-decoder.js';
@@ -83,7 +84,8 @@ export interface ConsumerRunner {
  * - on every assignment each partition is paused, sought to the stored offset
  *   and resumed (partition-positioner.ts), idle partitions included;
  * - after the commit the offsets are also committed to Kafka, for standard lag
- *   tooling (Kafka's copy may trail PostgreSQL's after a crash: harmless);
+ *   tooling, and brought up to PostgreSQL's after every assignment and
+ *   periodically for idle partitions (kafka-offset-sync.ts);
  * - undecodable records and events the handler rejects go to
  *   `<topic>.dlq.<group>`; handler failures follow the recovery policy, and
  *   infrastructure failures are retried until they heal (recovery.ts).
@@ -142,6 +144,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
   let maintainTimer: NodeJS.Timeout | undefined;
   let maintaining: Promise<void> | undefined;
   const positioner = createPartitionPositioner({ kafka, pool, groupId, observe, paused: () => userPaused });
+  const kafkaOffsets = createKafkaOffsetSync({ kafka, pool, groupId, logger });
   const live = (payload: EachBatchPayload) => !stopping.signal.aborted && health.state !== 'failed' && payload.isRunning() && !payload.isStale();
 
   /** Decodes a chunk; undecodable records go to the DLQ (a registry that does not answer throws: retried). */
@@ -224,9 +227,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     }
     if (health.state === 'retrying') setState('running');
     payload.resolveOffset(String(lastOffset));
-    await consumer!
-      .commitOffsets([{ topic, partition, offset: String(lastOffset + 1) }])
-      .catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'kafka offset commit failed (PostgreSQL holds the truth)'));
+    await kafkaOffsets.commit(consumer!, topic, partition, lastOffset + 1);
     await payload.heartbeat();
     return true;
   }
@@ -251,6 +252,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     });
     consumer = c;
     c.on(c.events.GROUP_JOIN, (e) => positioner.onAssignment(c, e.payload.memberAssignment));
+    c.on(c.events.GROUP_JOIN, (e) => kafkaOffsets.onAssignment(c, e.payload.memberAssignment));
     c.on(c.events.CRASH, (e) => {
       if (consumer === c && !stopping.signal.aborted && health.state !== 'failed') scheduleRestart(e.payload.error);
     });
@@ -326,6 +328,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
       setState('stopping');
       stopping.abort();
       await positioner.close();
+      await kafkaOffsets.close();
       clearInterval(maintainTimer);
       clearTimeout(restartTimer);
       await restarting;

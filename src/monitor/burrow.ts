@@ -4,7 +4,7 @@
  * commits per partition. Pure: no clock, no I/O — the caller passes `nowMs`.
  *
  * Partition rules, in Burrow's order, applied only when the current lag is
- * above `allowedLag`:
+ * above `allowedLag` and the window holds enough data (below):
  *  - STOP:   the time since the last commit is longer than the window's span
  *            (last − first commit), unless a recent log-end sample shows the
  *            consumer was caught up (Burrow's "recent lag zero" grace).
@@ -12,6 +12,18 @@
  *  - if lag was at or below `allowedLag` at any commit in the window → OK.
  *  - STALL:  every commit in the window carries the same offset.
  *  - WARN:   offsets move but the lag never decreases across the window.
+ *
+ * Enough data: these rules compare a partition with its own recent past, so
+ * they need a window. A window of one commit has no span, and Burrow's STOP
+ * rule then fires on any lag at all (`cli status` said "STOP: no commit for
+ * 1 s with lag 8" on a healthy pipeline, issue 27). So a lagging partition is
+ * judged once its window is `minimumComplete` full, or once it has been
+ * observed for `intervals` polls (a consumer that committed would have filled
+ * the window by then, so too few commits are themselves the evidence); before
+ * that the answer is OK with reason `incomplete_window` — "not enough data",
+ * never a verdict. STALL and WARN compare commits and need two of them.
+ * Caught up (lag ≤ `allowedLag`) needs no window. Burrow's own
+ * `minimum-complete` defaults to 0; ours to 1.
  *
  * A group's status is its worst partition's. Burrow itself reports ERR at
  * group level when a partition is STOP, STALL or REWIND; we keep the specific
@@ -60,7 +72,7 @@ export interface BurrowSettings {
   minDistanceMs: number;
   /** Lag at or below this counts as caught up (Burrow `allowed-lag`, default 0). */
   allowedLag: number;
-  /** Share of a full window needed before rules apply (Burrow `minimum-complete`, default 0). */
+  /** Share of a full window needed before the window rules apply (Burrow `minimum-complete`, 0 there; see above). */
   minimumComplete: number;
 }
 
@@ -68,7 +80,7 @@ export const defaultBurrowSettings: BurrowSettings = {
   intervals: 10,
   minDistanceMs: 1_000,
   allowedLag: 0,
-  minimumComplete: 0,
+  minimumComplete: 1,
 };
 
 /**
@@ -106,6 +118,18 @@ export interface PartitionInput {
   logEndOffsets: readonly number[];
   currentLag: number;
   nowMs: number;
+  /**
+   * Polls that have seen this partition since its window began (the monitor
+   * counts them). Absent: only the commits decide whether there is enough data.
+   */
+  observations?: number;
+  /**
+   * Lag measured at recent polls (transaction markers excluded). Lag 0 at one
+   * of them is Burrow's "recently caught up" grace like a log-end sample at or
+   * below the last commit: on a transactional topic a caught-up consumer sits
+   * one commit marker below the log end, which the log-end samples cannot tell.
+   */
+  recentLags?: readonly number[];
 }
 
 export function evaluatePartition(input: PartitionInput, settings: BurrowSettings): PartitionStatus {
@@ -113,11 +137,18 @@ export function evaluatePartition(input: PartitionInput, settings: BurrowSetting
   const complete = Math.min(1, commits.length / settings.intervals);
   const base = { complete, currentLag };
   if (commits.length === 0) return { ...base, status: 'OK', reason: 'no_commits', detail: 'no commits observed yet' };
-  if (complete < settings.minimumComplete) {
-    return { ...base, status: 'OK', reason: 'incomplete_window', detail: `window ${Math.round(complete * 100)}% full` };
-  }
   if (currentLag <= settings.allowedLag) {
     return { ...base, status: 'OK', reason: 'caught_up', detail: `lag ${currentLag}` };
+  }
+  const observations = input.observations ?? 0;
+  if (complete < settings.minimumComplete && observations < settings.intervals) {
+    return {
+      ...base,
+      status: 'OK',
+      reason: 'incomplete_window',
+      detail: `not enough data: lag ${currentLag}, ${commits.length} of ${settings.intervals} commits in the window` +
+        (input.observations === undefined ? '' : ` over ${observations} poll(s)`),
+    };
   }
   const first = commits[0] as CommitSample;
   const last = commits[commits.length - 1] as CommitSample;
@@ -125,7 +156,11 @@ export function evaluatePartition(input: PartitionInput, settings: BurrowSetting
   // Rule 3 first, as Burrow does: a stopped consumer is a problem even if it
   // was caught up at some point of an old window.
   const sinceLast = input.nowMs - last.timestampMs;
-  if (sinceLast > last.timestampMs - first.timestampMs && !recentLagZero(last.offset, input.logEndOffsets)) {
+  if (
+    sinceLast > last.timestampMs - first.timestampMs &&
+    !recentLagZero(last.offset, input.logEndOffsets) &&
+    !(input.recentLags ?? []).some((lag) => lag <= settings.allowedLag)
+  ) {
     return {
       ...base,
       status: 'STOP',
@@ -141,6 +176,10 @@ export function evaluatePartition(input: PartitionInput, settings: BurrowSetting
   }
   if (commits.some((c) => c.lag !== null && c.lag <= settings.allowedLag)) {
     return { ...base, status: 'OK', reason: 'lag_was_zero_in_window', detail: `lag ${currentLag}, caught up within window` };
+  }
+  if (commits.length < 2) {
+    // Observed long enough for STOP, but one commit cannot show a stall or a trend.
+    return { ...base, status: 'OK', reason: 'incomplete_window', detail: `not enough data: lag ${currentLag}, 1 commit in the window` };
   }
   if (commits.every((c) => c.offset === first.offset)) {
     return {

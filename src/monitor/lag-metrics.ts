@@ -7,7 +7,15 @@ import type { LagSnapshot, StatusJson } from './lag-snapshot.js';
  * The lag monitor's Prometheus metrics. The kafka_* names and labels are
  * kafka-lag-exporter's, so SREs' existing dashboards and alerts work
  * unchanged (member labels are left out: they multiply series on every
- * rebalance). pipeline_* are ours. Every gauge is rebuilt from the snapshot
+ * rebalance). pipeline_* are ours.
+ *
+ * Every lag and status series carries the truth (GroupLag.offsetSource): for
+ * a group that stores its offsets in PostgreSQL the stored offsets, for any
+ * other group Kafka's committed ones; `pipeline_consumer_status{source}` says
+ * which. Kafka's committed view of a storing group is advisory and has its
+ * own names (`pipeline_consumer_kafka_*`) that no alert pages on, next to the
+ * disagreement between the two (`pipeline_consumer_offsets_disagree`,
+ * `..._offsets_difference`). Every gauge is rebuilt from the snapshot
  * after each poll, so partitions and groups that disappear stop being
  * exported instead of freezing at their last value. Every per-group series
  * carries `kind` ("live" or "rebuild", see GroupLag.kind): alert rules and
@@ -26,8 +34,12 @@ export function createLagMetrics(registry: Registry): LagMetrics {
   const groupLabels = ['cluster_name', 'group', 'kind', 'is_simple_consumer'];
 
   const m = {
-    offset: gauge('kafka_consumergroup_group_offset', 'Last committed offset of the group for the partition.', partitionLabels),
-    lag: gauge('kafka_consumergroup_group_lag', 'Records between the committed offset and the log end (transaction markers not counted).', partitionLabels),
+    offset: gauge(
+      'kafka_consumergroup_group_offset',
+      'Where the group stands on the partition: the offset stored in PostgreSQL for groups that store offsets, else the Kafka-committed offset.',
+      partitionLabels,
+    ),
+    lag: gauge('kafka_consumergroup_group_lag', 'Records between the group\'s offset (see _group_offset) and the log end (transaction markers not counted).', partitionLabels),
     lagSeconds: gauge('kafka_consumergroup_group_lag_seconds', 'Age of the first unconsumed record, in seconds (exact or interpolated).', partitionLabels),
     maxLag: gauge('kafka_consumergroup_group_max_lag', 'Highest partition lag of the group, in records.', groupLabels),
     maxLagSeconds: gauge('kafka_consumergroup_group_max_lag_seconds', 'Highest partition lag of the group, in seconds.', groupLabels),
@@ -45,7 +57,7 @@ export function createLagMetrics(registry: Registry): LagMetrics {
     members: gauge('pipeline_consumer_group_members', 'Members of the consumer group.', ['cluster_name', 'group', 'kind', 'state']),
     status: gauge(
       'pipeline_consumer_status',
-      'Burrow-style status of the group (1 for the current status/reason). source=kafka from Kafka-committed offsets, postgres from offsets stored with the views.',
+      'Burrow-style status of the group (1 for the current status/reason), from the offsets that are its truth: source=postgres (stored with the views) or kafka (committed to Kafka, groups that store none).',
       ['cluster_name', 'group', 'kind', 'source', 'status', 'reason'],
     ),
     statusCode: gauge(
@@ -60,6 +72,19 @@ export function createLagMetrics(registry: Registry): LagMetrics {
       'pipeline_consumer_offsets_disagree',
       '1 when the offset stored in PostgreSQL and the Kafka-committed offset have differed for longer than the grace period.',
       partitionLabels,
+    ),
+    difference: gauge(
+      'pipeline_consumer_offsets_difference',
+      'Offset stored in PostgreSQL − Kafka-committed offset (records; > 0: Kafka\'s copy trails).',
+      partitionLabels,
+    ),
+    kafkaOffset: gauge('pipeline_consumer_kafka_offset', "Advisory: Kafka-committed offset of a group whose truth is PostgreSQL (what Kafka's own lag tools read).", partitionLabels),
+    kafkaLag: gauge('pipeline_consumer_kafka_lag', 'Advisory: lag in records from the Kafka-committed offset of a group whose truth is PostgreSQL.', partitionLabels),
+    kafkaLagSeconds: gauge('pipeline_consumer_kafka_lag_seconds', 'Advisory: lag in seconds from the Kafka-committed offset of a group whose truth is PostgreSQL.', partitionLabels),
+    kafkaStatus: gauge(
+      'pipeline_consumer_kafka_status',
+      'Advisory: the Burrow-style status Kafka-committed offsets alone give a group whose truth is PostgreSQL (1 for the current status/reason); never paged on.',
+      ['cluster_name', 'group', 'kind', 'status', 'reason'],
     ),
     freshness: gauge(
       'pipeline_view_freshness_seconds',
@@ -101,34 +126,37 @@ export function createLagMetrics(registry: Registry): LagMetrics {
         const simple = String(g.isSimpleConsumer);
         const kind = g.kind;
         m.members.set({ cluster_name: c, group: g.group, kind, state: g.state }, g.members);
-        setStatus(c, g.group, kind, 'kafka', g.status);
-        setStatus(c, g.group, kind, 'postgres', g.storedStatus);
-        let hasKafkaOffsets = false;
+        setStatus(c, g.group, kind, g.offsetSource, g.status);
+        if (g.kafkaStatus) {
+          m.kafkaStatus.set({ cluster_name: c, group: g.group, kind, status: g.kafkaStatus.status, reason: g.kafkaStatus.reason }, 1);
+        }
+        let hasPartitions = false;
         for (const t of g.topics) {
-          let topicSum = 0;
-          let topicHasOffsets = false;
           for (const p of t.partitions) {
+            hasPartitions = true;
             const labels = { cluster_name: c, group: g.group, kind, topic: t.topic, partition: String(p.partition) };
-            if (p.committedOffset !== null && p.lag !== null && p.lagSeconds !== null) {
-              hasKafkaOffsets = topicHasOffsets = true;
-              m.offset.set(labels, p.committedOffset);
-              m.lag.set(labels, p.lag);
-              m.lagSeconds.set(labels, p.lagSeconds);
-              topicSum += p.lag;
+            m.offset.set(labels, p.offset);
+            m.lag.set(labels, p.lag);
+            m.lagSeconds.set(labels, p.lagSeconds);
+            if (p.kafka && p.committedOffset !== null) {
+              m.kafkaOffset.set(labels, p.committedOffset);
+              m.kafkaLag.set(labels, p.kafka.lag);
+              m.kafkaLagSeconds.set(labels, p.kafka.lagSeconds);
             }
             if (p.stored) {
               m.storedOffset.set(labels, p.stored.offset);
               m.storedLag.set(labels, p.stored.lag);
               m.storedLagSeconds.set(labels, p.stored.lagSeconds);
               m.disagree.set(labels, p.stored.disagree ? 1 : 0);
+              if (p.committedOffset !== null) m.difference.set(labels, p.stored.offset - p.committedOffset);
             }
           }
-          if (topicHasOffsets) m.topicSumLag.set({ cluster_name: c, group: g.group, kind, topic: t.topic }, topicSum);
-          if (topicHasOffsets && t.retentionRisk !== null) {
+          if (t.partitions.length > 0) m.topicSumLag.set({ cluster_name: c, group: g.group, kind, topic: t.topic }, t.sumLag);
+          if (t.partitions.length > 0 && t.retentionRisk !== null) {
             m.retentionRisk.set({ cluster_name: c, group: g.group, kind, topic: t.topic }, t.retentionRisk);
           }
         }
-        if (hasKafkaOffsets) {
+        if (hasPartitions) {
           m.maxLag.set({ cluster_name: c, group: g.group, kind, is_simple_consumer: simple }, g.maxLag);
           m.maxLagSeconds.set({ cluster_name: c, group: g.group, kind, is_simple_consumer: simple }, g.maxLagSeconds);
           m.sumLag.set({ cluster_name: c, group: g.group, kind }, g.sumLag);

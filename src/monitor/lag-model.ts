@@ -5,9 +5,18 @@ import {
   type BurrowSettings,
   type CommitSample,
   type LabelledPartitionStatus,
+  type PartitionStatus,
 } from './burrow.js';
-import { partitionLag, type PartitionEnds, type ProbeResult } from './lag-calc.js';
-import { byString, groupLag, viewFreshness, type GroupLag, type LagSnapshot, type PartitionLag } from './lag-snapshot.js';
+import { partitionLag, type PartitionEnds, type PartitionLagValue, type ProbeResult } from './lag-calc.js';
+import {
+  byString,
+  groupLag,
+  viewFreshness,
+  type GroupLag,
+  type LagSnapshot,
+  type OffsetSource,
+  type PartitionLag,
+} from './lag-snapshot.js';
 import { createOffsetTimeTable, type OffsetTimeTable } from './offset-time-table.js';
 import { resolveProbe, tpKey, type ProbeRange, type ProbeRequest } from './record-probe.js';
 import type { StoredOffset, ViewFreshnessRow } from './stored-offsets.js';
@@ -17,6 +26,13 @@ import type { StoredOffset, ViewFreshnessRow } from './stored-offsets.js';
  * no I/O: the monitor reads the cluster and PostgreSQL, this turns readings
  * into a snapshot. Keeps per partition the log-end samples (interpolation,
  * Burrow's broker offsets) and the commit windows (Burrow's rules).
+ *
+ * The truth: a group with rows in `consumer_offsets` is judged by them (lag,
+ * seconds, status), a partition without a row at its log start (where the
+ * group's positioner starts it); Kafka's committed offsets of such a group are
+ * evaluated too, as advisory `kafka` figures, and compared with the stored
+ * ones (`disagree` after the grace period). Any other group is judged by its
+ * Kafka-committed offsets.
  */
 export interface GroupReading {
   group: string;
@@ -52,12 +68,26 @@ export interface LagModel {
   update(readings: PollReadings, nowMs: number, probes: ReadonlyMap<string, ProbeRange[]>, pollDurationMs: number): LagSnapshot;
 }
 
+/** One offset source's Burrow window of a partition, and what the polls saw of it. */
+interface Window {
+  commits: CommitSample[];
+  /** Polls that saw the partition since the window began. */
+  observations: number;
+  /** Lag at the last `intervals` polls, newest last. */
+  recentLags: number[];
+}
+
 interface PartitionHistory {
-  kafka: CommitSample[];
-  stored: CommitSample[];
+  kafka: Window;
+  stored: Window;
   storedUpdatedAtMs: number | undefined;
   disagreeSinceMs: number | undefined;
 }
+
+const emptyWindow = (): Window => ({ commits: [], observations: 0, recentLags: [] });
+
+/** A partition's lag from one offset and Burrow's verdict on it. */
+type Judged = PartitionLagValue & PartitionStatus;
 
 /** Fetched ranges kept per partition (several groups at different positions share a partition). */
 const RANGES_PER_PARTITION = 4;
@@ -79,7 +109,7 @@ export function createLagModel({
     touched.add(key);
     let h = histories.get(key);
     if (!h) {
-      h = { kafka: [], stored: [], storedUpdatedAtMs: undefined, disagreeSinceMs: undefined };
+      h = { kafka: emptyWindow(), stored: emptyWindow(), storedUpdatedAtMs: undefined, disagreeSinceMs: undefined };
       histories.set(key, h);
     }
     return h;
@@ -95,7 +125,15 @@ export function createLagModel({
       if (position >= ends.latest) return;
       seen.set(`${tpKey(topic, partition)}\u0000${position}`, { topic, partition, offset: position });
     };
-    for (const g of readings.groups) for (const c of g.committed) want(c.topic, c.partition, c.offset);
+    const storing = new Set(readings.stored.map((s) => s.group));
+    const storedAt = new Set(readings.stored.map((s) => `${s.group}\u0000${tpKey(s.topic, s.partition)}`));
+    for (const g of readings.groups) {
+      for (const c of g.committed) {
+        want(c.topic, c.partition, c.offset);
+        // A storing group's partition without a row stands at the log start.
+        if (storing.has(g.group) && !storedAt.has(`${g.group}\u0000${tpKey(c.topic, c.partition)}`)) want(c.topic, c.partition, 0);
+      }
+    }
     for (const s of readings.stored) want(s.topic, s.partition, s.nextOffset);
     return [...seen.values()];
   }
@@ -139,12 +177,9 @@ export function createLagModel({
         }
       }
 
-      const lagOf = (topic: string, partition: number, offset: number) => {
-        const ends = readings.ends.get(topic)?.get(partition);
-        if (!ends) return undefined;
-        const position = Math.max(offset, ends.earliest);
-        const probe = known(ranges.get(tpKey(topic, partition)), position);
-        return { ends, value: partitionLag(offset, ends, nowMs, tables.get(tpKey(topic, partition)), probe) };
+      const lagOf = (topic: string, partition: number, ends: PartitionEnds, offset: number): PartitionLagValue => {
+        const probe = known(ranges.get(tpKey(topic, partition)), Math.max(offset, ends.earliest));
+        return partitionLag(offset, ends, nowMs, tables.get(tpKey(topic, partition)), probe);
       };
       const recentEnds = (topic: string, partition: number) =>
         tables.get(tpKey(topic, partition))?.recentOffsets(settings.intervals) ?? [];
@@ -158,88 +193,94 @@ export function createLagModel({
       const readingByGroup = new Map(readings.groups.map((g) => [g.group, g]));
       const groupNames = new Set([...readingByGroup.keys(), ...storedByGroup.keys()]);
 
+      /** Adds this poll to a window and evaluates it. */
+      const judge = (w: Window, topic: string, partition: number, value: PartitionLagValue): Judged => {
+        w.observations++;
+        w.recentLags = [...w.recentLags, value.lag].slice(-settings.intervals);
+        const input = { commits: w.commits, logEndOffsets: recentEnds(topic, partition), currentLag: value.lag, nowMs };
+        return { ...value, ...evaluatePartition({ ...input, observations: w.observations, recentLags: w.recentLags }, settings) };
+      };
+
       const groups: GroupLag[] = [];
       for (const name of [...groupNames].sort()) {
         const reading = readingByGroup.get(name);
-        const stored = storedByGroup.get(name) ?? [];
-        const partitions = new Map<string, PartitionLag & { topic: string }>();
-        const kafkaStatuses: LabelledPartitionStatus[] = [];
-        const storedStatuses: LabelledPartitionStatus[] = [];
+        const stored = new Map((storedByGroup.get(name) ?? []).map((s) => [tpKey(s.topic, s.partition), s]));
+        const committed = new Map((reading?.committed ?? []).map((c) => [tpKey(c.topic, c.partition), c]));
+        const source: OffsetSource = stored.size > 0 ? 'postgres' : 'kafka';
+        const keys = new Map<string, { topic: string; partition: number }>();
+        for (const [key, { topic, partition }] of [...committed, ...stored]) keys.set(key, { topic, partition });
 
-        for (const c of reading?.committed ?? []) {
-          const r = lagOf(c.topic, c.partition, c.offset);
-          if (!r) continue;
-          const h = history(name, c.topic, c.partition);
-          const last = h.kafka[h.kafka.length - 1];
-          // Polling cannot see commits of an unchanged offset: a live member is
-          // taken to be committing (→ STALL when stuck), an empty group not (→ STOP).
-          if (!last || last.offset !== c.offset || (reading?.members ?? 0) > 0) {
-            h.kafka = recordCommit(h.kafka, { offset: c.offset, timestampMs: nowMs, lag: r.value.lag }, settings);
+        const partitions: (PartitionLag & { topic: string })[] = [];
+        const statuses: LabelledPartitionStatus[] = [];
+        const kafkaStatuses: LabelledPartitionStatus[] = [];
+        for (const [key, { topic, partition }] of keys) {
+          const ends = readings.ends.get(topic)?.get(partition);
+          if (!ends) continue;
+          const h = history(name, topic, partition);
+          const c = committed.get(key);
+          const s = stored.get(key);
+
+          let kafka: Judged | undefined;
+          if (c) {
+            const r = lagOf(topic, partition, ends, c.offset);
+            const last = h.kafka.commits[h.kafka.commits.length - 1];
+            // Polling cannot see commits of an unchanged offset: a live member is
+            // taken to be committing (→ STALL when stuck), an empty group not (→ STOP).
+            if (!last || last.offset !== c.offset || (reading?.members ?? 0) > 0) {
+              h.kafka.commits = recordCommit(h.kafka.commits, { offset: c.offset, timestampMs: nowMs, lag: r.lag }, settings);
+            }
+            kafka = judge(h.kafka, topic, partition, r);
+            kafkaStatuses.push({ ...kafka, topic, partition });
           }
-          const st = evaluatePartition(
-            { commits: h.kafka, logEndOffsets: recentEnds(c.topic, c.partition), currentLag: r.value.lag, nowMs },
-            settings,
-          );
-          kafkaStatuses.push({ ...st, topic: c.topic, partition: c.partition });
-          partitions.set(tpKey(c.topic, c.partition), {
-            topic: c.topic,
-            partition: c.partition,
-            logStartOffset: r.ends.earliest,
-            logEndOffset: r.ends.latest,
-            committedOffset: c.offset,
-            lag: r.value.lag,
-            lagSeconds: r.value.lagSeconds,
-            lagSecondsMethod: r.value.lagSecondsMethod,
-            status: st.status,
-            reason: st.reason,
-            stored: null,
+
+          let offset: number;
+          let truth: Judged;
+          if (source === 'postgres') {
+            offset = s?.nextOffset ?? ends.earliest;
+            const r = lagOf(topic, partition, ends, offset);
+            if (s && h.storedUpdatedAtMs !== s.updatedAtMs) {
+              // PostgreSQL tells the real commit time, so the window is exact here.
+              h.stored.commits = recordCommit(h.stored.commits, { offset, timestampMs: s.updatedAtMs, lag: r.lag }, settings);
+              h.storedUpdatedAtMs = s.updatedAtMs;
+            }
+            truth = judge(h.stored, topic, partition, r);
+            const differs = c !== undefined && s !== undefined && c.offset !== s.nextOffset;
+            if (!differs) h.disagreeSinceMs = undefined;
+            else h.disagreeSinceMs ??= nowMs;
+          } else if (c && kafka) {
+            offset = c.offset;
+            truth = kafka;
+          } else continue;
+          statuses.push({ ...truth, topic, partition });
+          partitions.push({
+            topic,
+            partition,
+            logStartOffset: ends.earliest,
+            logEndOffset: ends.latest,
+            offset,
+            committedOffset: c?.offset ?? null,
+            lag: truth.lag,
+            lagSeconds: truth.lagSeconds,
+            lagSecondsMethod: truth.lagSecondsMethod,
+            status: truth.status,
+            reason: truth.reason,
+            kafka:
+              source === 'postgres' && kafka
+                ? { lag: kafka.lag, lagSeconds: kafka.lagSeconds, lagSecondsMethod: kafka.lagSecondsMethod, status: kafka.status, reason: kafka.reason }
+                : null,
+            stored: s
+              ? {
+                  offset: s.nextOffset,
+                  updatedAt: new Date(s.updatedAtMs).toISOString(),
+                  lag: truth.lag,
+                  lagSeconds: truth.lagSeconds,
+                  disagree: h.disagreeSinceMs !== undefined && nowMs - h.disagreeSinceMs >= disagreementGraceMs,
+                }
+              : null,
           });
         }
 
-        for (const s of stored) {
-          const r = lagOf(s.topic, s.partition, s.nextOffset);
-          if (!r) continue;
-          const h = history(name, s.topic, s.partition);
-          if (h.storedUpdatedAtMs !== s.updatedAtMs) {
-            // PostgreSQL tells the real commit time, so the window is exact here.
-            h.stored = recordCommit(h.stored, { offset: s.nextOffset, timestampMs: s.updatedAtMs, lag: r.value.lag }, settings);
-            h.storedUpdatedAtMs = s.updatedAtMs;
-          }
-          const st = evaluatePartition(
-            { commits: h.stored, logEndOffsets: recentEnds(s.topic, s.partition), currentLag: r.value.lag, nowMs },
-            settings,
-          );
-          storedStatuses.push({ ...st, topic: s.topic, partition: s.partition });
-          const key = tpKey(s.topic, s.partition);
-          const p =
-            partitions.get(key) ??
-            ({
-              topic: s.topic,
-              partition: s.partition,
-              logStartOffset: r.ends.earliest,
-              logEndOffset: r.ends.latest,
-              committedOffset: null,
-              lag: null,
-              lagSeconds: null,
-              lagSecondsMethod: null,
-              status: null,
-              reason: null,
-              stored: null,
-            } satisfies PartitionLag & { topic: string });
-          const differs = p.committedOffset !== null && p.committedOffset !== s.nextOffset;
-          if (!differs) h.disagreeSinceMs = undefined;
-          else h.disagreeSinceMs ??= nowMs;
-          p.stored = {
-            offset: s.nextOffset,
-            updatedAt: new Date(s.updatedAtMs).toISOString(),
-            lag: r.value.lag,
-            lagSeconds: r.value.lagSeconds,
-            disagree: h.disagreeSinceMs !== undefined && nowMs - h.disagreeSinceMs >= disagreementGraceMs,
-          };
-          partitions.set(key, p);
-        }
-
-        groups.push(groupLag(name, readings.retentionMs, reading, [...partitions.values()], kafkaStatuses, storedStatuses));
+        groups.push(groupLag(name, readings.retentionMs, reading, source, partitions, statuses, kafkaStatuses));
       }
 
       // Forget groups, topics and partitions that are gone, so a long-running

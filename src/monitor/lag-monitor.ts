@@ -9,6 +9,7 @@ import type { Pool } from '../db/db.js';
 import type { BurrowSettings } from './burrow.js';
 import type { PartitionEnds } from './lag-calc.js';
 import { createLagMetrics } from './lag-metrics.js';
+import { createDisagreementReporter } from './disagreement-reporter.js';
 import { createLeftoverRebuildReporter } from './leftover-rebuilds.js';
 import { createLagModel, type GroupReading, type PollReadings } from './lag-model.js';
 import { emptySnapshot, type LagSnapshot } from './lag-snapshot.js';
@@ -61,7 +62,9 @@ export interface LagMonitor {
  * Consumer-lag monitor: reads log-start / log-end offsets, Kafka-committed
  * offsets of the groups and the offsets our groups store in PostgreSQL, and
  * publishes kafka-lag-exporter-compatible metrics, Burrow-style statuses and
- * view freshness to `registry`, plus a JSON snapshot. It only reads: no
+ * view freshness to `registry`, plus a JSON snapshot. A group that stores
+ * offsets in PostgreSQL is judged by them; its Kafka-committed offsets are
+ * advisory (lag-model.ts). It only reads: no
  * group membership, no commits, so it can never disturb the groups it watches.
  */
 export function createLagMonitor({
@@ -229,6 +232,7 @@ export function createLagMonitor({
   }
 
   const reportLeftoverRebuilds = createLeftoverRebuildReporter(logger);
+  const reportDisagreement = createDisagreementReporter(logger);
 
   async function poll(): Promise<LagSnapshot> {
     const started = performance.now();
@@ -247,6 +251,7 @@ export function createLagMonitor({
     if (readings.errors.length > 0) await resetClients();
     const snap = model.update(readings, now(), probes, Math.round((performance.now() - started) * 10) / 10);
     reportLeftoverRebuilds(snap);
+    reportDisagreement(snap);
     metrics.publish(snap);
     current = snap;
     return snap;

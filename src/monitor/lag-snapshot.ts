@@ -35,6 +35,15 @@ export interface StatusJson {
   complete: number;
 }
 
+/**
+ * Where a group's lag and status come from. 'postgres': the group stores its
+ * offsets in `consumer_offsets` with its view rows (the pipeline's own
+ * groups), so those are where it stands and Kafka's committed offsets are
+ * only a copy for standard tooling — advisory, never paged on. 'kafka': a
+ * group that stores nothing here (any other client of the topic).
+ */
+export type OffsetSource = 'postgres' | 'kafka';
+
 export interface GroupLag {
   group: string;
   /**
@@ -49,13 +58,15 @@ export interface GroupLag {
   members: number;
   /** No group protocol: offsets committed by a client that manages its own assignment. */
   isSimpleConsumer: boolean;
+  offsetSource: OffsetSource;
+  /** From {@link offsetSource}'s offsets, as every lag figure of the group. */
   maxLag: number;
   maxLagSeconds: number;
   sumLag: number;
-  /** Status from the Kafka-committed offsets (absent when the group commits nothing to Kafka). */
+  /** Burrow-style status from {@link offsetSource}'s offsets; null without partitions. */
   status: StatusJson | null;
-  /** Status from the offsets stored in PostgreSQL (absent when the group stores none). */
-  storedStatus: StatusJson | null;
+  /** Advisory, for a 'postgres' group: the status Kafka's committed offsets alone would give (what Burrow or kminion see); null otherwise. */
+  kafkaStatus: StatusJson | null;
   topics: GroupTopicLag[];
 }
 
@@ -72,14 +83,31 @@ export interface PartitionLag {
   partition: number;
   logStartOffset: number;
   logEndOffset: number;
+  /**
+   * Where the group stands, which `lag`, `lagSeconds` and `status` are
+   * computed from: for a 'postgres' group the stored offset, or the log start
+   * when it stores none for this partition (it reads the partition from there);
+   * for a 'kafka' group the committed offset.
+   */
+  offset: number;
   /** Kafka-committed offset; null when the group committed none for this partition. */
   committedOffset: number | null;
-  lag: number | null;
-  lagSeconds: number | null;
-  lagSecondsMethod: LagSecondsMethod | null;
-  status: ConsumerStatus | null;
-  reason: StatusReason | null;
+  lag: number;
+  lagSeconds: number;
+  lagSecondsMethod: LagSecondsMethod;
+  status: ConsumerStatus;
+  reason: StatusReason;
+  /** Advisory, for a 'postgres' group with a Kafka commit: lag and status from `committedOffset`. */
+  kafka: KafkaPartitionLag | null;
   stored: StoredPartitionLag | null;
+}
+
+export interface KafkaPartitionLag {
+  lag: number;
+  lagSeconds: number;
+  lagSecondsMethod: LagSecondsMethod;
+  status: ConsumerStatus;
+  reason: StatusReason;
 }
 
 export interface StoredPartitionLag {
@@ -119,14 +147,15 @@ export const emptySnapshot = (clusterName: string): LagSnapshot => ({
 // Code-unit order: stable and cheap (localeCompare goes through ICU on every call).
 export const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** One group's entry of the snapshot from its partitions and Burrow evaluations. */
+/** One group's entry of the snapshot from its partitions and Burrow evaluations (lag figures from `offset`). */
 export function groupLag(
   name: string,
   retentionMs: ReadonlyMap<string, number>,
   reading: Pick<GroupLag, 'state' | 'members' | 'isSimpleConsumer'> | undefined,
+  offsetSource: OffsetSource,
   partitions: (PartitionLag & { topic: string })[],
+  statuses: LabelledPartitionStatus[],
   kafkaStatuses: LabelledPartitionStatus[],
-  storedStatuses: LabelledPartitionStatus[],
 ): GroupLag {
   const byTopic = new Map<string, GroupTopicLag>();
   let maxLag = 0;
@@ -136,13 +165,11 @@ export function groupLag(
     let t = byTopic.get(topic);
     if (!t) byTopic.set(topic, (t = { topic, sumLag: 0, maxLagSeconds: 0, retentionRisk: null, partitions: [] }));
     t.partitions.push(p);
-    if (p.lag !== null) {
-      t.sumLag += p.lag;
-      t.maxLagSeconds = Math.max(t.maxLagSeconds, p.lagSeconds ?? 0);
-      sumLag += p.lag;
-      maxLag = Math.max(maxLag, p.lag);
-      maxLagSeconds = Math.max(maxLagSeconds, p.lagSeconds ?? 0);
-    }
+    t.sumLag += p.lag;
+    t.maxLagSeconds = Math.max(t.maxLagSeconds, p.lagSeconds);
+    sumLag += p.lag;
+    maxLag = Math.max(maxLag, p.lag);
+    maxLagSeconds = Math.max(maxLagSeconds, p.lagSeconds);
   }
   for (const t of byTopic.values()) {
     const retention = retentionMs.get(t.topic);
@@ -154,11 +181,12 @@ export function groupLag(
     state: reading?.state ?? 'Unknown',
     members: reading?.members ?? 0,
     isSimpleConsumer: reading?.isSimpleConsumer ?? false,
+    offsetSource,
     maxLag,
     maxLagSeconds,
     sumLag,
-    status: statusJson(kafkaStatuses),
-    storedStatus: statusJson(storedStatuses),
+    status: statusJson(statuses),
+    kafkaStatus: offsetSource === 'postgres' ? statusJson(kafkaStatuses) : null,
     topics: [...byTopic.values()],
   };
 }

@@ -4,8 +4,9 @@ import { sumOf, type ScrapeResult } from './scrape.js';
 /**
  * The pipeline on one screen (`cli status`): what runs, how far behind each
  * part is, and which of it needs a person. Pure: the command collects the
- * inputs (file_sd targets scraped, one lag-monitor poll, DLQ topic ends) and
- * this module evaluates and renders them, so the rule is unit-testable.
+ * inputs (file_sd targets scraped, the lag snapshot of the running lag
+ * monitor or else its own poll, DLQ topic ends) and this module evaluates and
+ * renders them, so the rule is unit-testable.
  *
  * The rule — a *problem* (exit code 1) is something that does not heal by
  * itself and needs a person:
@@ -16,23 +17,31 @@ import { sumOf, type ScrapeResult } from './scrape.js';
  *   - a bridge shard stopped on a programming error (state `failed`);
  *   - a live consumer group in STOP, STALL, ERR or REWIND (Burrow; from the
  *     offsets stored in PostgreSQL when the group stores them, else Kafka's),
- *     or a group the lag monitor could not read;
+ *     or a group the lag monitor could not read. These verdicts need a
+ *     window of commits: a partition the snapshot has too little history of
+ *     reads "not enough data" (status NO DATA, a warning), never a verdict —
+ *     which is why the running monitor's snapshot is preferred to a poll of
+ *     our own;
  *   - a dead-letter topic of the pipeline with records in it (each one waits
  *     for a person to replay or purge it: `cli dlq list`);
  *   - a stale view: its group has unconsumed records and the view's newest
  *     applied event is older than `staleAfterSeconds` (an idle pipeline with
  *     nothing to apply is not stale, however old its last event).
- * A *warning* is shown but does not fail: a WARN group (lag growing),
- * Kafka-committed and stored offsets that disagree, parked ids waiting for a
- * journal range, dead letters that arrived since the previous refresh.
+ * A *warning* is shown but does not fail: a WARN group (lag growing), a
+ * group without enough data, Kafka-committed and stored offsets that disagree
+ * or a status Kafka's committed offsets alone would give (advisory: kminion
+ * or Burrow would alert on it, we do not), parked ids waiting for a journal
+ * range, dead letters that arrived since the previous refresh.
  */
 export interface StatusInput {
   now: number;
   targetsDir: string;
   scrapes: ScrapeResult[];
-  /** The lag monitor's poll; null when it failed (lagError says why). */
+  /** The lag snapshot; null when it could not be had (lagError says why). */
   lag: LagSnapshot | null;
   lagError?: string;
+  /** Where `lag` comes from (absent: a poll of our own, no reason given). */
+  lagSource?: LagSource;
   /** The live groups the pipeline runs (the lag monitor polled these). */
   groups: string[];
   dlq: { topic: string; records: number }[];
@@ -40,6 +49,15 @@ export interface StatusInput {
   /** The previous evaluation (`--watch`): dead letters that arrived since are named. */
   previous?: PipelineStatus;
 }
+
+/**
+ * Where the groups' lag and status come from: the snapshot the running lag
+ * monitor announced (a window as long as it has been polling), or a poll of
+ * the status command's own (`polls` so far: 1 for a one-shot `status`).
+ */
+export type LagSource =
+  | { kind: 'monitor'; target: string; polledAgoSeconds: number }
+  | { kind: 'own-poll'; polls: number; why: string };
 
 export interface RoleStatus {
   target: string;
@@ -79,6 +97,7 @@ export interface ViewStatus {
 
 export interface PipelineStatus {
   checkedAt: string;
+  lagSource: LagSource | null;
   roles: RoleStatus[];
   bridge: { shards: ShardStatus[]; failedShards: number; relayedTotal: number };
   groups: GroupStatus[];
@@ -90,6 +109,8 @@ export interface PipelineStatus {
 }
 
 const NEEDS_A_PERSON = new Set(['STOP', 'STALL', 'ERR', 'REWIND']);
+/** The status shown for a group whose lagging partitions have too short a window to judge. */
+export const NO_DATA = 'NO DATA';
 
 function readinessDetail(body: unknown): string {
   if (!body || typeof body !== 'object') return typeof body === 'string' ? body : '';
@@ -146,23 +167,29 @@ export function evaluateStatus(input: StatusInput): PipelineStatus {
       groups.push({ group: name, status: '-', source: 'none', sumLag: 0, maxLagSeconds: 0, disagreeing: [], storesOffsets: false, detail: 'no committed or stored offsets yet' });
       continue;
     }
-    const st = g.storedStatus ?? g.status;
+    const st = g.status;
     const partitions = g.topics.flatMap((t) => t.partitions);
     const disagreeing = partitions.filter((p) => p.stored?.disagree).map((p) => p.partition);
     const gs: GroupStatus = {
       group: name,
-      status: st?.status ?? '-',
-      source: g.storedStatus ? 'stored' : g.status ? 'kafka' : 'none',
-      sumLag: partitions.reduce((n, p) => n + (p.stored ? p.stored.lag : (p.lag ?? 0)), 0),
+      status: st === null ? '-' : st.reason === 'incomplete_window' ? NO_DATA : st.status,
+      source: g.offsetSource === 'postgres' ? 'stored' : 'kafka',
+      sumLag: g.sumLag,
       maxLagSeconds: g.maxLagSeconds,
       disagreeing,
-      storesOffsets: partitions.some((p) => p.stored !== null),
+      storesOffsets: g.offsetSource === 'postgres',
       detail: st?.detail ?? 'no offsets committed or stored yet',
     };
     groups.push(gs);
     if (NEEDS_A_PERSON.has(gs.status)) problems.push(`group ${name} is ${gs.status}: ${gs.detail}`);
     else if (gs.status === 'WARN') warnings.push(`group ${name} is WARN: ${gs.detail}`);
+    else if (gs.status === NO_DATA) warnings.push(`group ${name}: ${gs.detail}; STOP and STALL are not judged (${noDataHint(input.lagSource)})`);
     if (disagreeing.length > 0) warnings.push(`group ${name}: Kafka-committed and stored offsets disagree on partition(s) ${disagreeing.join(', ')}`);
+    if (g.kafkaStatus && NEEDS_A_PERSON.has(g.kafkaStatus.status)) {
+      warnings.push(
+        `group ${name}: its Kafka-committed offsets alone would say ${g.kafkaStatus.status} (${g.kafkaStatus.detail}); advisory — it stands where consumer_offsets says`,
+      );
+    }
   }
 
   const lagOf = (group: string | null) => groups.find((g) => g.group === group)?.sumLag ?? 0;
@@ -193,6 +220,7 @@ export function evaluateStatus(input: StatusInput): PipelineStatus {
 
   return {
     checkedAt: new Date(input.now).toISOString(),
+    lagSource: input.lagSource ?? null,
     roles,
     bridge: { shards: [...shards.values()].sort((a, b) => (a.shard < b.shard ? -1 : 1)), failedShards, relayedTotal: sumOf(samples, 'cdc_bridge_records_relayed_total') },
     groups,
@@ -202,6 +230,17 @@ export function evaluateStatus(input: StatusInput): PipelineStatus {
     problems,
     warnings,
   };
+}
+
+function noDataHint(source: LagSource | undefined): string {
+  if (source?.kind === 'monitor') return `the lag monitor at ${source.target} has not watched it long enough yet`;
+  return `${source?.why ?? 'no lag monitor announced'}: a poll of our own has no history; run the monitor role, or status --watch`;
+}
+
+function lagSourceLine(source: LagSource | null): string {
+  if (!source) return '';
+  if (source.kind === 'monitor') return ` (lag monitor at ${source.target}, polled ${source.polledAgoSeconds.toFixed(1)} s ago)`;
+  return ` (own poll${source.polls > 1 ? ` #${source.polls}` : ''}: ${source.why})`;
 }
 
 const secs = (s: number | null) => (s === null ? '-' : s < 100 ? `${s.toFixed(1)} s` : s < 7200 ? `${Math.round(s)} s` : `${(s / 3600).toFixed(1)} h`);
@@ -221,7 +260,7 @@ export function renderStatus(st: PipelineStatus): string {
   if (st.bridge.shards.length === 0) out.push('  (no bridge running)');
   else out.push(`  ${'shard'.padEnd(44)} ${'iterator age'.padStart(12)} ${'checkpoint age'.padStart(15)}`);
   for (const s of st.bridge.shards) out.push(`  ${s.shard.slice(-44).padEnd(44)} ${secs(s.iteratorAgeSeconds).padStart(12)} ${secs(s.checkpointAgeSeconds).padStart(15)}`);
-  out.push('', 'consumer groups');
+  out.push('', `consumer groups${lagSourceLine(st.lagSource)}`);
   out.push(`  ${'group'.padEnd(36)} ${'status'.padEnd(7)} ${'lag'.padStart(8)} ${'lag s'.padStart(8)}  ${'offsets'.padEnd(11)} detail`);
   for (const g of st.groups) {
     const offsets = !g.storesOffsets ? '-' : g.disagreeing.length > 0 ? `DISAGREE ${g.disagreeing.join(',')}` : 'agree';

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../shared/errors.js';
+import type { LagSnapshot } from './lag-snapshot.js';
 
 /** One sample of the Prometheus text format. */
 export interface Sample {
@@ -131,4 +132,25 @@ export function sumOf(samples: readonly Sample[], name: string, match: Record<st
     if (Object.entries(match).every(([k, v]) => s.labels[k] === v)) sum += s.value;
   }
   return sum;
+}
+
+/** Whether a target announced the lag monitor among its roles (`roles` label, `bridge+monitor+...`). */
+export const runsLagMonitor = (t: ScrapeTarget): boolean => (t.labels.roles ?? '').split('+').includes('monitor');
+
+/**
+ * The lag snapshot a monitor process serves at `/lag` next to `/metrics`;
+ * undefined when it does not answer, or answers with something that is not
+ * a polled snapshot. The shape is checked only as far as the caller relies on
+ * it (a poll time and a list of groups): both ends are this code base.
+ */
+export async function fetchLagSnapshot(t: ScrapeTarget, timeoutMs = 3000): Promise<LagSnapshot | undefined> {
+  try {
+    const res = await fetch(`http://${t.target}/lag`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) return undefined;
+    const body = (await res.json()) as Partial<LagSnapshot> | null;
+    if (typeof body?.polledAt !== 'string' || !Array.isArray(body.groups)) return undefined;
+    return body as LagSnapshot;
+  } catch {
+    return undefined;
+  }
 }

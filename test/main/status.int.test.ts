@@ -61,10 +61,16 @@ describe('cli status against a running pipeline', () => {
     const { marks } = await readJournal(table);
     await waitForProjector(db.pool, marks, 90_000);
 
-    // Ready once every consumer runs and the views caught up: the screen then names every part.
+    // Ready once every consumer runs and the views caught up: the screen then names every part. The canary keeps
+    // a record or two in flight, and a monitor a few seconds old has no window yet (NO DATA, exit 0): wait for an
+    // instant at which both groups are judged OK and caught up.
+    const caughtUp = (out: string) =>
+      [`${prefix}inventory-projector`, `${prefix}inventory-views`].every((group) =>
+        new RegExp(`${group.replaceAll('.', '\\.')}\\s+OK\\s+0\\s+[\\d.]+\\s+agree`).test(out),
+      );
     const healthy = await eventually(async () => {
       const s = await status(env);
-      return s.code === 0 ? s : undefined;
+      return s.code === 0 && caughtUp(s.out) ? s : undefined;
     }, 90_000, 1000).catch(async (err: unknown) => {
       throw new Error(`${String(err)}\n${(await status(env)).out}\n${pipeline.output().slice(-3000)}`);
     });

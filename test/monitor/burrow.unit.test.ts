@@ -44,18 +44,21 @@ const burrowCases: Case[] = [
 
 const toCommits = (c: Case['commits']): CommitSample[] => c.map(([offset, timestampMs, lag]) => ({ offset, timestampMs, lag }));
 
+/** Burrow's own defaults: its `minimum-complete` is 0 (ours is 1, see "enough data" below). */
+const burrowDefaults = { ...defaultBurrowSettings, minimumComplete: 0 };
+
 describe('Burrow partition rules (Burrow test table)', () => {
   it.each(burrowCases)('$name → $status', (c) => {
     const result = evaluatePartition(
       { commits: toCommits(c.commits), logEndOffsets: c.logEnds, currentLag: c.currentLag, nowMs: c.nowS * 1000 },
-      { ...defaultBurrowSettings, allowedLag: c.allowedLag },
+      { ...burrowDefaults, allowedLag: c.allowedLag },
     );
     expect(result.status).toBe(c.status);
   });
 });
 
 describe('Burrow statuses on scripted commit histories', () => {
-  const settings = { ...defaultBurrowSettings, intervals: 5, minDistanceMs: 0 };
+  const settings = { ...burrowDefaults, intervals: 5, minDistanceMs: 0 };
   /** Feeds (offset, log end) pairs one per 10 s, as the monitor does after each poll. */
   function run(history: [offset: number, logEnd: number][], nowAfterLastS = 0) {
     let commits: CommitSample[] = [];
@@ -105,6 +108,57 @@ describe('Burrow statuses on scripted commit histories', () => {
       status: 'OK',
       reason: 'no_commits',
     });
+  });
+});
+
+describe('enough data before a verdict (issue 27)', () => {
+  const ours = defaultBurrowSettings; // 10 intervals, a full window needed
+  const oneCommit = [{ offset: 100, timestampMs: 0, lag: 8 }];
+
+  it('one commit a second ago with lag 8: Burrow says STOP, we say not enough data', () => {
+    const input = { commits: oneCommit, logEndOffsets: [108], currentLag: 8, nowMs: 1_000 };
+    expect(evaluatePartition(input, burrowDefaults)).toMatchObject({ status: 'STOP', detail: 'no commit for 1 s with lag 8' });
+    expect(evaluatePartition({ ...input, observations: 1 }, ours)).toEqual({
+      status: 'OK',
+      reason: 'incomplete_window',
+      detail: 'not enough data: lag 8, 1 of 10 commits in the window over 1 poll(s)',
+      complete: 0.1,
+      currentLag: 8,
+    });
+  });
+
+  it('caught up needs no window', () => {
+    expect(evaluatePartition({ commits: oneCommit, logEndOffsets: [100], currentLag: 0, nowMs: 1_000, observations: 1 }, ours)).toMatchObject({
+      status: 'OK',
+      reason: 'caught_up',
+    });
+  });
+
+  it('a full window is judged', () => {
+    const commits = Array.from({ length: 10 }, (_, i) => ({ offset: 100 + i * 10, timestampMs: i * 1_000, lag: 5 }));
+    expect(evaluatePartition({ commits, logEndOffsets: [200], currentLag: 110, nowMs: 20_000 }, ours)).toMatchObject({
+      status: 'STOP',
+      detail: 'no commit for 11 s with lag 110',
+    });
+  });
+
+  it('observed for a window of polls without a commit while lagging: STOP on one commit', () => {
+    const input = { commits: oneCommit, logEndOffsets: [130], currentLag: 30, nowMs: 50_000, recentLags: Array<number>(10).fill(30) };
+    expect(evaluatePartition({ ...input, observations: 9 }, ours)).toMatchObject({ status: 'OK', reason: 'incomplete_window' });
+    expect(evaluatePartition({ ...input, observations: 10 }, ours)).toMatchObject({ status: 'STOP', detail: 'no commit for 50 s with lag 30' });
+  });
+
+  it('one commit observed long enough but caught up recently: neither STOP nor STALL', () => {
+    const input = { commits: oneCommit, logEndOffsets: [101], currentLag: 1, nowMs: 50_000, observations: 10, recentLags: [0, 0, 1] };
+    expect(evaluatePartition(input, ours)).toMatchObject({ status: 'OK', reason: 'incomplete_window', detail: 'not enough data: lag 1, 1 commit in the window' });
+  });
+
+  it('a commit marker below the log end is not lag: a recent poll at lag 0 is the grace the log-end samples cannot give', () => {
+    // Stored offset 100 = last data record + 1; each transaction's marker puts the log end at 101.
+    const commits = Array.from({ length: 10 }, (_, i) => ({ offset: 91 + i, timestampMs: i * 1_000, lag: 0 }));
+    const input = { commits, logEndOffsets: [101, 101, 103], currentLag: 2, nowMs: 60_000, observations: 60 };
+    expect(evaluatePartition(input, ours)).toMatchObject({ status: 'STOP' });
+    expect(evaluatePartition({ ...input, recentLags: [0, 0, 2] }, ours)).toMatchObject({ status: 'OK', reason: 'lag_was_zero_in_window' });
   });
 });
 

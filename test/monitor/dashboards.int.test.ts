@@ -128,6 +128,8 @@ describe('dashboards and alert expressions against the real Prometheus', () => {
       pollIntervalMs: 1_000,
       clusterName: run,
       disagreementGraceMs: 0,
+      // STOP needs a window's worth of polls: 3 instead of 10 keeps the wait below short.
+      burrow: { intervals: 3 },
     });
     await monitor.pollOnce();
     monitor.start();
@@ -139,11 +141,13 @@ describe('dashboards and alert expressions against the real Prometheus', () => {
       role: 'synthetic',
     });
 
-    // Two scrapes of a moving topic are needed before rate() returns anything.
+    // Two scrapes of a moving topic are needed before rate() returns anything; the stopped group's
+    // STOP (the alert rules' input) needs a window of polls.
     await eventually(async () => {
       const r = await promQuery(`rate(kafka_partition_latest_offset{cluster_name="${run}"}[30s]) > 0`);
       const roles = await promQuery(`rate(cdc_bridge_records_read_total{table="journal_${run}"}[30s]) > 0`);
-      return (r.data?.result.length ?? 0) > 0 && (roles.data?.result.length ?? 0) > 0 ? true : undefined;
+      const stop = await promQuery(`pipeline_consumer_status{cluster_name="${run}",status="STOP"} == 1`);
+      return [r, roles, stop].every((q) => (q.data?.result.length ?? 0) > 0) ? true : undefined;
     }, 90_000, 1_000);
   });
 

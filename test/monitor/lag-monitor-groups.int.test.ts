@@ -53,10 +53,10 @@ describe('lag monitor: internal and rebuild groups', () => {
       pollIntervalMs: 1_000,
       clusterName: 'groups',
       exactLagSeconds: false,
-      burrow: { minDistanceMs: 0 },
+      burrow: { minDistanceMs: 0, intervals: 2 },
     });
     try {
-      // Two polls: an empty group lagging with an unchanged offset turns STOP on the second.
+      // Two polls, a window of two: an empty group lagging with an unchanged offset, observed for a whole window, turns STOP on the second.
       await monitor.pollOnce();
       await new Promise((r) => setTimeout(r, 50));
       const snap = await monitor.pollOnce();

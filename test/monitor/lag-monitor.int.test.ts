@@ -106,9 +106,9 @@ describe('lag monitor against the real broker and PostgreSQL', () => {
       updated_at timestamptz, primary key(group_id, topic, partition))`);
     await db.pool.query(`create table view_freshness(view_name text primary key, group_id text,
       last_source_time timestamptz, last_commit_time timestamptz)`);
-    // behind: PostgreSQL agrees with Kafka on p0, is ahead on p1 (Kafka commit pending).
+    // behind: PostgreSQL agrees with Kafka on p0 and p2, is ahead on p1 (Kafka commit pending): its lag is PostgreSQL's.
     await db.pool.query(
-      `insert into consumer_offsets values ($1,$2,0,40,now()), ($1,$2,1,75,now()), ($3,$2,0,90,now()), ($4,$5,0,23,now())`,
+      `insert into consumer_offsets values ($1,$2,0,40,now()), ($1,$2,1,75,now()), ($1,$2,2,100,now()), ($3,$2,0,90,now()), ($4,$5,0,23,now())`,
       [g.behind, topic, g.storedOnly, g.txCaught, txTopic],
     );
     await db.pool.query(`insert into view_freshness values ('stock_by_zone', $1, now() - interval '30 seconds', now())`, [g.behind]);
@@ -123,7 +123,8 @@ describe('lag monitor against the real broker and PostgreSQL', () => {
       pollIntervalMs: 1_000,
       clusterName: 'local',
       disagreementGraceMs: 0,
-      burrow: { minDistanceMs: 0 },
+      // A window of 3: the Burrow test below comes after 3 polls, enough to judge it.
+      burrow: { minDistanceMs: 0, intervals: 3 },
     });
   });
 
@@ -134,17 +135,20 @@ describe('lag monitor against the real broker and PostgreSQL', () => {
     await db?.drop();
   });
 
-  it('offset lag equals what a consumer at the committed offsets computes', async () => {
+  it('offset lag equals what a consumer at the committed offsets computes (advisory for a group storing offsets)', async () => {
     const snap = await monitor.pollOnce();
     expect(snap.errors).toEqual([]);
     for (const group of [g.caught, g.behind, g.stopped, g.rewound]) {
       const expected = await consumerLag(admin, group, topic);
-      const got = new Map(partitions(snap, group, topic).map((p) => [p.partition, p.lag]));
+      const got = new Map(partitions(snap, group, topic).map((p) => [p.partition, group === g.behind ? p.kafka?.lag : p.lag]));
       expect(got).toEqual(expected);
     }
-    expect(partitions(snap, g.behind, topic).map((p) => p.lag)).toEqual([60, 30, 0]);
+    expect(partitions(snap, g.behind, topic).map((p) => p.kafka?.lag)).toEqual([60, 30, 0]);
+    // Where g.behind stands is PostgreSQL's: 40, 75, 100.
+    expect(partitions(snap, g.behind, topic).map((p) => p.lag)).toEqual([60, 25, 0]);
     const behind = snap.groups.find((x) => x.group === g.behind);
-    expect(behind).toMatchObject({ maxLag: 60, sumLag: 90 });
+    expect(behind).toMatchObject({ offsetSource: 'postgres', maxLag: 60, sumLag: 85 });
+    expect(snap.groups.find((x) => x.group === g.caught)).toMatchObject({ offsetSource: 'kafka', kafkaStatus: null });
   });
 
   it('reads exact seconds-lag from the record at the committed offset', async () => {
@@ -195,11 +199,16 @@ describe('lag monitor against the real broker and PostgreSQL', () => {
     const line = (prefix: string) => text.split('\n').find((l) => l.startsWith(prefix));
     expect(line(`kafka_consumergroup_group_lag{cluster_name="local",group="${g.behind}",kind="live",topic="${topic}",partition="0"}`)).toMatch(/ 60$/);
     expect(line(`kafka_consumergroup_group_max_lag{cluster_name="local",group="${g.behind}",kind="live",is_simple_consumer="false"}`)).toMatch(/ 60$/);
-    expect(line(`kafka_consumergroup_group_sum_lag{cluster_name="local",group="${g.behind}",kind="live"}`)).toMatch(/ 90$/);
-    expect(line(`kafka_consumergroup_group_topic_sum_lag{cluster_name="local",group="${g.behind}",kind="live",topic="${topic}"}`)).toMatch(/ 90$/);
+    expect(line(`kafka_consumergroup_group_sum_lag{cluster_name="local",group="${g.behind}",kind="live"}`)).toMatch(/ 85$/);
+    expect(line(`kafka_consumergroup_group_topic_sum_lag{cluster_name="local",group="${g.behind}",kind="live",topic="${topic}"}`)).toMatch(/ 85$/);
     expect(line(`kafka_partition_latest_offset{cluster_name="local",topic="${topic}",partition="1"}`)).toMatch(/ 100$/);
     expect(line(`kafka_partition_earliest_offset{cluster_name="local",topic="${topic}",partition="1"}`)).toMatch(/ 0$/);
-    expect(line(`kafka_consumergroup_group_offset{cluster_name="local",group="${g.behind}",kind="live",topic="${topic}",partition="1"}`)).toMatch(/ 70$/);
+    expect(line(`kafka_consumergroup_group_offset{cluster_name="local",group="${g.behind}",kind="live",topic="${topic}",partition="1"}`)).toMatch(/ 75$/);
+    expect(line(`pipeline_consumer_kafka_offset{cluster_name="local",group="${g.behind}",kind="live",topic="${topic}",partition="1"}`)).toMatch(/ 70$/);
+    expect(line(`pipeline_consumer_kafka_lag{cluster_name="local",group="${g.behind}",kind="live",topic="${topic}",partition="1"}`)).toMatch(/ 30$/);
+    expect(line(`pipeline_consumer_offsets_difference{cluster_name="local",group="${g.behind}",kind="live",topic="${topic}",partition="1"}`)).toMatch(/ 5$/);
+    expect(line(`pipeline_consumer_status{cluster_name="local",group="${g.behind}",kind="live",source="postgres"`)).toMatch(/ 1$/);
+    expect(text).not.toContain(`group="${g.behind}",kind="live",source="kafka"`);
     expect(line('kafka_consumergroup_poll_time_ms{cluster_name="local"}')).toBeDefined();
     expect(line(`kafka_consumergroup_group_lag_seconds{cluster_name="local",group="${g.txCaught}",kind="live"`)).toMatch(/ 0$/);
     expect(line(`pipeline_consumer_status{cluster_name="local",group="${g.stopped}",kind="live",source="kafka",status="STOP",reason="commits_stopped"}`)).toMatch(/ 1$/);

@@ -190,11 +190,13 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
 }
 
 function printLag(snap: LagSnapshot) {
-  console.log(`${'group'.padEnd(44)} ${'status'.padEnd(7)} ${'sum lag'.padStart(9)} ${'max lag'.padStart(9)} ${'max s'.padStart(8)}  reason`);
+  console.log(`${'group'.padEnd(44)} ${'status'.padEnd(7)} ${'sum lag'.padStart(9)} ${'max lag'.padStart(9)} ${'max s'.padStart(8)}  ${'offsets'.padEnd(8)} reason`);
   for (const g of snap.groups) {
-    const st = g.storedStatus ?? g.status;
+    const st = g.status;
+    // Kafka's own view of a group that stores its offsets is advisory: shown only where it tells another story.
+    const kafka = g.kafkaStatus && g.kafkaStatus.status !== st?.status ? `  (Kafka-committed offsets alone: ${g.kafkaStatus.status}, ${g.kafkaStatus.detail})` : '';
     console.log(
-      `${g.group.padEnd(44)} ${String(st?.status ?? '-').padEnd(7)} ${String(g.sumLag).padStart(9)} ${String(g.maxLag).padStart(9)} ${g.maxLagSeconds.toFixed(1).padStart(8)}  ${st?.detail ?? ''}`,
+      `${g.group.padEnd(44)} ${String(st?.status ?? '-').padEnd(7)} ${String(g.sumLag).padStart(9)} ${String(g.maxLag).padStart(9)} ${g.maxLagSeconds.toFixed(1).padStart(8)}  ${g.offsetSource.padEnd(8)} ${st?.detail ?? ''}${kafka}`,
     );
   }
   for (const e of snap.errors) console.log(`error: ${e}`);
