@@ -25,6 +25,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK_DIR="${STACK_DIR:-$ROOT/.stack}"
 # shellcheck source=stack/maven-settings.sh
 source "$ROOT/scripts/stack/maven-settings.sh"
+# shellcheck source=node-runtime.sh
+source "$ROOT/scripts/node-runtime.sh"
 
 KAFKA_PORT="${STACK_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${STACK_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
@@ -124,6 +126,8 @@ mvn_libs() {
 
 install_all() {
   local want=" ${*:-${SERVICES[*]}} "
+  # Node 24 (or the machine's 22/24) for the npm install and the probe; see node-runtime.sh.
+  use_node
   need_node_modules
   need_java_maven
   apt_install prometheus postgresql curl
