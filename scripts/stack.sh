@@ -18,8 +18,6 @@
 # files under the state folder); a PostgreSQL that was already running before
 # the stack is used, never stopped.
 set -euo pipefail
-# The AWS SDK is pinned (see package.json); its Node 22 notice is known.
-export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK_DIR="${STACK_DIR:-$ROOT/.stack}"

@@ -1,8 +1,4 @@
 #!/usr/bin/env node
-// The AWS SDK is pinned to a release that supports Node 20 (package.json); its
-// notice that later releases need Node 22 is known and would only add noise.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, configMarkdown } from '../config/config.js';
@@ -14,6 +10,7 @@ import { registerOpsCommands } from './commands/ops.js';
 import { registerSetupCommands } from './commands/setup.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerStatusCommand } from './commands/status.js';
+import { unsupportedNodeReason } from './node-support.js';
 
 /**
  * One CLI for every operation. Configuration comes from environment variables
@@ -21,6 +18,11 @@ import { registerStatusCommand } from './commands/status.js';
  * clients it uses. Runs the program on import: nothing imports this file.
  */
 async function main(argv: string[]) {
+  const unsupported = unsupportedNodeReason(process.version);
+  if (unsupported) {
+    console.error(unsupported);
+    process.exit(1);
+  }
   const ctx = cliContext();
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   const program = new Command('pipeline')
