@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { ConfigError, configMarkdown } from '../config/config.js';
 import { maskSecrets, redactConfig } from '../config/secrets.js';
 import { errorMessage } from '../shared/errors.js';
+import { packagePath } from '../shared/package-root.js';
 import { cliContext } from './cli-context.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerOpsCommands } from './commands/ops.js';
@@ -11,6 +12,7 @@ import { registerSetupCommands } from './commands/setup.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerStatusCommand } from './commands/status.js';
 import { unsupportedNodeReason } from './node-support.js';
+import { kafkajsUnpatchedReason } from '../log/kafkajs-patches.js';
 
 /**
  * One CLI for every operation. Configuration comes from environment variables
@@ -18,13 +20,13 @@ import { unsupportedNodeReason } from './node-support.js';
  * clients it uses. Runs the program on import: nothing imports this file.
  */
 async function main(argv: string[]) {
-  const unsupported = unsupportedNodeReason(process.version);
-  if (unsupported) {
-    console.error(unsupported);
+  const refused = unsupportedNodeReason(process.version) ?? kafkajsUnpatchedReason();
+  if (refused) {
+    console.error(refused);
     process.exit(1);
   }
   const ctx = cliContext();
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
   const program = new Command('pipeline')
     .description('DynamoDB Streams → Kafka → PostgreSQL views: operations CLI')
     .version(pkg.version)

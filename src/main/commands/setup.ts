@@ -9,13 +9,14 @@ import { subjectFor } from '../../events/serde.js';
 import { ensureTopics, loadConnector } from '../../source/bridge.js';
 import { loadConnectors } from '../../source/connector.js';
 import { ensureReaderRole, migrate } from '../../db/migrate.js';
+import { packagePath } from '../../shared/package-root.js';
 import type { CliContext } from '../cli-context.js';
 import type { Clients } from '../clients.js';
 
 /** Migrations, the API's read-only role and the master data: idempotent. */
 export async function setupDatabase(clients: Clients) {
   const pool = clients.pool();
-  const result = await migrate(pool, 'migrations', clients.logger);
+  const result = await migrate(pool, packagePath('migrations'), clients.logger);
   const reader = new URL(clients.config.apiDatabaseUrl);
   await ensureReaderRole(pool, decodeURIComponent(reader.username), decodeURIComponent(reader.password));
   const master = await loadMasterData(pool, generateMasterData());
