@@ -123,6 +123,12 @@ describe('the packed package, installed and run from dist/', () => {
     expect(((await res.json()) as { onHand: number }).onHand).toBe(Number(rows[0]!.on_hand));
     expect((await fetch(`${api}/views/stock-by-warehouse-zone`)).status).toBe(200);
 
+    // The operations commands, from dist/ too.
+    const lag = JSON.parse((await cli(['lag', '--json'], env)).stdout) as unknown;
+    expect(JSON.stringify(lag)).toContain(`${env.GROUP_PREFIX}inventory-projector`);
+    expect((await cli(['integrity'], env)).stdout).toMatch(/"findings":0,/);
+    expect((await cli(['dlq', 'list', '--group', 'cdc-bridge'], env)).stdout).toMatch(/0 dead letters in /);
+
     const t0 = Date.now();
     expect(await pipeline.terminate(), tail()).toBe(0);
     expect(Date.now() - t0).toBeLessThan(15_000);
