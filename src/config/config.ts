@@ -146,6 +146,12 @@ export const configEntries = {
     ),
   ),
   metricsPort: entry('METRICS_PORT', int(0, 65535), '9464', 'Port of the /metrics endpoint of a pipeline process (0 = random).'),
+  metricsHost: entry(
+    'METRICS_HOST',
+    z.string().min(1),
+    '127.0.0.1',
+    'Interface the metrics port (/metrics, /healthz, /readyz) binds to: 0.0.0.0 where Prometheus or an orchestrator\'s probes reach the process from outside (a container, another host).',
+  ),
   logLevel: entry(
     'LOG_LEVEL',
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

@@ -82,7 +82,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
   };
 
   try {
-    const metricsServer = await startMetricsServer(registry, { port: config.metricsPort, ready: () => rolesReady(running) });
+    const metricsServer = await startMetricsServer(registry, { port: config.metricsPort, host: config.metricsHost, ready: () => rolesReady(running) });
     running.metricsPort = metricsServer.port;
     const withdraw = await announceScrapeTarget(
       config.prometheusTargetsDir,
