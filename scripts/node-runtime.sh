@@ -95,5 +95,8 @@ use_node() {
   read -r major version integrity <<<"$pin"
   _node_install "$version" "$integrity" || return 1
   export PATH="$NODE_RUNTIME_DIR/$version/bin:$PATH"
+  # Under `npm test`/`npm start` these still name the Node that runs npm; tools that ask them get this one.
+  if [[ -n ${npm_node_execpath:-} ]]; then export npm_node_execpath="$NODE_RUNTIME_DIR/$version/bin/node"; fi
+  if [[ -n ${NODE:-} ]]; then export NODE="$NODE_RUNTIME_DIR/$version/bin/node"; fi
   hash -r
 }
