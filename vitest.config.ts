@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Test kinds are selected by file suffix: *.unit.test.ts (no servers),
 // *.int.test.ts (real servers of the local stack), *.e2e.test.ts (whole pipeline).
-const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+const env = { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
 
 export default defineConfig({
   test: {

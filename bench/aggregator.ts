@@ -10,7 +10,7 @@
  * would, without Kafka in the loop: this measures the view maintenance
  * itself. Real PostgreSQL and registry; a throwaway database.
  *
- *   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true npx tsx bench/aggregator.ts [--n 1000] [--batch 500] [--batches 8] [--history 4]
+ *   npx tsx bench/aggregator.ts [--n 1000] [--batch 500] [--batches 8] [--history 4]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';

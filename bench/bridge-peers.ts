@@ -120,7 +120,7 @@ function registerProjectSubjects(project: string, table = TABLE) {
  */
 function prepareStream(project: string): () => void {
   const run = (cmd: string, args: string[], env: Record<string, string> = {}) => {
-    const r = spawnSync(cmd, args, { cwd: project, stdio: 'inherit', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env } });
+    const r = spawnSync(cmd, args, { cwd: project, stdio: 'inherit', env: { ...process.env, ...env } });
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}`);
   };
   const endpoint = `http://127.0.0.1:${PRIVATE_DDB_PORT}`;

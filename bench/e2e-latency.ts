@@ -84,7 +84,6 @@ import { createDynamo } from '../src/source/dynamodb.js';
 import { createPool } from '../src/db/db.js';
 import { ensureReaderRole, migrate } from '../src/db/migrate.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { values } = parseArgs({
   options: {
     rates: { type: 'string', default: '500,1000,2000' },

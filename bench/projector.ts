@@ -33,7 +33,6 @@ import { createPool, withTransaction, type Pool } from '../src/db/db.js';
 import { migrate } from '../src/db/migrate.js';
 import { planWorkload, workloadEvents } from '../test/helpers/inventory-workload.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { values } = parseArgs({
   options: {
     inventories: { type: 'string', default: '2000' },

@@ -20,7 +20,11 @@
 #   FAULT_SEED=<seed> bash scripts/fault-run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+# The suite and the roles it spawns run on Node 24 (scripts/node-runtime.sh).
+# shellcheck source=node-runtime.sh
+source scripts/node-runtime.sh
+use_node
+echo "== runtime: Node $(node --version)"
 bash scripts/stack.sh up
 eval "$(bash scripts/stack.sh env)"
 brokers="$(cat "${STACK_DIR:-.stack}/kafka/brokers" 2>/dev/null || echo 1)"

@@ -34,6 +34,20 @@
 // advanced sequence numbers (duplicates). The replacement keeps
 // acknowledgements per partition and settles every request of an attempt
 // before the next. Test: test/log/kafkajs-send-retry.unit.test.ts.
+//
+// 4. A negative timer in the request queue (src/network/requestQueue/index.js,
+// kafkajs #1751). Unthrottled, `throttledUntil` is -1 and the check of
+// pending requests was scheduled `throttledUntil - Date.now()` ms ahead: a
+// large negative delay, which Node has always run as 1 ms and which Node 24
+// also reports as a TimeoutNegativeWarning on stderr of every process at its
+// first request. The delay is clamped to 1 ms: the same schedule, no warning.
+// Test: test/log/kafkajs-request-queue.unit.test.ts.
+//
+// The kafkajs patched is the one this package resolves: its own
+// node_modules/kafkajs in a checkout, and, installed as a dependency, the
+// hoisted node_modules/kafkajs of the installing project (npm runs this
+// postinstall once the whole tree is in place; resolution walks up from
+// here, so a kafkajs nested under this package would be found first).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -168,3 +182,17 @@ const sendPatched = patchFile(SEND, 'const responsePerBroker = new Map()', (text
   return `// ${MARK}: acknowledgements per partition, every request settled before a retry\n${head}${text.slice(at + '      } catch (e) {\n'.length)}`;
 });
 if (sendPatched) process.stdout.write('patch-kafkajs: a send retries every partition not acknowledged, wherever its leader moved\n');
+
+const QUEUE = 'src/network/requestQueue/index.js';
+const queuePatched = patchFile(QUEUE, 'let scheduleAt = this.throttledUntil - Date.now()', (text) =>
+  `// ${MARK}: the pending-request check is never scheduled with a negative delay (Node ran it at 1 ms anyway)\n` +
+  replaceAll(QUEUE, text, [
+    [
+      `        this.checkPendingRequests()
+      }, scheduleAt)`,
+      `        this.checkPendingRequests()
+      }, Math.max(1, scheduleAt))`,
+    ],
+  ]),
+);
+if (queuePatched) process.stdout.write('patch-kafkajs: no negative timer in the request queue (TimeoutNegativeWarning on Node 24)\n');

@@ -18,13 +18,13 @@
 # files under the state folder); a PostgreSQL that was already running before
 # the stack is used, never stopped.
 set -euo pipefail
-# The AWS SDK is pinned (see package.json); its Node 22 notice is known.
-export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK_DIR="${STACK_DIR:-$ROOT/.stack}"
 # shellcheck source=stack/maven-settings.sh
 source "$ROOT/scripts/stack/maven-settings.sh"
+# shellcheck source=node-runtime.sh
+source "$ROOT/scripts/node-runtime.sh"
 
 KAFKA_PORT="${STACK_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${STACK_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
@@ -124,6 +124,8 @@ mvn_libs() {
 
 install_all() {
   local want=" ${*:-${SERVICES[*]}} "
+  # Node 24 (or the machine's 22/24) for the npm install and the probe; see node-runtime.sh.
+  use_node
   need_node_modules
   need_java_maven
   apt_install prometheus postgresql curl

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { packagePath } from '../shared/package-root.js';
 import { secretKinds, type SecretKind } from '../shared/redact.js';
 
 /**
@@ -29,6 +31,12 @@ export interface Entry<T extends z.ZodTypeAny> {
   default: string | undefined;
   doc: string;
   secret?: SecretKind;
+  /**
+   * The value used when the variable is not set, computed from `default`:
+   * a path inside this package is resolved from the package's root (a
+   * checkout, or the installed package), not from the working directory.
+   */
+  resolveDefault?: (def: string) => string;
 }
 
 function entry<T extends z.ZodTypeAny>(
@@ -40,6 +48,15 @@ function entry<T extends z.ZodTypeAny>(
 ): Entry<T> {
   return { env, schema, default: def, doc, ...(secret ? { secret } : {}) };
 }
+
+/** The default is a path inside this package (an operator's own value stays relative to the working directory). */
+const inPackage = <T extends z.ZodTypeAny>(e: Entry<T>): Entry<T> => ({ ...e, resolveDefault: (def) => packagePath(def) });
+
+/** The default is a folder of this checkout's local stack, used only when that folder exists (an installed package has none). */
+const inPackageIfPresent = <T extends z.ZodTypeAny>(e: Entry<T>): Entry<T> => ({
+  ...e,
+  resolveDefault: (def) => (existsSync(packagePath(def)) ? packagePath(def) : ''),
+});
 
 export const configEntries = {
   // --- Kafka / Redpanda
@@ -146,13 +163,21 @@ export const configEntries = {
     'Prometheus base URL: printed by `demo`, queried by the dashboard and alert-rule checks (test/monitor).',
     'url',
   ),
-  prometheusTargetsDir: entry(
-    'PROMETHEUS_TARGETS_DIR',
-    z.string(),
-    '.stack/prometheus/targets',
-    'Folder of Prometheus file_sd target files; each process announces its /metrics endpoint there (empty = do not announce).',
+  prometheusTargetsDir: inPackageIfPresent(
+    entry(
+      'PROMETHEUS_TARGETS_DIR',
+      z.string(),
+      '.stack/prometheus/targets',
+      'Folder of Prometheus file_sd target files; each process announces its /metrics endpoint there (empty = do not announce). The default is the local stack\'s folder in the checkout, when it exists; an installed package announces nothing unless this is set.',
+    ),
   ),
   metricsPort: entry('METRICS_PORT', int(0, 65535), '9464', 'Port of the /metrics endpoint of a pipeline process (0 = random).'),
+  metricsHost: entry(
+    'METRICS_HOST',
+    z.string().min(1),
+    '127.0.0.1',
+    'Interface the metrics port (/metrics, /healthz, /readyz) binds to: 0.0.0.0 where Prometheus or an orchestrator\'s probes reach the process from outside (a container, another host).',
+  ),
   logLevel: entry(
     'LOG_LEVEL',
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -168,7 +193,14 @@ export const configEntries = {
     'bridge,projector,views,monitor,api',
     'Roles this process runs (scale out by running subsets in several processes).',
   ),
-  connectorFile: entry('CONNECTOR_FILE', z.string().min(1), 'connectors/journal.json', 'Connector file(s) the bridge role relays: a file, a comma-separated list or a folder of *.json (one bridge per connector); projector and views read the topic of every connector of the inventory aggregate.'),
+  connectorFile: inPackage(
+    entry(
+      'CONNECTOR_FILE',
+      z.string().min(1),
+      'connectors/journal.json',
+      'Connector file(s) the bridge role relays: a file, a comma-separated list or a folder of *.json (one bridge per connector); projector and views read the topic of every connector of the inventory aggregate. Paths given are relative to the working directory; the default is the reference connector shipped in the package.',
+    ),
+  ),
   groupPrefix: entry(
     'GROUP_PREFIX',
     z.string().regex(/^[A-Za-z0-9._-]*$/),
@@ -276,7 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (env[name] !== undefined) problems.push(`${name}: ${why}`);
   }
   for (const [key, e] of entries()) {
-    const raw = env[e.env] ?? e.default;
+    const raw = env[e.env] ?? (e.default !== undefined && e.resolveDefault ? e.resolveDefault(e.default) : e.default);
     if (raw === undefined) {
       problems.push(`${e.env}: required (${e.doc})`);
       continue;

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import avro from 'avsc';
 import { PipelineError } from '../shared/errors.js';
+import { packagePath } from '../shared/package-root.js';
 
 /**
  * Every event type and schema version the pipeline knows, loaded from
@@ -108,9 +109,9 @@ export function loadCatalog(dirs: string | readonly string[]): EventCatalog {
   };
 }
 
-/** The schemas/ folder of this repository (resolved from this file, so it works from src/ and dist/). */
+/** The schemas/ folder of this package (the checkout, or the installed package when run from dist/). */
 export function defaultSchemasDir(aggregate = 'inventory'): string {
-  return path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../schemas', aggregate);
+  return packagePath('schemas', aggregate);
 }
 
 /**

@@ -1,13 +1,10 @@
 #!/usr/bin/env node
-// The AWS SDK is pinned to a release that supports Node 20 (package.json); its
-// notice that later releases need Node 22 is known and would only add noise.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, configMarkdown } from '../config/config.js';
 import { maskSecrets, redactConfig } from '../config/secrets.js';
 import { errorMessage } from '../shared/errors.js';
+import { packagePath } from '../shared/package-root.js';
 import { cliContext } from './cli-context.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerOffsetsCommands } from './commands/offsets.js';
@@ -15,6 +12,8 @@ import { registerOpsCommands } from './commands/ops.js';
 import { registerSetupCommands } from './commands/setup.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerStatusCommand } from './commands/status.js';
+import { unsupportedNodeReason } from './node-support.js';
+import { kafkajsUnpatchedReason } from '../log/kafkajs-patches.js';
 
 /**
  * One CLI for every operation. Configuration comes from environment variables
@@ -22,8 +21,13 @@ import { registerStatusCommand } from './commands/status.js';
  * clients it uses. Runs the program on import: nothing imports this file.
  */
 async function main(argv: string[]) {
+  const refused = unsupportedNodeReason(process.version) ?? kafkajsUnpatchedReason();
+  if (refused) {
+    console.error(refused);
+    process.exit(1);
+  }
   const ctx = cliContext();
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
   const program = new Command('pipeline')
     .description('DynamoDB Streams → Kafka → PostgreSQL views: operations CLI')
     .version(pkg.version)

@@ -87,6 +87,7 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
   try {
     const metricsServer = await startMetricsServer(registry, {
       port: config.metricsPort,
+      host: config.metricsHost,
       ready: () => rolesReady(running),
       // The monitor's snapshot next to its metrics: `cli status` judges the groups on the window this monitor has seen.
       ...(roles.includes('monitor') ? { json: { '/lag': () => running.lag?.snapshot() ?? null } } : {}),

@@ -8,7 +8,9 @@ export interface MetricsServer {
 }
 
 /**
- * Serves `GET /metrics` of one prom-client registry on 127.0.0.1 (or `host`).
+ * Serves `GET /metrics` of one prom-client registry on 127.0.0.1 (or `host`),
+ * `GET /healthz` (liveness: the process answers) and, given `ready`,
+ * `GET /readyz` (200, or 503 naming what is not ready).
  * Port 0 picks a free port; the chosen one is returned. `json` adds read-only
  * JSON endpoints by path (the lag monitor's `/lag`), each answering with what
  * its function returns at request time.
@@ -19,6 +21,11 @@ export async function startMetricsServer(
 ): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const urlPath = req.url?.split('?')[0] ?? '';
+    if (req.method === 'GET' && urlPath === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      res.end('{"status":"ok"}');
+      return;
+    }
     if (req.method === 'GET' && urlPath === '/readyz' && options.ready) {
       // The roles of this process (a consumer retrying on a lost dependency is not ready); 503 names what is not.
       const body = options.ready();

@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configMarkdown, loadConfig } from '../../src/config/config.js';
 import { maskSecrets, redactConfig, secretValues } from '../../src/config/secrets.js';
 import { groupTimings } from '../../src/consumers/runner.js';
+import { packagePath, packageRoot } from '../../src/shared/package-root.js';
 
 describe('configuration', () => {
   it('has defaults that point at the local stack', () => {
@@ -166,5 +169,17 @@ describe('secret settings', () => {
     }
     expect(row('API_KEYS')).toMatch(/\| the keys \|/);
     expect(row('KAFKA_SASL_USERNAME')).toMatch(/^\| `KAFKA_SASL_USERNAME` \| `` \| {2}\|/);
+  });
+
+  it('finds the files it ships from the package root, not the working directory; a path an operator sets stays as given', () => {
+    expect(packageRoot).toBe(`${path.resolve(import.meta.dirname, '../..')}${path.sep}`);
+    const c = loadConfig({});
+    expect(c.connectorFile).toBe(packagePath('connectors/journal.json'));
+    expect(existsSync(c.connectorFile)).toBe(true);
+    expect(loadConfig({ CONNECTOR_FILE: 'my/connector.json' }).connectorFile).toBe('my/connector.json');
+    const targets = packagePath('.stack/prometheus/targets');
+    expect(c.prometheusTargetsDir).toBe(existsSync(targets) ? targets : '');
+    expect(loadConfig({ PROMETHEUS_TARGETS_DIR: 'elsewhere' }).prometheusTargetsDir).toBe('elsewhere');
+    expect(loadConfig({ PROMETHEUS_TARGETS_DIR: '' }).prometheusTargetsDir).toBe('');
   });
 });

@@ -22,9 +22,18 @@ export interface CliProcess {
 }
 
 export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
+  return spawnProcess(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], env);
+}
+
+/**
+ * Any command as a {@link CliProcess}, with the environment spawnCli gives
+ * (e.g. an installed package's `ddb-cdc-pipeline` binary, in its own cwd).
+ */
+export function spawnProcess(command: string, args: string[], env: Record<string, string>, options: { cwd?: string } = {}): CliProcess {
+  const child = spawn(command, args, {
     env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '0', PROMETHEUS_TARGETS_DIR: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   let out = '';
   // Keep the tail only: a long fault run logs a lot, and only the end explains a failure.

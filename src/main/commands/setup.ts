@@ -11,6 +11,7 @@ import { connectorTopics, loadConnectors } from '../../source/connector.js';
 import { describeReplication, replicationWarnings, type ClusterReplication } from '../../log/topics.js';
 import { createPool } from '../../db/db.js';
 import { ensureReaderRole, migrate } from '../../db/migrate.js';
+import { packagePath } from '../../shared/package-root.js';
 import type { CliContext } from '../cli-context.js';
 import type { Clients } from '../clients.js';
 
@@ -22,7 +23,7 @@ export async function setupDatabase(clients: Clients) {
   const migrations = createPool(clients.config.databaseUrl, { max: 1, applicationName: 'pipeline-migrate', connectTimeoutMs: clients.config.pgConnectTimeoutMs });
   let result: Awaited<ReturnType<typeof migrate>>;
   try {
-    result = await migrate(migrations, 'migrations', clients.logger);
+    result = await migrate(migrations, packagePath('migrations'), clients.logger);
   } finally {
     await migrations.end();
   }
