@@ -24,11 +24,22 @@ const storedPartitionSchema = z.object({
   disagree: z.boolean(),
 });
 
+const kafkaPartitionSchema = z
+  .object({
+    lag: z.number(),
+    lagSeconds: z.number(),
+    lagSecondsMethod: z.string(),
+    status: z.string(),
+    reason: z.string(),
+  })
+  .openapi({ description: "Advisory: lag and status from Kafka's committed offset alone (what Burrow or kminion would see)" });
+
 const partitionSchema = z
   .object({
     partition: z.number().int(),
     logStartOffset: z.number().optional(),
     logEndOffset: z.number(),
+    offset: z.number().optional().openapi({ description: "Where the group stands: the offset stored in PostgreSQL for groups that store offsets, else Kafka's committed offset" }),
     committedOffset: z.number().nullable(),
     lag: z.number().nullable(),
     lagSeconds: z.number().nullable(),
@@ -37,6 +48,12 @@ const partitionSchema = z
     reason: z.string().nullable().optional(),
     /** Offsets the group stores in PostgreSQL with its view rows (exactly-once groups). */
     stored: storedPartitionSchema.nullable().optional(),
+    kafka: kafkaPartitionSchema.nullable().optional(),
+    blocked: z
+      .string()
+      .nullable()
+      .optional()
+      .openapi({ description: 'Why the group stopped this partition (its stored offset does not fit the topic: recreated topic, another cluster, a restore, retention); null while it reads' }),
   })
   .openapi('PartitionLag');
 
@@ -49,8 +66,9 @@ const groupSchema = z
     maxLag: z.number(),
     maxLagSeconds: z.number(),
     sumLag: z.number(),
+    offsetSource: z.enum(['postgres', 'kafka']).optional().openapi({ description: "Whose offsets every figure of the group comes from: 'postgres' (stored with the views: the truth) or 'kafka' (groups that store none)" }),
     status: statusSchema.nullable(),
-    storedStatus: statusSchema.nullable().optional(),
+    kafkaStatus: statusSchema.nullable().optional().openapi({ description: "Advisory, for a 'postgres' group: the status Kafka's committed offsets alone would give" }),
     topics: z.array(z.object({ topic: z.string(), sumLag: z.number(), partitions: z.array(partitionSchema) })),
   })
   .openapi('GroupLag');

@@ -212,7 +212,8 @@ export async function deleteGroupOffsets(db: Db, group: string): Promise<number>
 /** Every stored offset of every group (the lag monitor compares them with Kafka's). */
 export async function readAllOffsets(db: Db): Promise<StoredOffset[]> {
   const { rows } = await db.query<{ group_id: string; topic: string; partition: number; next_offset: number; updated_at: Date; blocked_reason: string | null }>(
-    'select group_id, topic, partition, next_offset, updated_at, blocked_reason from consumer_offsets',
+    // blocked_reason through to_jsonb: a monitor reading a database before migration 0005 reads null instead of failing.
+    "select group_id, topic, partition, next_offset, updated_at, (to_jsonb(o) ->> 'blocked_reason') as blocked_reason from consumer_offsets o",
   );
   return rows.map((r) => ({
     group: r.group_id,

@@ -56,7 +56,9 @@ export type StatusReason =
   | 'commits_stopped'
   | 'offset_rewound'
   | 'offset_not_advancing'
-  | 'lag_not_decreasing';
+  | 'lag_not_decreasing'
+  /** The group's consumer stopped the partition: its stored offset does not fit the topic (consumers/offset-witness.ts). */
+  | 'offset_blocked';
 
 export interface CommitSample {
   offset: number;

@@ -68,6 +68,11 @@ export function createLagMetrics(registry: Registry): LagMetrics {
     storedOffset: gauge('pipeline_consumer_stored_offset', 'Next offset to consume as stored in PostgreSQL by the group.', partitionLabels),
     storedLag: gauge('pipeline_consumer_stored_lag', 'Lag in records computed from the offset stored in PostgreSQL.', partitionLabels),
     storedLagSeconds: gauge('pipeline_consumer_stored_lag_seconds', 'Lag in seconds computed from the offset stored in PostgreSQL.', partitionLabels),
+    blocked: gauge(
+      'pipeline_consumer_partition_blocked',
+      "1 while the group's consumer keeps the partition stopped because its stored offset does not fit the topic (recreated topic, another cluster, a restore, retention); the reason is in /lag and the consumer's ERROR log.",
+      partitionLabels,
+    ),
     disagree: gauge(
       'pipeline_consumer_offsets_disagree',
       '1 when the offset stored in PostgreSQL and the Kafka-committed offset have differed for longer than the grace period.',
@@ -143,6 +148,7 @@ export function createLagMetrics(registry: Registry): LagMetrics {
               m.kafkaLag.set(labels, p.kafka.lag);
               m.kafkaLagSeconds.set(labels, p.kafka.lagSeconds);
             }
+            m.blocked.set(labels, p.blocked === null ? 0 : 1);
             if (p.stored) {
               m.storedOffset.set(labels, p.stored.offset);
               m.storedLag.set(labels, p.stored.lag);

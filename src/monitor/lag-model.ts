@@ -244,6 +244,8 @@ export function createLagModel({
               h.storedUpdatedAtMs = s.updatedAtMs;
             }
             truth = judge(h.stored, topic, partition, r);
+            // The consumer will not read this partition until an operator acts: STOP, and the stored reason says why.
+            if (s?.blockedReason) truth = { ...truth, status: 'STOP', reason: 'offset_blocked', detail: s.blockedReason };
             const differs = c !== undefined && s !== undefined && c.offset !== s.nextOffset;
             if (!differs) h.disagreeSinceMs = undefined;
             else h.disagreeSinceMs ??= nowMs;
@@ -277,6 +279,7 @@ export function createLagModel({
                   disagree: h.disagreeSinceMs !== undefined && nowMs - h.disagreeSinceMs >= disagreementGraceMs,
                 }
               : null,
+            blocked: source === 'postgres' ? (s?.blockedReason ?? null) : null,
           });
         }
 

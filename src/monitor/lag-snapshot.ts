@@ -100,6 +100,13 @@ export interface PartitionLag {
   /** Advisory, for a 'postgres' group with a Kafka commit: lag and status from `committedOffset`. */
   kafka: KafkaPartitionLag | null;
   stored: StoredPartitionLag | null;
+  /**
+   * Why the group's consumer stopped this partition (its stored offset does
+   * not fit the topic: another topic incarnation, beyond the log end, below
+   * the log start); null while it reads. A blocked partition is STOP with
+   * reason `offset_blocked`, whatever its lag says.
+   */
+  blocked: string | null;
 }
 
 export interface KafkaPartitionLag {

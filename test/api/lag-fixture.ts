@@ -16,8 +16,9 @@ export function lagSnapshot(group: string, partition: { lag: number; lagSeconds:
         maxLag: partition.lag,
         maxLagSeconds: partition.lagSeconds ?? 0,
         sumLag: partition.lag,
+        offsetSource: 'postgres' as const,
         status: { status: 'OK', burrowStatus: 'OK', reason: 'OK', detail: '', complete: 1 },
-        storedStatus: null,
+        kafkaStatus: null,
         topics: [
           {
             topic: 'inventory.events',
@@ -27,6 +28,7 @@ export function lagSnapshot(group: string, partition: { lag: number; lagSeconds:
                 partition: 0,
                 logStartOffset: 0,
                 logEndOffset: 100 + partition.lag,
+                offset: 100,
                 committedOffset: 100,
                 lag: partition.lag,
                 lagSeconds: partition.lagSeconds,
@@ -34,6 +36,8 @@ export function lagSnapshot(group: string, partition: { lag: number; lagSeconds:
                 status: 'OK',
                 reason: 'OK',
                 stored: null,
+                kafka: null,
+                blocked: null,
               },
             ],
           },

@@ -51,6 +51,26 @@ describe('lag model', () => {
     expect(model.probeRequests(readings({ committed: 97, latest: 120 }))).toHaveLength(1);
   });
 
+  it('a partition its consumer stopped (stored offset of another topic incarnation) is STOP with the stored reason, and exported', async () => {
+    const model = createLagModel({ clusterName: 'c' });
+    const reason = 't/0: the stored offset 391 was stored for topic ID a, and the topic now has ID b; likely the topic was deleted and created again';
+    // The new topic's log end (100) is below the stored offset: lag alone would read 0.
+    const stored = [{ group: 'g', topic: 't', partition: 0, nextOffset: 391, updatedAtMs: 0, blockedReason: reason }];
+    const snap = model.update(readings({ stored }), 1_000, noProbes, 1);
+    const g = snap.groups[0]!;
+    expect(g.status).toMatchObject({ status: 'STOP', reason: 'offset_blocked', detail: `t/0: ${reason}` });
+    expect(g.topics[0]?.partitions[0]).toMatchObject({ offset: 391, status: 'STOP', reason: 'offset_blocked', blocked: reason });
+    const registry = new Registry();
+    createLagMetrics(registry).publish(snap);
+    const text = await registry.metrics();
+    expect(text).toContain('pipeline_consumer_partition_blocked{cluster_name="c",group="g",kind="live",topic="t",partition="0"} 1');
+    expect(text).toContain('pipeline_consumer_status{cluster_name="c",group="g",kind="live",source="postgres",status="STOP",reason="offset_blocked"} 1');
+    // Lifted (offsets reset): OK again, and the series reads 0.
+    const after = model.update(readings({ stored: [{ ...stored[0]!, nextOffset: 100, updatedAtMs: 2_000, blockedReason: null }] }), 3_000, noProbes, 1);
+    expect(after.groups[0]?.topics[0]?.partitions[0]).toMatchObject({ blocked: null });
+    expect(after.groups[0]?.status?.reason).not.toBe('offset_blocked');
+  });
+
   it('flags stored vs committed disagreement only after the grace period', () => {
     const model = createLagModel({ clusterName: 'c', disagreementGraceMs: 10_000 });
     const stored = [{ group: 'g', topic: 't', partition: 0, nextOffset: 60, updatedAtMs: 0 }];

@@ -29,7 +29,7 @@ const group = (name: string, status: string, lag: number, reason: StatusReason =
   kafkaStatus: null,
   topics: [{ topic: 't', sumLag: lag, maxLagSeconds: 0, retentionRisk: null, partitions: [
     { partition: 0, logStartOffset: 0, logEndOffset: 10, offset: 10 - lag, committedOffset: 10 - lag, lag, lagSeconds: 0, lagSecondsMethod: 'zero', status: status as 'OK', reason,
-      kafka: null, stored: { offset: 10 - lag, updatedAt: '', lag, lagSeconds: 0, disagree: false } },
+      kafka: null, stored: { offset: 10 - lag, updatedAt: '', lag, lagSeconds: 0, disagree: false }, blocked: null },
   ] }],
 });
 
