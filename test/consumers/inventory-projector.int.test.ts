@@ -85,7 +85,7 @@ describe('inventory projector (real Kafka, registry, DynamoDB, PostgreSQL)', () 
     });
 
     await startProjector();
-    const expected = foldJournal(serde, records);
+    const expected = foldJournal(records);
     await eventually(async () => {
       const { rows } = await db.pool.query<{ n: number }>(
         'select count(*)::int as n from inventories i where i.last_sequence_nr = $1',

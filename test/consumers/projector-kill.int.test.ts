@@ -43,7 +43,7 @@ describe('projector survives kill -9 mid-batch (real CLI process)', () => {
     }
     const final = spawnCli(['run', '--roles', 'projector'], env);
     procs.push(final);
-    const expected = foldJournal(serde, records);
+    const expected = foldJournal(records);
     const groupId = `${prefix}${INVENTORY_PROJECTOR_GROUP}`;
     await eventually(async () => {
       const { rows } = await db.pool.query<{ n: number }>('select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = $1', [groupId]);

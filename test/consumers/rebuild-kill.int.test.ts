@@ -97,7 +97,7 @@ describe('rebuild killed half-way and resumed (real CLI process)', () => {
     expect(code, second.output().slice(-3000)).toBe(0);
     expect(second.output()).toMatch(new RegExp(`rebuilt ${INVENTORY_PROJECTOR_GROUP} \\(resumed\\): ${records.length} offsets`));
 
-    const expected = foldJournal(serde, records);
+    const expected = foldJournal(records);
     const rows = (await db.pool.query<{ persistence_id: string; on_hand: number; reserved: number; last_sequence_nr: number }>(
       'select persistence_id, on_hand, reserved, last_sequence_nr from inventories',
     )).rows;

@@ -127,7 +127,7 @@ describe('rebuild leaves no trace (real Kafka, registry, DynamoDB, PostgreSQL)',
     await expectNoTrace(projectorGroup);
 
     await caughtUp();
-    const expected = foldJournal(f.serde, records.slice(0, produced));
+    const expected = foldJournal(records.slice(0, produced));
     const rows = (await pool.query<{ persistence_id: string; on_hand: number; reserved: number; last_sequence_nr: number }>(
       'select persistence_id, on_hand, reserved, last_sequence_nr from inventories',
     )).rows;

@@ -86,7 +86,7 @@ describe('consumer runner recovery (real Kafka, PostgreSQL)', () => {
     expect(await listDeadLetters(f.kafka, dlqTopicOf(f.topic, groupId))).toHaveLength(0);
 
     // Applied once: the read model is the fold of the journal, the audit log has each event once.
-    const expected = foldJournal(f.serde, records);
+    const expected = foldJournal(records);
     const { rows } = await f.db.pool.query<{ persistence_id: string; on_hand: number; last_sequence_nr: number }>(
       'select persistence_id, on_hand, last_sequence_nr from inventories',
     );

@@ -324,7 +324,7 @@ describe(`pipeline under faults (seed ${SEED})`, () => {
       throw new Error(`${String(err)}\n${await explainTopicShortfall(topic, table, records).catch((e: unknown) => `(could not say which: ${String(e)})`)}\nfaults: ${faults.join(', ')}`);
     });
     expect(seen.size).toBe(records.length);
-    await expectReadModelEqualsJournal(db.pool, topic, records);
+    await expectReadModelEqualsJournal(db.pool, records);
     await expectViewsEqualReadModel(db.pool, 180_000);
     const parked = await db.pool.query<{ n: number }>('select count(*)::int as n from parked_events');
     expect(parked.rows[0]!.n).toBe(0);

@@ -55,7 +55,7 @@ describe('pipeline end to end', () => {
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
 
     // 2. Read model = fold of the journal, per inventory; 3. movements = journal events.
-    const inv = { rows: await expectReadModelEqualsJournal(db.pool, topic, records) };
+    const inv = { rows: await expectReadModelEqualsJournal(db.pool, records) };
 
     // 4. Each aggregate view = GROUP BY over the read model.
     await expectViewsEqualReadModel(db.pool);

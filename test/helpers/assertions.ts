@@ -1,14 +1,15 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import type { Kafka } from 'kafkajs';
-import { expect } from 'vitest';
 import type { JournalRecord } from '../../src/command/journal.js';
 import { journalHighWaterMarks } from '../../src/consumers/integrity.js';
 import { withInternalGroup } from '../../src/log/internal-groups.js';
 import type { Pool } from '../../src/db/db.js';
 import { CANARY_PERSISTENCE_ID } from '../../src/shared/canary.js';
-import { foldJournal, journalFor, serdeFor } from './pipeline.js';
+import { journalFor } from './pipeline.js';
 import { dynamo, dynamoStreams, eventually, kafka, testLogger } from './stack.js';
+
+export { expectReadModelEqualsJournal, expectViewsEqualJournal } from './oracle-checks.js';
 
 /** Every journal record of a table, read back strongly consistent. */
 export async function readJournal(table: string): Promise<{ records: JournalRecord[]; marks: Map<string, number> }> {
@@ -69,23 +70,6 @@ async function countJournalEvents(k: Kafka, groupId: string, topic: string, expe
     await consumer.disconnect();
   }
   return seen;
-}
-
-/** Read model = fold of the journal per inventory; one movement per journal event. */
-export async function expectReadModelEqualsJournal(pool: Pool, topic: string, records: JournalRecord[]) {
-  const serde = await serdeFor(topic);
-  const expected = foldJournal(serde, records);
-  const inv = await pool.query<{ persistence_id: string; on_hand: number; reserved: number; last_sequence_nr: number }>(
-    'select persistence_id, on_hand, reserved, last_sequence_nr from inventories',
-  );
-  expect(inv.rows).toHaveLength(expected.size);
-  for (const r of inv.rows) {
-    const s = expected.get(r.persistence_id)!;
-    expect([r.persistence_id, r.on_hand, r.reserved, r.last_sequence_nr]).toEqual([r.persistence_id, s.onHand, s.reserved, s.sequenceNr]);
-  }
-  const m = await pool.query<{ n: number; d: number }>('select count(*)::int as n, count(distinct (persistence_id, sequence_nr))::int as d from inventory_movements');
-  expect(m.rows[0]).toEqual({ n: records.length, d: records.length });
-  return inv.rows;
 }
 
 /** Each aggregate view = the GROUP BY of the read model (waits for the views group to catch up). */
