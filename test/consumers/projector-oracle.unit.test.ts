@@ -90,7 +90,7 @@ describe('consumer path over raw journal bytes agrees with the independent oracl
       ['StockAdjusted', 1, { amount: -3, reasonCode: 3 }],
     ].map(([t, v, d], i) => ({ persistenceId: pid, sequenceNr: i + 1, eventType: t as string, schemaVersion: v as number, payload: encodePayload(t as string, v as number, { metadata: md(i + 1), ...(d as object) }) }));
     const { rows, movements } = project(raw.map(decode), []);
-    expect(rows.get(pid)).toMatchObject({ onHand: 73, reserved: 6, lastSequenceNr: 5 });
+    expect(rows.get(pid), pid).toMatchObject({ onHand: 73, reserved: 6, lastSequenceNr: 5 });
     expect(movements.map((m) => [m.movementType, m.quantity, m.detail])).toEqual([
       ['CREATED', 0, { inventoryId: 'LIT-9', productId: 'P-000001', warehouseId: 'WH-OSA', zoneId: 'WH-OSA-AMBIENT', productStorageCondition: 'AMBIENT', zoneType: 'AMBIENT' }],
       ['RECEIPT', 100, { quantity: 100, lotNumber: 'L', supplierId: null, expiryDate: null }],

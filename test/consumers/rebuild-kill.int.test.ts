@@ -104,7 +104,7 @@ describe('rebuild killed half-way and resumed (real CLI process)', () => {
     expect(rows).toHaveLength(expected.size);
     for (const r of rows) {
       const s = expected.get(r.persistence_id)!;
-      expect([r.on_hand, r.reserved, r.last_sequence_nr]).toEqual([s.onHand, s.reserved, s.sequenceNr]);
+      expect([r.on_hand, r.reserved, r.last_sequence_nr], r.persistence_id).toEqual([s.onHand, s.reserved, s.sequenceNr]);
     }
     const movements = await db.pool.query<{ n: number }>('select count(*)::int as n from inventory_movements');
     expect(movements.rows[0]!.n).toBe(records.length);

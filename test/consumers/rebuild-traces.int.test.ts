@@ -134,7 +134,7 @@ describe('rebuild leaves no trace (real Kafka, registry, DynamoDB, PostgreSQL)',
     expect(rows).toHaveLength(expected.size);
     for (const r of rows) {
       const s = expected.get(r.persistence_id)!;
-      expect([r.on_hand, r.reserved, r.last_sequence_nr]).toEqual([s.onHand, s.reserved, s.sequenceNr]);
+      expect([r.on_hand, r.reserved, r.last_sequence_nr], r.persistence_id).toEqual([s.onHand, s.reserved, s.sequenceNr]);
     }
     const movements = await pool.query<{ n: number }>('select count(*)::int as n from inventory_movements');
     expect(movements.rows[0]!.n).toBe(produced);

@@ -91,7 +91,7 @@ describe('consumer runner recovery (real Kafka, PostgreSQL)', () => {
       'select persistence_id, on_hand, last_sequence_nr from inventories',
     );
     expect(rows).toHaveLength(expected.size);
-    for (const r of rows) expect([r.on_hand, r.last_sequence_nr]).toEqual([expected.get(r.persistence_id)!.onHand, expected.get(r.persistence_id)!.sequenceNr]);
+    for (const r of rows) expect([r.on_hand, r.last_sequence_nr], r.persistence_id).toEqual([expected.get(r.persistence_id)!.onHand, expected.get(r.persistence_id)!.sequenceNr]);
     const movements = await f.db.pool.query<{ n: number }>('select count(*)::int as n from inventory_movements');
     expect(movements.rows[0]!.n).toBe(records.length);
     await runner.stop();
