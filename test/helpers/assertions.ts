@@ -7,6 +7,7 @@ import { withInternalGroup } from '../../src/log/internal-groups.js';
 import type { Pool } from '../../src/db/db.js';
 import { CANARY_PERSISTENCE_ID } from '../../src/shared/canary.js';
 import { journalFor } from './pipeline.js';
+import { readCommittedToEnd } from './read-to-end.js';
 import { dynamo, dynamoStreams, eventually, kafka, testLogger } from './stack.js';
 
 export { expectReadModelEqualsJournal, expectViewsEqualJournal } from './oracle-checks.js';
@@ -31,7 +32,9 @@ export async function waitForProjector(pool: Pool, marks: Map<string, number>, t
 }
 
 /**
- * Reads the committed topic to the end; counts each (persistence id, sequence nr).
+ * Reads the committed topic until every one of `expected` journal events is
+ * there, then to the end offsets taken at that moment; counts each
+ * (persistence id, sequence nr).
  * Through an internal group deleted afterwards, like the pipeline's own readers.
  */
 export async function topicCounts(topic: string, expected: number, timeoutMs = 120_000): Promise<Map<string, number>> {
@@ -46,29 +49,22 @@ export async function topicCounts(topic: string, expected: number, timeoutMs = 1
 }
 
 async function countJournalEvents(k: Kafka, groupId: string, topic: string, expected: number, timeoutMs: number): Promise<Map<string, number>> {
-  const consumer = k.consumer({ groupId, readUncommitted: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
   const seen = new Map<string, number>();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`saw ${seen.size} of ${expected} journal events in ${topic}`)), timeoutMs);
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          // Records without the bridge's headers (poison injected by fault tests) are not journal events.
-          if (!message.headers?.persistence_id || message.headers.persistence_id.toString() === CANARY_PERSISTENCE_ID) return;
-          const key = `${message.headers.persistence_id.toString()}#${message.headers.sequence_nr?.toString()}`;
-          seen.set(key, (seen.get(key) ?? 0) + 1);
-          if (seen.size >= expected) {
-            clearTimeout(timer);
-            setTimeout(resolve, 1500); // a little longer, so a late duplicate would be counted too
-          }
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  // Once every expected event is there, on to the end offsets taken then: a duplicate written before is counted too.
+  await readCommittedToEnd({
+    kafka: k,
+    topic,
+    groupId,
+    timeoutMs,
+    ready: () => seen.size >= expected,
+    progress: () => `(saw ${seen.size} of ${expected} journal events)`,
+    onMessage: (_partition, message) => {
+      // Records without the bridge's headers (poison injected by fault tests) are not journal events.
+      if (!message.headers?.persistence_id || message.headers.persistence_id.toString() === CANARY_PERSISTENCE_ID) return;
+      const key = `${message.headers.persistence_id.toString()}#${message.headers.sequence_nr?.toString()}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    },
+  });
   return seen;
 }
 
