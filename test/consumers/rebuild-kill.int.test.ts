@@ -20,6 +20,9 @@ import { eventually, testLogger, uniqueName, type TestDatabase } from '../helper
  * from a clean consumer group, resumes from the offsets PostgreSQL holds for
  * the rebuild, swaps, and leaves nothing behind.
  */
+/** Advisory lock key that holds the rebuild half-way (see the trigger below). */
+const HOLD_LOCK = 71_234;
+
 describe('rebuild killed half-way and resumed (real CLI process)', () => {
   const prefix = `${uniqueName('t')}.`;
   const liveGroup = liveGroupId(prefix, INVENTORY_PROJECTOR_GROUP);
@@ -62,25 +65,41 @@ describe('rebuild killed half-way and resumed (real CLI process)', () => {
   });
 
   it('resumes from PostgreSQL after kill -9, swaps, equals the journal fold, and leaves no group, rows or tables', async () => {
-    const first = spawnCli(['rebuild', INVENTORY_PROJECTOR_GROUP], env);
-    procs.push(first);
-    // Half-way for sure: once it has applied something, hold its offset rows so those partitions cannot move, then kill it.
-    await eventually(async () => ((await rebuiltRows()).some((r) => r.next_offset > 0) ? true : undefined), 120_000, 50).catch((err: unknown) => {
-      throw new Error(`${String(err)}\nrebuild output:\n${first.output().slice(-3000)}`);
-    });
+    // Half-way for sure, however fast or slow the machine: a trigger (this test's own database) makes the
+    // rebuild's second offset advance of any partition wait for an advisory lock the test holds, so the
+    // rebuild applies one batch per partition and then stands still until it is killed — no race between
+    // the test's polls and the rebuild's progress.
+    await db.pool.query(`create function test_hold_rebuild() returns trigger language plpgsql as $$
+      begin
+        if old.next_offset > 0 then perform pg_advisory_xact_lock(${HOLD_LOCK}); end if;
+        return new;
+      end $$`);
+    await db.pool.query(`create trigger test_hold_rebuild before update on consumer_offsets for each row
+      when (old.group_id = '${rebuildGroup}') execute function test_hold_rebuild()`);
     const holder = await db.pool.connect();
     let held: { partition: number; next_offset: number }[];
     try {
-      await holder.query('begin');
-      held = (await holder.query<{ partition: number; next_offset: number }>(
-        'select partition, next_offset from consumer_offsets where group_id = $1 order by 1 for update',
-        [rebuildGroup],
-      )).rows;
+      await holder.query('select pg_advisory_lock($1)', [HOLD_LOCK]);
+      const first = spawnCli(['rebuild', INVENTORY_PROJECTOR_GROUP], env);
+      procs.push(first);
+      // Waits for the rebuild to be held: it applied something and a batch waits on the lock (generous bound).
+      await eventually(async () => {
+        const waiting = await db.pool.query<{ n: number }>("select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = $1 and not granted", [HOLD_LOCK]);
+        return waiting.rows[0]!.n > 0 && (await rebuiltRows()).some((r) => r.next_offset > 0) ? true : undefined;
+      }, 180_000, 200).catch((err: unknown) => {
+        throw new Error(`${String(err)}\nrebuild output:\n${first.output().slice(-3000)}`);
+      });
+      held = await rebuiltRows();
       await first.kill9();
+      // The killed process's backend still waits on the lock (PostgreSQL notices a gone client only when it
+      // writes to it): end it, so its open transaction rolls back before anything else moves.
+      await db.pool.query("select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and objid = $1 and not granted", [HOLD_LOCK]);
     } finally {
-      await holder.query('rollback');
+      await holder.query('select pg_advisory_unlock($1)', [HOLD_LOCK]);
       holder.release();
     }
+    // The resumed run goes unhindered.
+    await db.pool.query('drop trigger test_hold_rebuild on consumer_offsets; drop function test_hold_rebuild()');
     const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
     expect(held.some((r) => r.next_offset < ends.get(r.partition)!), `held ${JSON.stringify(held)} ends ${JSON.stringify([...ends])}`).toBe(true);
     const atKill = await sum(rebuildGroup);
