@@ -114,6 +114,10 @@ export function createInventoryProjector(options: InventoryProjectorOptions): In
       persistence_id text, inventory_id text, product_id text, warehouse_id text, zone_id text,
       product_storage_condition text, zone_type text, on_hand integer, reserved integer, violations integer,
       last_sequence_nr bigint, last_event_at timestamptz, last_source_written_at timestamptz) on commit delete rows`);
+    // Emptied first: one transaction can write more than once (a failing batch's events applied one by one under
+    // savepoints), and `on commit delete rows` empties it only at commit — left over, an id's earlier row made
+    // the upsert below hit it twice ("cannot affect row a second time") and dead-lettered innocent events.
+    await tx.query('truncate stg_inventories');
     const cols = `persistence_id, inventory_id, product_id, warehouse_id, zone_id, product_storage_condition, zone_type,
       on_hand, reserved, violations, last_sequence_nr, last_event_at, last_source_written_at`;
     await copyRows(tx, `copy stg_inventories (${cols}) from stdin`, rows, (r) => [
