@@ -11,6 +11,7 @@ import type { EventSerde } from '../../src/events/serde.js';
 import { liveGroupId, rebuildGroupId } from '../../src/shared/group-names.js';
 import { planWorkload, writeWorkload } from '../helpers/inventory-workload.js';
 import { consumerFixture, foldJournal, produceRecords } from '../helpers/pipeline.js';
+import { expectReadModelEqualsJournal } from '../helpers/oracle-checks.js';
 import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
 import { eventually, testLogger, uniqueName, type TestDatabase } from '../helpers/stack.js';
 
@@ -64,11 +65,14 @@ describe('rebuild killed half-way and resumed (real CLI process)', () => {
     await f?.close();
   });
 
-  it('resumes from PostgreSQL after kill -9, swaps, equals the journal fold, and leaves no group, rows or tables', async () => {
-    // Half-way for sure, however fast or slow the machine: a trigger (this test's own database) makes the
-    // rebuild's second offset advance of any partition wait for an advisory lock the test holds, so the
-    // rebuild applies one batch per partition and then stands still until it is killed — no race between
-    // the test's polls and the rebuild's progress.
+  /**
+   * Starts `rebuild inventory-projector` and kills it with SIGKILL half-way for sure, however fast or slow
+   * the machine: a trigger (this test's own database) makes the rebuild's second offset advance of any
+   * partition wait for an advisory lock the test holds, so the rebuild applies one batch per partition and
+   * then stands still until it is killed — no race between the test's polls and the rebuild's progress.
+   * Returns its offset rows at the kill.
+   */
+  async function rebuildKilledHalfWay(): Promise<{ partition: number; next_offset: number }[]> {
     await db.pool.query(`create function test_hold_rebuild() returns trigger language plpgsql as $$
       begin
         if old.next_offset > 0 then perform pg_advisory_xact_lock(${HOLD_LOCK}); end if;
@@ -77,7 +81,6 @@ describe('rebuild killed half-way and resumed (real CLI process)', () => {
     await db.pool.query(`create trigger test_hold_rebuild before update on consumer_offsets for each row
       when (old.group_id = '${rebuildGroup}') execute function test_hold_rebuild()`);
     const holder = await db.pool.connect();
-    let held: { partition: number; next_offset: number }[];
     try {
       await holder.query('select pg_advisory_lock($1)', [HOLD_LOCK]);
       const first = spawnCli(['rebuild', INVENTORY_PROJECTOR_GROUP], env);
@@ -89,17 +92,22 @@ describe('rebuild killed half-way and resumed (real CLI process)', () => {
       }, 180_000, 200).catch((err: unknown) => {
         throw new Error(`${String(err)}\nrebuild output:\n${first.output().slice(-3000)}`);
       });
-      held = await rebuiltRows();
+      const held = await rebuiltRows();
       await first.kill9();
       // The killed process's backend still waits on the lock (PostgreSQL notices a gone client only when it
       // writes to it): end it, so its open transaction rolls back before anything else moves.
       await db.pool.query("select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and objid = $1 and not granted", [HOLD_LOCK]);
+      return held;
     } finally {
       await holder.query('select pg_advisory_unlock($1)', [HOLD_LOCK]);
       holder.release();
+      // What runs next goes unhindered.
+      await db.pool.query('drop trigger test_hold_rebuild on consumer_offsets; drop function test_hold_rebuild()');
     }
-    // The resumed run goes unhindered.
-    await db.pool.query('drop trigger test_hold_rebuild on consumer_offsets; drop function test_hold_rebuild()');
+  }
+
+  it('resumes from PostgreSQL after kill -9, swaps, equals the journal fold, and leaves no group, rows or tables', async () => {
+    const held = await rebuildKilledHalfWay();
     const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
     expect(held.some((r) => r.next_offset < ends.get(r.partition)!), `held ${JSON.stringify(held)} ends ${JSON.stringify([...ends])}`).toBe(true);
     const atKill = await sum(rebuildGroup);
@@ -145,5 +153,22 @@ describe('rebuild killed half-way and resumed (real CLI process)', () => {
     expect(abort.output()).toContain(
       `aborted the rebuild of ${INVENTORY_PROJECTOR_GROUP}: {"tables":[],"offsetRows":0,"stateRows":0,"freshnessRows":0,"kafkaGroup":"absent","dlqTopic":"absent","dlqRecords":0}`,
     );
+  });
+
+  it('rebuild --restart after a kill discards the unfinished rebuild, rebuilds from offset 0 and swaps', async () => {
+    const held = await rebuildKilledHalfWay();
+    expect(held.some((r) => r.next_offset > 0)).toBe(true);
+    const restart = spawnCli(['rebuild', INVENTORY_PROJECTOR_GROUP, '--restart'], env);
+    procs.push(restart);
+    const code = await Promise.race([restart.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 240_000))]);
+    expect(code, restart.output().slice(-3000)).toBe(0);
+    expect(restart.output()).toMatch(new RegExp(`rebuilt ${INVENTORY_PROJECTOR_GROUP}: ${records.length} offsets`));
+    expect(restart.output()).not.toContain('(resumed)');
+    await expectReadModelEqualsJournal(db.pool, records);
+    expect(await rebuiltRows()).toEqual([]);
+    const tables = await db.pool.query("select tablename from pg_tables where tablename like '%\\_old' or tablename like '%\\_rebuild'");
+    expect(tables.rows).toEqual([]);
+    expect((await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix))).toEqual([liveGroup]);
+    expect(await sum(liveGroup)).toBe(records.length);
   });
 });
