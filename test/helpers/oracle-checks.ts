@@ -111,7 +111,7 @@ export async function expectReadModelEqualsJournal(
 export async function expectViewsEqualJournal(pool: pg.Pool, records: readonly RawJournalEvent[], timeoutMs = 120_000): Promise<void> {
   const { movements } = oracleOfJournal(records);
   const client = await pool.connect();
-  let lastDiff: string[] = [];
+  let lastDiff: string[] | undefined;
   try {
     await client.query('drop table if exists pg_temp.oracle_events');
     await client.query(`create temp table oracle_events (
@@ -179,10 +179,14 @@ export async function expectViewsEqualJournal(pool: pg.Pool, records: readonly R
       }
       return out;
     };
+    let failure: unknown;
     await eventually(async () => {
+      lastDiff = undefined;
       lastDiff = await diff();
       return lastDiff.length === 0 ? true : undefined;
-    }, timeoutMs, 1000).catch(() => undefined);
+    }, timeoutMs, 1000).catch((err: unknown) => (failure = err));
+    // A comparison that could not run is a failure, never an empty difference.
+    if (lastDiff === undefined) throw new Error(`the views could not be compared with the journal oracle: ${String(failure)}`);
     expectNoDifferences('view rows', lastDiff);
   } finally {
     await client.query('drop table if exists pg_temp.oracle_events').catch(() => undefined);
