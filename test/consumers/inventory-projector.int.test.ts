@@ -85,7 +85,7 @@ describe('inventory projector (real Kafka, registry, DynamoDB, PostgreSQL)', () 
     });
 
     await startProjector();
-    const expected = foldJournal(serde, records);
+    const expected = foldJournal(records);
     await eventually(async () => {
       const { rows } = await db.pool.query<{ n: number }>(
         'select count(*)::int as n from inventories i where i.last_sequence_nr = $1',
@@ -100,7 +100,7 @@ describe('inventory projector (real Kafka, registry, DynamoDB, PostgreSQL)', () 
     expect(rows).toHaveLength(expected.size);
     for (const r of rows) {
       const s = expected.get(r.persistence_id)!;
-      expect({ onHand: r.on_hand, reserved: r.reserved, seq: r.last_sequence_nr }).toEqual({ onHand: s.onHand, reserved: s.reserved, seq: s.sequenceNr });
+      expect({ onHand: r.on_hand, reserved: r.reserved, seq: r.last_sequence_nr }, r.persistence_id).toEqual({ onHand: s.onHand, reserved: s.reserved, seq: s.sequenceNr });
     }
     const movements = await db.pool.query<{ n: number; distinct_n: number }>(
       'select count(*)::int as n, count(distinct (persistence_id, sequence_nr))::int as distinct_n from inventory_movements',

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decide } from '../../src/command/inventory.js';
+import { decide, fold } from '../../src/command/inventory.js';
 import type { JournalRecord } from '../../src/command/journal.js';
 import { asLatest } from '../../src/command/legacy-versions.js';
 import type { ConsumerEvent } from '../../src/consumers/consumer-observer.js';
@@ -9,7 +9,8 @@ import { createInventoryProjector } from '../../src/consumers/projectors/invento
 import { createConsumerRunner, type ConsumerRunner } from '../../src/consumers/runner.js';
 import { createTopicsAndWait } from '../../src/log/topics.js';
 import { sleep } from '../../src/shared/retry.js';
-import { consumerFixture, foldJournal, produceRecords, writeHistory } from '../helpers/pipeline.js';
+import { expectReadModelEqualsJournal } from '../helpers/assertions.js';
+import { consumerFixture, produceRecords, writeHistory } from '../helpers/pipeline.js';
 import { eventually, testLogger, uniqueName } from '../helpers/stack.js';
 
 /**
@@ -56,17 +57,9 @@ describe('stored offsets of another topic incarnation (real servers)', () => {
       return ends.every((e) => (s.get(e.partition)?.next ?? 0) >= Number(e.high)) ? true : undefined;
     }, 90_000, 250);
   };
-  /** The read model against an independent fold of every journal record written so far. */
+  /** The read model and movements against the independent oracle's fold of every journal record written so far. */
   const expectReadModelEqualsFold = async (records: JournalRecord[]) => {
-    const expected = foldJournal(f.serde, records);
-    const { rows } = await f.db.pool.query<{ persistence_id: string; on_hand: number; reserved: number; last_sequence_nr: number }>(
-      'select persistence_id, on_hand, reserved, last_sequence_nr from inventories order by persistence_id',
-    );
-    expect(rows.map((r) => [r.persistence_id, r.on_hand, r.reserved, Number(r.last_sequence_nr)])).toEqual(
-      [...expected].sort(([a], [b]) => (a < b ? -1 : 1)).map(([pid, s]) => [pid, s.onHand, s.reserved, s.sequenceNr]),
-    );
-    const m = await f.db.pool.query<{ n: number; d: number }>('select count(*)::int as n, count(distinct (persistence_id, sequence_nr))::int as d from inventory_movements');
-    expect(m.rows[0]).toEqual({ n: records.length, d: records.length });
+    await expectReadModelEqualsJournal(f.db.pool, records);
   };
   /** Deletes the topic and creates it again under the same name (Kafka deletes asynchronously: retried until the name is free). */
   const recreateTopic = async () => {
@@ -83,7 +76,8 @@ describe('stored offsets of another topic incarnation (real servers)', () => {
     const out: JournalRecord[] = [];
     for (let i = 0; i < n; i++) {
       const pid = history[(i * 7) % history.length]!.persistenceId;
-      const state = foldJournal(f.serde, [...history, ...out].filter((r) => r.persistenceId === pid)).get(pid)!;
+      const mine = [...history, ...out].filter((r) => r.persistenceId === pid).sort((a, b) => a.sequenceNr - b.sequenceNr);
+      const state = fold(pid, mine.map((r) => f.serde.decodeRaw(r.eventType, r.schemaVersion, r.payload)));
       const events = decide(state, { kind: 'receive', quantity: 5, lotNumber: `${tag}-${i}`, supplierId: null, expiryDate: null });
       out.push(...(await f.journal.append({ persistenceId: pid, expectedSequenceNr: state.sequenceNr, events: events.map(asLatest) })));
     }

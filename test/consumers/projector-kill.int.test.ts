@@ -43,7 +43,7 @@ describe('projector survives kill -9 mid-batch (real CLI process)', () => {
     }
     const final = spawnCli(['run', '--roles', 'projector'], env);
     procs.push(final);
-    const expected = foldJournal(serde, records);
+    const expected = foldJournal(records);
     const groupId = `${prefix}${INVENTORY_PROJECTOR_GROUP}`;
     await eventually(async () => {
       const { rows } = await db.pool.query<{ n: number }>('select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = $1', [groupId]);
@@ -59,7 +59,7 @@ describe('projector survives kill -9 mid-batch (real CLI process)', () => {
     expect(rows).toHaveLength(expected.size);
     for (const r of rows) {
       const s = expected.get(r.persistence_id)!;
-      expect([r.on_hand, r.reserved, r.last_sequence_nr]).toEqual([s.onHand, s.reserved, s.sequenceNr]);
+      expect([r.on_hand, r.reserved, r.last_sequence_nr], r.persistence_id).toEqual([s.onHand, s.reserved, s.sequenceNr]);
     }
     const m = await db.pool.query<{ n: number; d: number }>(
       'select count(*)::int as n, count(distinct (persistence_id, sequence_nr))::int as d from inventory_movements',

@@ -50,7 +50,7 @@ describe('two projector instances rebalancing under load (real servers)', () => 
       const { rows } = await f.db.pool.query<{ n: number }>('select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = $1', [f.groupId]);
       return rows[0]!.n === records.length ? true : undefined;
     }, 120_000, 500);
-    const rows = await expectReadModelEqualsJournal(f.db.pool, f.topic, records);
+    const rows = await expectReadModelEqualsJournal(f.db.pool, records);
     expect(rows).toHaveLength(40);
   });
 });

@@ -127,14 +127,14 @@ describe('rebuild leaves no trace (real Kafka, registry, DynamoDB, PostgreSQL)',
     await expectNoTrace(projectorGroup);
 
     await caughtUp();
-    const expected = foldJournal(f.serde, records.slice(0, produced));
+    const expected = foldJournal(records.slice(0, produced));
     const rows = (await pool.query<{ persistence_id: string; on_hand: number; reserved: number; last_sequence_nr: number }>(
       'select persistence_id, on_hand, reserved, last_sequence_nr from inventories',
     )).rows;
     expect(rows).toHaveLength(expected.size);
     for (const r of rows) {
       const s = expected.get(r.persistence_id)!;
-      expect([r.on_hand, r.reserved, r.last_sequence_nr]).toEqual([s.onHand, s.reserved, s.sequenceNr]);
+      expect([r.on_hand, r.reserved, r.last_sequence_nr], r.persistence_id).toEqual([s.onHand, s.reserved, s.sequenceNr]);
     }
     const movements = await pool.query<{ n: number }>('select count(*)::int as n from inventory_movements');
     expect(movements.rows[0]!.n).toBe(produced);

@@ -64,7 +64,7 @@ describe('rebuild after the topic lost its early records (real servers)', () => 
     });
     expect(result.deadLetters).toBe(0);
 
-    const expected = foldJournal(serde, records);
+    const expected = foldJournal(records);
     const { rows } = await db.pool.query<{ persistence_id: string; on_hand: number; reserved: number; last_sequence_nr: number }>(
       'select persistence_id, on_hand, reserved, last_sequence_nr from inventories',
     );

@@ -70,7 +70,7 @@ describe('rebuild of the projector into shadow tables with an atomic swap (real 
     expect(progress.at(-1)!.done).toBe(records.length);
     const after = (await db.pool.query('select persistence_id, on_hand, reserved, last_sequence_nr from inventories order by 1')).rows;
     expect(after).toEqual(before);
-    const expected = foldJournal(serde, records);
+    const expected = foldJournal(records);
     expect(after).toHaveLength(expected.size);
     const movements = await db.pool.query<{ n: number }>('select count(*)::int as n from inventory_movements');
     expect(movements.rows[0]!.n).toBe(records.length);

@@ -86,12 +86,12 @@ describe('consumer runner recovery (real Kafka, PostgreSQL)', () => {
     expect(await listDeadLetters(f.kafka, dlqTopicOf(f.topic, groupId))).toHaveLength(0);
 
     // Applied once: the read model is the fold of the journal, the audit log has each event once.
-    const expected = foldJournal(f.serde, records);
+    const expected = foldJournal(records);
     const { rows } = await f.db.pool.query<{ persistence_id: string; on_hand: number; last_sequence_nr: number }>(
       'select persistence_id, on_hand, last_sequence_nr from inventories',
     );
     expect(rows).toHaveLength(expected.size);
-    for (const r of rows) expect([r.on_hand, r.last_sequence_nr]).toEqual([expected.get(r.persistence_id)!.onHand, expected.get(r.persistence_id)!.sequenceNr]);
+    for (const r of rows) expect([r.on_hand, r.last_sequence_nr], r.persistence_id).toEqual([expected.get(r.persistence_id)!.onHand, expected.get(r.persistence_id)!.sequenceNr]);
     const movements = await f.db.pool.query<{ n: number }>('select count(*)::int as n from inventory_movements');
     expect(movements.rows[0]!.n).toBe(records.length);
     await runner.stop();

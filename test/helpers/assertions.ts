@@ -1,14 +1,16 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import type { Kafka } from 'kafkajs';
-import { expect } from 'vitest';
 import type { JournalRecord } from '../../src/command/journal.js';
 import { journalHighWaterMarks } from '../../src/consumers/integrity.js';
 import { withInternalGroup } from '../../src/log/internal-groups.js';
 import type { Pool } from '../../src/db/db.js';
 import { CANARY_PERSISTENCE_ID } from '../../src/shared/canary.js';
-import { foldJournal, journalFor, serdeFor } from './pipeline.js';
+import { journalFor } from './pipeline.js';
+import { readCommittedToEnd } from './read-to-end.js';
 import { dynamo, dynamoStreams, eventually, kafka, testLogger } from './stack.js';
+
+export { expectReadModelEqualsJournal, expectViewsEqualJournal } from './oracle-checks.js';
 
 /** Every journal record of a table, read back strongly consistent. */
 export async function readJournal(table: string): Promise<{ records: JournalRecord[]; marks: Map<string, number> }> {
@@ -30,7 +32,9 @@ export async function waitForProjector(pool: Pool, marks: Map<string, number>, t
 }
 
 /**
- * Reads the committed topic to the end; counts each (persistence id, sequence nr).
+ * Reads the committed topic until every one of `expected` journal events is
+ * there, then to the end offsets taken at that moment; counts each
+ * (persistence id, sequence nr).
  * Through an internal group deleted afterwards, like the pipeline's own readers.
  */
 export async function topicCounts(topic: string, expected: number, timeoutMs = 120_000): Promise<Map<string, number>> {
@@ -45,47 +49,23 @@ export async function topicCounts(topic: string, expected: number, timeoutMs = 1
 }
 
 async function countJournalEvents(k: Kafka, groupId: string, topic: string, expected: number, timeoutMs: number): Promise<Map<string, number>> {
-  const consumer = k.consumer({ groupId, readUncommitted: false });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
   const seen = new Map<string, number>();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`saw ${seen.size} of ${expected} journal events in ${topic}`)), timeoutMs);
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          // Records without the bridge's headers (poison injected by fault tests) are not journal events.
-          if (!message.headers?.persistence_id || message.headers.persistence_id.toString() === CANARY_PERSISTENCE_ID) return;
-          const key = `${message.headers.persistence_id.toString()}#${message.headers.sequence_nr?.toString()}`;
-          seen.set(key, (seen.get(key) ?? 0) + 1);
-          if (seen.size >= expected) {
-            clearTimeout(timer);
-            setTimeout(resolve, 1500); // a little longer, so a late duplicate would be counted too
-          }
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  // Once every expected event is there, on to the end offsets taken then: a duplicate written before is counted too.
+  await readCommittedToEnd({
+    kafka: k,
+    topic,
+    groupId,
+    timeoutMs,
+    ready: () => seen.size >= expected,
+    progress: () => `(saw ${seen.size} of ${expected} journal events)`,
+    onMessage: (_partition, message) => {
+      // Records without the bridge's headers (poison injected by fault tests) are not journal events.
+      if (!message.headers?.persistence_id || message.headers.persistence_id.toString() === CANARY_PERSISTENCE_ID) return;
+      const key = `${message.headers.persistence_id.toString()}#${message.headers.sequence_nr?.toString()}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    },
+  });
   return seen;
-}
-
-/** Read model = fold of the journal per inventory; one movement per journal event. */
-export async function expectReadModelEqualsJournal(pool: Pool, topic: string, records: JournalRecord[]) {
-  const serde = await serdeFor(topic);
-  const expected = foldJournal(serde, records);
-  const inv = await pool.query<{ persistence_id: string; on_hand: number; reserved: number; last_sequence_nr: number }>(
-    'select persistence_id, on_hand, reserved, last_sequence_nr from inventories',
-  );
-  expect(inv.rows).toHaveLength(expected.size);
-  for (const r of inv.rows) {
-    const s = expected.get(r.persistence_id)!;
-    expect([r.persistence_id, r.on_hand, r.reserved, r.last_sequence_nr]).toEqual([r.persistence_id, s.onHand, s.reserved, s.sequenceNr]);
-  }
-  const m = await pool.query<{ n: number; d: number }>('select count(*)::int as n, count(distinct (persistence_id, sequence_nr))::int as d from inventory_movements');
-  expect(m.rows[0]).toEqual({ n: records.length, d: records.length });
-  return inv.rows;
 }
 
 /** Each aggregate view = the GROUP BY of the read model (waits for the views group to catch up). */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { decide, evolve, fold, initialState, persistenceIdOf, type InventoryCommand, type InventoryState } from '../../src/command/inventory.js';
+import { decide, evolve, initialState, persistenceIdOf, type InventoryCommand, type InventoryState } from '../../src/command/inventory.js';
 import { asLatest, asLegacy } from '../../src/command/legacy-versions.js';
 import { createJournal, itemOf, type Journal, type JournalRecord } from '../../src/command/journal.js';
 import type { InventoryEvent } from '../../src/events/generated/inventory.js';
@@ -108,17 +108,11 @@ export async function produceRecords(producer: Producer, serde: EventSerde<Inven
   }
 }
 
-/** Per persistence id, the fold of its journal records decoded and upcast like a consumer would. */
-export function foldJournal(serde: EventSerde<InventoryEvent>, records: JournalRecord[]): Map<string, InventoryState> {
-  const byId = new Map<string, JournalRecord[]>();
-  for (const r of records) byId.set(r.persistenceId, [...(byId.get(r.persistenceId) ?? []), r]);
-  const out = new Map<string, InventoryState>();
-  for (const [pid, rs] of byId) {
-    rs.sort((a, b) => a.sequenceNr - b.sequenceNr);
-    out.set(pid, fold(pid, rs.map((r) => serde.decodeRaw(r.eventType, r.schemaVersion, r.payload))));
-  }
-  return out;
-}
+/**
+ * Per persistence id, what the read model must hold: the independent oracle's
+ * fold of the raw journal items (test/helpers/oracle.ts; no code from src/).
+ */
+export { foldJournal } from './oracle.js';
 
 export const freshRegistry = () => new Registry();
 

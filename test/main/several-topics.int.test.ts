@@ -106,7 +106,8 @@ describe('consumer roles over several topics', () => {
     for (const r of all) marks.set(r.persistenceId, Math.max(marks.get(r.persistenceId) ?? 0, r.sequenceNr));
     await waitForProjector(db.pool, marks, 120_000);
     // One movement per event of both tables, those the stream never carried included (repaired from the seed-004 table).
-    await expectReadModelEqualsJournal(db.pool, journalC.topic, all);
+    // The seed-004 layout has no event or correlation id (the bridge derives them): stock, movements and details only.
+    await expectReadModelEqualsJournal(db.pool, all, { ids: false });
     await expectViewsEqualReadModel(db.pool);
 
     // The integrity check reads both tables as one journal.

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/shared/logger.js';
 import type { EventSerde } from '../../src/events/serde.js';
 import { createBridge, ensureTopics, type Bridge } from '../../src/source/bridge.js';
 import { loadConnector, parseConnector, type ConnectorConfig } from '../../src/source/connector.js';
+import { readCommittedToEnd } from '../helpers/read-to-end.js';
 import { catalog, schemaStore, serdeFor, type AnyEvent } from '../helpers/schemas.js';
 import { config, dynamo, dynamoStreams, kafka, testLogger, uniqueName } from '../helpers/stack.js';
 
@@ -129,36 +130,29 @@ export interface ReadMessage {
 
 /**
  * Reads a topic with read_committed from the beginning until `done(messages)`
- * holds and no new message arrived for `settleMs` (so late duplicates show).
+ * holds, then on to the end offsets taken at that moment, so a duplicate
+ * written before then shows (test/helpers/read-to-end.ts).
  */
 export async function readTopic(
   topic: string,
   done: (messages: ReadMessage[]) => boolean,
-  options: { settleMs?: number; timeoutMs?: number } = {},
+  options: { timeoutMs?: number } = {},
 ): Promise<ReadMessage[]> {
-  const { settleMs = 1500, timeoutMs = 90_000 } = options;
-  const consumer = kafka('cdc-reader').consumer({ groupId: uniqueName('cdc-read'), readUncommitted: false, maxWaitTimeInMs: 200 });
+  const { timeoutMs = 90_000 } = options;
   const out: ReadMessage[] = [];
-  let lastAt = Date.now();
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
-        out.push({ key: message.key?.toString('utf8') ?? '', partition, offset: message.offset, headers, value: message.value ?? Buffer.alloc(0) });
-        lastAt = Date.now();
-      },
-    });
-    const deadline = Date.now() + timeoutMs;
-    while (!(done(out) && Date.now() - lastAt >= settleMs)) {
-      if (Date.now() > deadline) throw new Error(`readTopic(${topic}): condition not met within ${timeoutMs} ms (${out.length} messages)`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } finally {
-    await consumer.disconnect();
-  }
+  await readCommittedToEnd({
+    kafka: kafka('cdc-reader'),
+    topic,
+    groupId: uniqueName('cdc-read'),
+    timeoutMs,
+    ready: () => done(out),
+    progress: () => `(${out.length} messages)`,
+    onMessage: (partition, message) => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+      out.push({ key: message.key?.toString('utf8') ?? '', partition, offset: message.offset, headers, value: message.value ?? Buffer.alloc(0) });
+    },
+  });
   return out;
 }
 

@@ -85,6 +85,9 @@ export async function saveStates(tx: PoolClient, table: string, states: Iterable
   await tx.query(`create temp table if not exists stg_inventory_view_state (
     persistence_id text, inventory_id text, product_id text, warehouse_id text, zone_id text, category text,
     storage_condition text, on_hand integer, reserved integer, alert_open boolean, last_sequence_nr bigint) on commit delete rows`);
+  // Emptied first: one transaction can write more than once (a failing batch's events applied one by one under
+  // savepoints), and `on commit delete rows` empties it only at commit.
+  await tx.query('truncate stg_inventory_view_state');
   await copyLines(tx, `copy stg_inventory_view_state (${cols}) from stdin`, lines);
   await tx.query(
     `insert into ${table} (${cols}, updated_at)

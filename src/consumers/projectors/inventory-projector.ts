@@ -3,7 +3,7 @@ import type { InventoryEvent } from '../../events/generated/inventory.js';
 import type { EventSerde } from '../../events/serde.js';
 import type { Logger } from '../../shared/logger.js';
 import { copyRows } from '../../db/copy.js';
-import type { Pool, PoolClient } from '../../db/db.js';
+import { withTransaction, type Pool, type PoolClient } from '../../db/db.js';
 import type { DeadLetterQueue } from '../dead-letter.js';
 import type { ConsumerHandler } from '../handler.js';
 import { isInventoryEvent, latestVersions } from '../inventory-stream.js';
@@ -47,7 +47,10 @@ export interface InventoryProjector extends ConsumerHandler<InventoryEvent> {
   /**
    * Integrity repair (seed 000 strategy 3): applies the journal's events of
    * `persistenceId` after the read model's last sequence number, up to
-   * `toSequenceNr`, in one transaction. Returns how many were applied.
+   * `toSequenceNr`, in one transaction. Movements past that number (left by a
+   * row restored from an older backup, or deleted, behind the projector's
+   * back) are dropped first, so the journal re-derives them. Returns how many
+   * events were applied.
    */
   repair(persistenceId: string, toSequenceNr: number): Promise<number>;
 }
@@ -111,6 +114,10 @@ export function createInventoryProjector(options: InventoryProjectorOptions): In
       persistence_id text, inventory_id text, product_id text, warehouse_id text, zone_id text,
       product_storage_condition text, zone_type text, on_hand integer, reserved integer, violations integer,
       last_sequence_nr bigint, last_event_at timestamptz, last_source_written_at timestamptz) on commit delete rows`);
+    // Emptied first: one transaction can write more than once (a failing batch's events applied one by one under
+    // savepoints), and `on commit delete rows` empties it only at commit — left over, an id's earlier row made
+    // the upsert below hit it twice ("cannot affect row a second time") and dead-lettered innocent events.
+    await tx.query('truncate stg_inventories');
     const cols = `persistence_id, inventory_id, product_id, warehouse_id, zone_id, product_storage_condition, zone_type,
       on_hand, reserved, violations, last_sequence_nr, last_event_at, last_source_written_at`;
     await copyRows(tx, `copy stg_inventories (${cols}) from stdin`, rows, (r) => [
@@ -144,5 +151,18 @@ export function createInventoryProjector(options: InventoryProjectorOptions): In
       },
     },
   });
-  return { ...core, repair: core.catchUp };
+  async function repair(pid: string, toSequenceNr: number): Promise<number> {
+    // Under the id's lock (the one load() takes), so a live batch of this id sees the movements and the row agree.
+    await withTransaction(options.pool, async (tx) => {
+      await tx.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [pid]);
+      await tx.query(
+        `delete from ${tables.movements} where persistence_id = $1
+           and sequence_nr > coalesce((select last_sequence_nr from ${tables.inventories} where persistence_id = $1), 0)`,
+        [pid],
+      );
+    });
+    return core.catchUp(pid, toSequenceNr);
+  }
+
+  return { ...core, repair };
 }

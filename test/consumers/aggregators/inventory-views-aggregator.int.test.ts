@@ -12,6 +12,7 @@ import type { InventoryEvent } from '../../../src/events/generated/inventory.js'
 import type { EventSerde } from '../../../src/events/serde.js';
 import { migrate } from '../../../src/db/migrate.js';
 import { planWorkload, writeWorkload } from '../../helpers/inventory-workload.js';
+import { expectReadModelEqualsJournal, expectViewsEqualJournal } from '../../helpers/oracle-checks.js';
 import { freshRegistry, journalFor, produceRecords, serdeFor } from '../../helpers/pipeline.js';
 import { createTestDatabase, eventually, kafka, testLogger, uniqueName, type TestDatabase } from '../../helpers/stack.js';
 import { storedOffsetSum, viewContents, viewsAndReference } from './view-checks.js';
@@ -94,6 +95,9 @@ describe('inventory-views aggregator (real Kafka, registry, DynamoDB, PostgreSQL
     await caughtUp(projectorGroup);
     await caughtUp(viewsGroup);
 
+    // Against the independent oracle over the journal's raw bytes (no code from src/), then against the read model.
+    await expectReadModelEqualsJournal(db.pool, records);
+    await expectViewsEqualJournal(db.pool, records, 10_000);
     const v = await viewsAndReference(db.pool);
     expect(v.zoneRef.length).toBe(9);
     expect(v.zone).toEqual(v.zoneRef);

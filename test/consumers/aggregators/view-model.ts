@@ -1,10 +1,10 @@
 import { planSequence } from '../../../src/consumers/sequence-gate.js';
-import { dayStart, movementOf } from '../../../src/consumers/aggregators/daily-movements.js';
 import { planViews, type MasterData, type PlanItem, type ViewChanges, type ViewState } from '../../../src/consumers/aggregators/inventory-views-plan.js';
 import type { LatePolicy } from '../../../src/consumers/aggregators/daily-movements.js';
 import type { AlertRow } from '../../../src/consumers/aggregators/low-stock-alerts.js';
 import type { InventoryEvent } from '../../../src/events/generated/inventory.js';
 import { generateMasterData } from '../../../src/command/master-data.js';
+import { foldEvents, oracleEventOfLatest, type OracleEvent } from '../../helpers/oracle.js';
 
 /**
  * An in-memory stand-in for the view tables, applying the pure core's
@@ -81,26 +81,44 @@ export function runBatches(db: ViewModel, batches: InventoryEvent[][], graceMs =
   return db;
 }
 
-/** What the views must hold, computed from scratch (the GROUP BY the int tests run in SQL). */
-export function reference(states: Map<string, ViewState>, events: InventoryEvent[]) {
+const DAY_MS = 86_400_000;
+
+/**
+ * What the views must hold, computed from the events alone by the oracle
+ * (test/helpers/oracle.ts: stock effects and movement types written out in the
+ * test, no code from src/), the GROUP BY the int tests run in SQL.
+ */
+export function reference(events: InventoryEvent[]) {
+  return referenceOf(events.map(oracleEventOfLatest));
+}
+
+/** The same from the oracle's own reading of events (e.g. decoded from raw journal bytes of any version). */
+export function referenceOf(events: OracleEvent[]) {
+  const { inventories, movements } = foldEvents(events);
   const zone = new Map<string, { onHand: number; reserved: number; inventoryCount: number }>();
   const category = new Map<string, { onHand: number; reserved: number; inventoryCount: number }>();
-  for (const s of states.values()) {
+  const states = new Map<string, { onHand: number; reserved: number; lastSequenceNr: number }>();
+  for (const s of inventories.values()) {
+    const product = lookup.products.get(s.productId);
     add(zone, `${s.warehouseId}|${s.zoneId}`, { onHand: s.onHand, reserved: s.reserved, inventoryCount: 1 });
-    add(category, `${s.category}|${s.storageCondition}`, { onHand: s.onHand, reserved: s.reserved, inventoryCount: 1 });
+    add(category, `${product?.category ?? 'UNKNOWN'}|${product?.storageCondition ?? s.productStorageCondition}`, { onHand: s.onHand, reserved: s.reserved, inventoryCount: 1 });
+    states.set(s.persistenceId, { onHand: s.onHand, reserved: s.reserved, lastSequenceNr: s.sequenceNr });
   }
   const daily = new Map<string, { eventCount: number; quantity: number }>();
-  for (const e of events) {
-    const s = states.get(e.data.metadata.persistenceId)!;
-    const m = movementOf(e);
-    add(daily, `${dayStart(e.data.metadata.occurredAt)}|${s.warehouseId}|${s.zoneId}|${m.movementType}`, { eventCount: 1, quantity: m.quantity });
+  for (const m of movements) {
+    const day = Math.floor(m.occurredAt / DAY_MS) * DAY_MS;
+    add(daily, `${day}|${m.warehouseId}|${m.zoneId}|${m.effect.movementType}`, { eventCount: 1, quantity: m.effect.quantity });
   }
-  const openAlerts = [...states.values()]
+  const openAlerts = [...inventories.values()]
     .filter((s) => s.onHand - s.reserved < lookup.thresholds.get(s.zoneId)!)
     .map((s) => s.persistenceId)
     .sort();
-  return { zone, category, daily, openAlerts };
+  return { zone, category, daily, openAlerts, states };
 }
+
+/** The planner's per-inventory states in the reference's shape. */
+export const stockOf = (states: Map<string, ViewState>) =>
+  new Map([...states].map(([pid, s]) => [pid, { onHand: s.onHand, reserved: s.reserved, lastSequenceNr: s.lastSequenceNr }]));
 
 export const withoutZeros = <V extends Record<string, number>>(m: Map<string, V>) =>
   new Map([...m].filter(([, v]) => Object.values(v).some((x) => x !== 0)));

@@ -55,7 +55,7 @@ export async function readAll(topic: string, counts: Map<string, number>, timeou
       const seen = positions(m);
       return [...counts].every(([id, n]) => new Set(seen.get(id)).size === n);
     },
-    { settleMs: 2500, timeoutMs },
+    { timeoutMs },
   ).catch((err: unknown) => {
     const seen = positions(last);
     const missing = [...counts].flatMap(([id, n]) =>
