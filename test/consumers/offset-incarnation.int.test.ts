@@ -47,7 +47,7 @@ describe('stored offsets of another topic incarnation (real servers)', () => {
   const stored = async (group: string) =>
     new Map(
       (await f.db.pool.query<{ partition: number; next_offset: string; blocked_reason: string | null }>(
-        'select partition, next_offset, blocked_reason from consumer_offsets where group_id = $1', [group],
+        'select partition, next_offset, blocked_reason from consumer_offsets where group_id = $1 order by partition', [group],
       )).rows.map((r) => [r.partition, { next: Number(r.next_offset), blocked: r.blocked_reason }]),
     );
   const caughtUp = async (group: string) => {
