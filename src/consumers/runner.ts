@@ -248,7 +248,9 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
       ...timings,
       maxBytesPerPartition: 2 * 1024 * 1024,
       // kafkajs must not restart a crashed consumer itself: this runner does (see scheduleRestart).
-      retry: { retries: 10, restartOnFailure: async () => false },
+      // Its fetch loop retries with backoff capped at 5 s (kafkajs: 30 s), so a lost broker or
+      // coordinator is noticed again within seconds of coming back, not after half a minute.
+      retry: { retries: 10, maxRetryTime: 5_000, restartOnFailure: async () => false },
     });
     consumer = c;
     c.on(c.events.GROUP_JOIN, (e) => positioner.onAssignment(c, e.payload.memberAssignment));
