@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsumerEvent } from '../../../src/consumers/consumer-observer.js';
 import { createInventoryProjector } from '../../../src/consumers/projectors/inventory-projector.js';
 import { createConsumerRunner, type ConsumerRunner } from '../../../src/consumers/runner.js';
+import { createLagMonitor } from '../../../src/monitor/lag-monitor.js';
 import { findCoordinator } from '../../helpers/kafka-cluster.js';
 import { consumerFixture, produceRecords, writeHistory } from '../../helpers/pipeline.js';
 import { eventually, testLogger } from '../../helpers/stack.js';
@@ -94,6 +95,19 @@ describe('group coordinator failover (3 brokers, real servers)', () => {
     }, 240_000, 500).catch(async (err: unknown) => {
       throw new Error(`${String(err)}: ${JSON.stringify(await storedAndCommitted(), (_, v: unknown) => (v instanceof Map ? [...v] : v))}`);
     });
+    // What operators see (issue 27): the lag monitor, polling the whole time, reads the group OK on every
+    // partition from the stored offsets, idle ones included; Kafka's own view agrees too once the copy is current.
+    const monitor = createLagMonitor({ kafka: f.kafka, pool: f.db.pool, groups: [f.groupId], registry: new Registry(), logger: testLogger, pollIntervalMs: 1000 });
+    let snap = await monitor.pollOnce();
+    for (let i = 0; i < 3; i++) snap = await monitor.pollOnce();
+    await monitor.stop();
+    const g = snap.groups.find((x) => x.group === f.groupId)!;
+    expect(g.offsetSource).toBe('postgres');
+    expect(g.status?.status).toBe('OK');
+    expect(g.sumLag).toBe(0);
+    expect(g.topics.flatMap((t) => t.partitions.map((p) => [p.partition, p.status, p.offset === p.committedOffset]))).toEqual(
+      [0, 1, 2, 3, 4, 5].map((p) => [p, 'OK', true]),
+    );
     const newCoordinator = await findCoordinator(f.groupId, 'group');
     const tookMs = converged - killedAt;
     // eslint-disable-next-line no-console -- the bound's measured value belongs in the run's log
