@@ -21,6 +21,9 @@ export interface BackfillResult {
   leftToStream: number;
   /** True when this run continued a killed one. */
   resumed: boolean;
+  /** The plan: items written up to `to` went through the scan; from `seamFrom` on into the seam (absent: the layout has no write time). */
+  to: number | undefined;
+  seamFrom: number | undefined;
   durationMs: number;
 }
 
@@ -181,7 +184,7 @@ export async function runBackfill(options: {
     } finally {
       clearInterval(progress);
     }
-    const result = { ...totals, resumed, durationMs: Date.now() - started };
+    const result = { ...totals, resumed, to: Number.isFinite(to) ? to : undefined, seamFrom: Number.isFinite(to) ? seamFrom : undefined, durationMs: Date.now() - started };
     logger.info({ table, ...result }, 'backfill complete');
     return result;
   } finally {

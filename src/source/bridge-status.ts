@@ -1,3 +1,4 @@
+import type { BackfillResult } from './backfill.js';
 import type { ConnectorConfig } from './connector.js';
 import type { GapRepairResult } from './gap-repair.js';
 import type { ShardState, ShardStatus } from './shard-state.js';
@@ -13,7 +14,7 @@ export interface BridgeStatus {
   /** Shards read by this process, and shards it stopped on a programming error (state 'failed'). */
   shards: ShardStatus[];
   leasesHeld: string[];
-  backfill: { runs: number; items: number; lastCompletedAt: number | undefined };
+  backfill: { runs: number; items: number; lastCompletedAt: number | undefined; last?: BackfillResult };
   /** Stream gaps repaired from the table (shard positions behind the trim horizon). */
   repair: { runs: number; itemsRead: number; relayed: number; lastCompletedAt: number | undefined; last: GapRepairResult | undefined };
   /** Consecutive failed rounds of shard discovery / lease renewal (DynamoDB unavailable). */

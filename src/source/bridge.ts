@@ -163,6 +163,7 @@ export function createBridge(options: BridgeOptions): Bridge {
         status.backfill.runs++;
         status.backfill.items += r.items;
         status.backfill.lastCompletedAt = Date.now();
+        status.backfill.last = r;
       } finally {
         if (status.state === 'backfilling') status.state = previous;
       }
@@ -222,12 +223,12 @@ export function createBridge(options: BridgeOptions): Bridge {
     else logger.warn({ err, code: errorCode(err), faults }, `${message}; retrying`);
   }
 
-  function startShard(shardId: string) {
+  function startShard(shardId: string, info: ShardInfo | undefined) {
     const observer = createShardObserver({ shardId, table, metrics, logger });
     const paused = new AbortController();
     const running = runShard({
       connector,
-      shard: { streamArn: status.streamArn!, shardId },
+      shard: { streamArn: status.streamArn!, shardId, parentShardId: info?.parentShardId, startingSequenceNumber: info?.startingSequenceNumber },
       ports: { reader, checkpoints, mapper, openSink: () => openSink(shardId) },
       lease: { valid: () => !leases || leases.holds(shardId), epoch: () => leases?.epoch(shardId) ?? 0 },
       signal: AbortSignal.any([controller.signal, paused.signal]),
@@ -281,8 +282,9 @@ export function createBridge(options: BridgeOptions): Bridge {
     // During a backfill or repair, rounds keep renewing leases but start no shard: the
     // shards that hit trimmed data must resume only after it.
     if (!backfilling && !repairing) {
+      const byId = new Map(shards.map((s) => [s.shardId, s]));
       for (const id of plan.readable) {
-        if (owned.has(id) && !workers.has(id) && !failed.has(id) && !controller.signal.aborted) startShard(id);
+        if (owned.has(id) && !workers.has(id) && !failed.has(id) && !controller.signal.aborted) startShard(id, byId.get(id));
       }
     }
     status.leasesHeld = leases?.held() ?? [...owned];

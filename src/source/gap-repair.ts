@@ -62,8 +62,9 @@ export interface GapRepairOptions {
  * 1. Opens the repair's sink (fences an earlier repair, here or in another
  *    process, and completes its open transaction) and reads the checkpoints.
  * 2. Probes every shard: a checkpointed one whose position GetShardIterator
- *    refuses (or that left the stream) is trimmed; the first record the
- *    stream still holds on the trimmed shards and on shards without a
+ *    refuses (or that left the stream) is trimmed, and so is an unread child
+ *    of a relayed shard whose first position is refused; the first record
+ *    the stream still holds on the trimmed shards and on shards without a
  *    checkpoint is where it resumes; the next record of the others is what
  *    they have not relayed yet. No shard is trimmed: nothing to do.
  * 3. Reads what the topic holds per id since the window's start (less the
@@ -109,8 +110,21 @@ export async function runGapRepair(o: GapRepairOptions): Promise<GapRepairResult
       trimmed.push({ shardId, checkpoint: c, head: resume });
       resumeHeads.push(resume);
     }
+    for (const s of o.shards) {
+      if (all.has(s.shardId)) continue;
+      // Read from its first position when its parent was relayed here (as the shard worker does), else TRIM_HORIZON.
+      const parent = s.parentShardId ? all.get(s.parentShardId) : undefined;
+      const head = await probe(s.shardId, parent && s.startingSequenceNumber ? { at: s.startingSequenceNumber } : null);
+      if (head.state !== 'trimmed') {
+        resumeHeads.push(head);
+        continue;
+      }
+      // Never read, and its first records are gone: the gap starts where its parent's relay ended.
+      const resume = await probe(s.shardId, null);
+      trimmed.push({ shardId: s.shardId, checkpoint: { ...parent!, shardEnded: false }, head: resume });
+      resumeHeads.push(resume);
+    }
     if (trimmed.length === 0) return undefined;
-    for (const s of o.shards) if (!all.has(s.shardId)) resumeHeads.push(await probe(s.shardId, null));
     const probedAt = Date.now();
     const window = planWindow({ trimmed: trimmed.map((t) => t.checkpoint), resumeHeads, liveHeads, skewMs, now: probedAt });
     const index = await usableIndex(ddb, connector);

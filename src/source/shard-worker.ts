@@ -36,6 +36,8 @@ export interface ShardWorkerOptions {
   shard: {
     streamArn: string;
     shardId: string;
+    parentShardId?: string | undefined;
+    startingSequenceNumber?: string | undefined;
   };
   ports: ShardPorts;
   lease: ShardLease;
@@ -121,7 +123,13 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
   async function position(): Promise<Checkpoint | undefined> {
     const all = await checkpoints.read(table);
     seam = seamOf(all);
-    return all.get(shardId);
+    const c = all.get(shardId);
+    const parent = shard.parentShardId ? all.get(shard.parentShardId) : undefined;
+    if (c || !parent || !shard.startingSequenceNumber) return c;
+    // A child of a shard relayed here starts AT its first position, not TRIM_HORIZON: if the stream trimmed
+    // its first records while nobody read it (a long outage right after its parent ended), GetShardIterator
+    // says so and the gap is repaired instead of skipped.
+    return { sequenceNumber: null, shardEnded: false, updatedAt: Date.now(), leaseEpoch: 0, resumeAt: shard.startingSequenceNumber, ...(parent.writtenAt === undefined ? {} : { writtenAt: parent.writtenAt }) };
   }
 
   /** Positions at the committed checkpoint and relays page after page; throws on any fault. */
