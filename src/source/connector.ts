@@ -108,6 +108,14 @@ const gapRepairSchema = z
         bucketAttribute: attr,
         bucketMs: z.number().int().min(60_000).max(31 * 24 * 3_600_000),
         slices: z.number().int().min(1).max(1024),
+        /**
+         * ISO-8601 instant from which every write carries the bucket attribute (an index added to a
+         * table that older writers filled): a window starting earlier is read by Scan. Absent: all do.
+         */
+        since: z
+          .string()
+          .refine((s) => Number.isFinite(Date.parse(s)), { message: 'not an ISO-8601 instant' })
+          .optional(),
       })
       .strict()
       .optional(),

@@ -27,8 +27,9 @@ export interface GapRepairResult {
   /** Window events the topic held already (the overlap the skew allowance reads again). */
   alreadyInTopic: number;
   deadLettered: number;
-  /** Topic records read to learn what it holds. */
+  /** Topic records read to learn what it holds, and how long that took (a consumer group join included). */
   topicRecordsRead: number;
+  topicReadMs: number;
   /** Ids put into the seam (may come again through the stream). */
   seamEntries: number;
   durationMs: number;
@@ -128,7 +129,9 @@ export async function runGapRepair(o: GapRepairOptions): Promise<GapRepairResult
     const probedAt = Date.now();
     const window = planWindow({ trimmed: trimmed.map((t) => t.checkpoint), resumeHeads, liveHeads, skewMs, now: probedAt });
     const index = await usableIndex(ddb, connector);
-    const method: WindowReadMethod = index && connector.mapping.writtenAt ? 'index' : 'scan';
+    // Items written before the writers stamped the bucket are not in the index: such a window is scanned.
+    const indexed = index && connector.mapping.writtenAt && (index.since === undefined || Date.parse(index.since) <= window.from);
+    const method: WindowReadMethod = indexed ? 'index' : 'scan';
     const shardIds = trimmed.map((t) => t.shardId);
     logger.warn(
       { shards: shardIds, from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString(), skewAllowanceMs: skewMs, method },
@@ -137,7 +140,10 @@ export async function runGapRepair(o: GapRepairOptions): Promise<GapRepairResult
         : 'stream positions are older than the trim horizon: relaying the missed window through a filtered Scan, which reads the whole table (the table has no write-time index: docs/operating/gap-repair.md)',
     );
 
-    const marks = await o.readMarks(window.from - skewMs);
+    const topicReadStarted = Date.now();
+    // Without a write time nothing bounds the window: what the topic holds is read from its beginning.
+    const marks = await o.readMarks(connector.mapping.writtenAt ? window.from - skewMs : 0);
+    const topicReadMs = Date.now() - topicReadStarted;
     const known = marks.marks;
     const run = `repair-${started}`;
     const totals = { itemsRead: 0, inWindow: 0, relayed: 0, alreadyInTopic: 0, deadLettered: 0, seamEntries: 0 };
@@ -226,7 +232,7 @@ export async function runGapRepair(o: GapRepairOptions): Promise<GapRepairResult
       }),
     );
     await flush(resumes, true);
-    const result: GapRepairResult = { method, window, trimmedShards: shardIds, ...totals, topicRecordsRead: marks.records, durationMs: Date.now() - started };
+    const result: GapRepairResult = { method, window, trimmedShards: shardIds, ...totals, topicRecordsRead: marks.records, topicReadMs, durationMs: Date.now() - started };
     logger.warn({ ...result, window: { from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString() } }, 'stream gap repaired');
     return result;
   } finally {

@@ -45,7 +45,7 @@ export interface WindowReadOptions {
 }
 
 /** The index the connector names, if the table has it (ACTIVE, with that partition key): else the repair scans. */
-export async function usableIndex(ddb: DynamoDBClient, connector: Pick<ConnectorConfig, 'table' | 'gapRepair'>): Promise<WriteTimeIndex | undefined> {
+export async function usableIndex(ddb: DynamoDBClient, connector: Pick<ConnectorConfig, 'table' | 'gapRepair'>): Promise<(WriteTimeIndex & { since?: string | undefined }) | undefined> {
   const index = connector.gapRepair.index;
   if (!index) return undefined;
   const d = await ddb.send(new DescribeTableCommand({ TableName: connector.table }));
