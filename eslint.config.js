@@ -13,6 +13,17 @@ export default tseslint.config(
     },
   },
   {
+    // One port to the Kafka client (src/log/port.ts): only src/log/ imports the client library.
+    files: ['src/**/*.ts'],
+    ignores: ['src/log/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^kafkajs(/|$)', message: 'Only src/log/ imports kafkajs: use the port types of src/log/port.ts (LogClient, LogAdmin, GroupConsumer, ...).' }] },
+      ],
+    },
+  },
+  {
     // Entry points, scripts and the end-to-end suites' summaries print to the terminal on purpose.
     files: ['scripts/**', 'bench/**', 'src/main/**', 'test/e2e/**'],
     rules: { 'no-console': 'off' },

@@ -39,6 +39,19 @@ export default defineConfig({
           poolOptions: { forks: { singleFork: true } },
         },
       },
+      {
+        // Kafka client conformance on a 3-broker cluster: broker kills, coordinator failover. Run by
+        // scripts/fault-run.sh when the stack has 3 brokers (it restarts brokers: never beside other suites).
+        test: {
+          name: 'cluster',
+          include: ['test/**/*.cluster.test.ts'],
+          env,
+          setupFiles: ['test/helpers/cleanup.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
+          poolOptions: { forks: { singleFork: true } },
+        },
+      },
     ],
   },
 });

@@ -122,7 +122,7 @@ def main():
             key = f"{headers['event_type']} v{written}"
             written_versions[key] = written_versions.get(key, 0) + 1
             # Below the reader's version: relayed before the latest version of its type existed.
-            # Safe only if the steps between are resolution-only (README, "Schema evolution").
+            # Safe only if the steps between are resolution-only (docs/consumers/schema-evolution.md).
             reader_version, _ = readers[f"inventory.events.{headers['event_type']}"]
             behind_reader += int(headers["schema_version"]) < reader_version
             # De-duplicate and order by sequence_nr per persistence id (gapless, from 1).

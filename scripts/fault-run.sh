@@ -16,6 +16,9 @@
 # timeout — and "restart kafka" / "kill -9 kafka server" hit every broker at
 # once; its load is longer (25,000 events) so that the faults fall under load.
 #
+# On 3 brokers it first runs the Kafka client's cluster conformance cases
+# (test/**/*.cluster.test.ts: the vitest project `cluster`).
+#
 # A failing schedule is replayed with the seed it printed:
 #   FAULT_SEED=<seed> bash scripts/fault-run.sh
 set -euo pipefail
@@ -31,6 +34,12 @@ brokers="$(cat "${STACK_DIR:-.stack}/kafka/brokers" 2>/dev/null || echo 1)"
 broker_faults="" events=15000
 if [[ $brokers -ge 3 ]]; then broker_faults="leader,txn-coordinator,group-coordinator,stop" events=25000; fi
 seeds="${FAULT_SEED:-$((RANDOM + 1)) $((RANDOM + 40000))}"
+if [[ $brokers -ge 3 ]]; then
+  # The Kafka client's conformance cases that need a cluster (coordinator failover, broker loss mid-send
+  # and mid-transaction): test/**/*.cluster.test.ts. The single-broker cases run in CI (test/log/conformance/*.int.test.ts).
+  echo "== Kafka client conformance on $brokers brokers at $KAFKA_BROKERS"
+  npx vitest run --project cluster
+fi
 for seed in $seeds; do
   echo "== fault run, seed $seed, $brokers Kafka broker(s) at $KAFKA_BROKERS"
   FAULT_SEED=$seed FAULT_KILLS="${FAULT_KILLS:-18}" FAULT_LOAD_EVENTS="${FAULT_LOAD_EVENTS:-$events}" \

@@ -4,7 +4,7 @@
 #   scripts/stack.sh up [--brokers 1|3] [--dynamodb-in-memory] [service...] | down | status | logs [service]
 #                    | restart [--kill] service... | stop [--kill] service... | env | install
 #
-# Services (ports overridable by env, see README):
+# Services (ports overridable by env, see docs/operating/stack.md):
 #   kafka      Apache Kafka 3.9.1, KRaft single node     127.0.0.1:9092 (controller 9093)
 #              or, with --brokers 3, three nodes kafka-1..3 on 9092/9094/9096 (controllers 9093/9095/9097)
 #   registry   Apicurio Registry 2.4.2 (Confluent API)   127.0.0.1:8081/apis/ccompat/v7

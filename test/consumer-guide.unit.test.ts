@@ -8,19 +8,19 @@ import { inventoryUpcasters } from '../src/events/upcasters/index.js';
 import { loadConnector } from '../src/source/connector.js';
 import { createRecordMapper } from '../src/source/mapping.js';
 
-/** The README's consumer guide stays the truth: its example is the tested file, its header table the mapper's headers. */
-const readme = readFileSync('README.md', 'utf8');
-const guide = readme.slice(readme.indexOf('## Consuming the topic'), readme.indexOf('## Operating it'));
+/** The consumer guide (docs/consumers/) stays the truth: its example is the tested file, its header table the mapper's headers. */
+const examples = readFileSync('docs/consumers/examples.md', 'utf8');
+const topics = readFileSync('docs/consumers/topics.md', 'utf8');
 
-describe('README consumer guide', () => {
+describe('consumer guide (docs/consumers)', () => {
   it('quotes python/stock_consumer.py (the file the int test runs): every line of its Python block, in order', () => {
-    const block = /```python\n([\s\S]*?)```/.exec(guide)?.[1];
+    const block = /```python\n([\s\S]*?)```/.exec(examples)?.[1];
     expect(block).toBeDefined();
     const file = readFileSync('python/stock_consumer.py', 'utf8').split('\n');
     let at = 0;
     for (const line of block!.split('\n').filter((l) => l.trim() !== '' && l.trim() !== '# ...')) {
       const found = file.indexOf(line, at);
-      expect(found, `README line not in python/stock_consumer.py (after line ${at}): ${line}`).toBeGreaterThanOrEqual(0);
+      expect(found, `docs/consumers/examples.md line not in python/stock_consumer.py (after line ${at}): ${line}`).toBeGreaterThanOrEqual(0);
       at = found + 1;
     }
   });
@@ -57,7 +57,11 @@ describe('README consumer guide', () => {
     );
     expect(r.kind).toBe('relay');
     if (r.kind !== 'relay') return;
-    const table = guide.slice(guide.indexOf('### Headers'), guide.indexOf('### Reading it right'));
+    // The header table itself: the rows of the first table under "## Headers".
+    const from = topics.indexOf('## Headers');
+    expect(from).toBeGreaterThanOrEqual(0);
+    const rows = topics.slice(from).split('\n').filter((l) => l.startsWith('|'));
+    const table = rows.join('\n');
     for (const h of Object.keys(r.message.headers)) expect(table, `header ${h}`).toContain(`\`${h}\``);
   });
 });

@@ -6,8 +6,9 @@ import { secretKinds, type SecretKind } from '../shared/redact.js';
 /**
  * The one configuration schema of the pipeline. Every key has its environment
  * variable, a default that works against the local stack (`npm run stack -- up`)
- * and a line of documentation; the README's configuration table is generated
- * from this list (`npm run cli -- config --markdown`), so the two cannot drift.
+ * and a line of documentation; the configuration table of docs/configuration.md
+ * is generated from this list (`npm run cli -- config --markdown`,
+ * scripts/config-doc.ts), so the two cannot drift.
  *
  * Only entry points (src/main) call {@link loadConfig}; everything else
  * receives the parts it needs as arguments. Each secret setting says which
@@ -294,7 +295,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** The table as typed pairs (what `config/secrets.ts` and the README table walk). */
+/** The table as typed pairs (what `config/secrets.ts` and the docs/configuration.md table walk). */
 export const entries = () => Object.entries(configEntries) as [keyof Config, Entry<z.ZodTypeAny>][];
 
 /**
@@ -345,7 +346,7 @@ function withRegistryCredentials(c: Config): Config {
   };
 }
 
-/** Markdown table of every setting, for the README. */
+/** Markdown table of every setting, for docs/configuration.md (scripts/config-doc.ts). */
 export function configMarkdown(): string {
   const rows = Object.values(configEntries).map((e: Entry<z.ZodTypeAny>) => {
     const def = e.default === undefined ? '(required)' : `\`${e.default}\``;

@@ -1,4 +1,4 @@
-import type { Admin, Producer, IHeaders } from 'kafkajs';
+import type { LogAdmin, LogHeaders, LogProducer } from '../log/port.js';
 import { BROKER_DEFAULT_REPLICATION, createTopicsAndWait } from '../log/topics.js';
 
 /** `<topic>.dlq.<group>`: one dead-letter topic per source topic and consumer group. */
@@ -26,7 +26,7 @@ export interface DeadLetterQueue {
   send(groupId: string, letters: DeadLetter[]): Promise<void>;
 }
 
-export function createDeadLetterQueue(producer: Producer): DeadLetterQueue {
+export function createDeadLetterQueue(producer: LogProducer): DeadLetterQueue {
   return {
     async send(groupId, letters) {
       if (letters.length === 0) return;
@@ -52,7 +52,7 @@ export function createDeadLetterQueue(producer: Producer): DeadLetterQueue {
               dlq_group: groupId,
               dlq_attempts: String(l.attempts),
               dlq_failed_at: new Date().toISOString(),
-            } satisfies IHeaders,
+            } satisfies LogHeaders,
           })),
         })),
       });
@@ -65,7 +65,7 @@ export function createDeadLetterQueue(producer: Producer): DeadLetterQueue {
  * purpose), with `replicationFactor` replicas — undefined leaves it to the
  * broker's default.replication.factor.
  */
-export async function ensureDlqTopics(admin: Admin, topics: string[], groupId: string, replicationFactor: number | undefined) {
+export async function ensureDlqTopics(admin: LogAdmin, topics: string[], groupId: string, replicationFactor: number | undefined) {
   const existing = new Set(await admin.listTopics());
   const missing = topics.map((t) => dlqTopicOf(t, groupId)).filter((t) => !existing.has(t));
   if (missing.length === 0) return;

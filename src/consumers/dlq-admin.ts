@@ -1,4 +1,4 @@
-import type { IHeaders, Kafka } from 'kafkajs';
+import type { LogClient, LogHeaders } from '../log/port.js';
 import { withInternalGroup } from '../log/internal-groups.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 
@@ -18,7 +18,7 @@ export interface StoredDeadLetter {
   headers: Record<string, string>;
 }
 
-const header = (h: IHeaders | undefined, k: string) => {
+const header = (h: LogHeaders | undefined, k: string) => {
   const v = h?.[k];
   return v === undefined ? '' : Array.isArray(v) ? String(v[0]) : String(v);
 };
@@ -30,7 +30,7 @@ const header = (h: IHeaders | undefined, k: string) => {
  * lagging group nor pile up.
  */
 export async function listDeadLetters(
-  kafka: Kafka,
+  kafka: LogClient,
   topic: string,
   options: { limit?: number; partition?: number; fromOffset?: number; logger?: Logger } = {},
 ): Promise<StoredDeadLetter[]> {
@@ -52,7 +52,7 @@ export async function listDeadLetters(
 }
 
 async function readDeadLetters(
-  kafka: Kafka,
+  kafka: LogClient,
   topic: string,
   groupId: string,
   remaining: Map<number, number>,
@@ -126,7 +126,7 @@ async function readDeadLetters(
  * reprocessing after a fix. Consumers drop what they already applied by
  * sequence number, so replaying twice is harmless.
  */
-export async function replayDeadLetters(kafka: Kafka, topic: string, options: { code?: string } = {}): Promise<number> {
+export async function replayDeadLetters(kafka: LogClient, topic: string, options: { code?: string } = {}): Promise<number> {
   const letters = (await listDeadLetters(kafka, topic, { limit: Number.MAX_SAFE_INTEGER })).filter(
     (l) => l.sourceTopic && (!options.code || l.code === options.code),
   );
@@ -153,7 +153,7 @@ export async function replayDeadLetters(kafka: Kafka, topic: string, options: { 
 }
 
 /** Deletes every record currently in the DLQ topic; returns how many. */
-export async function purgeDeadLetters(kafka: Kafka, topic: string): Promise<number> {
+export async function purgeDeadLetters(kafka: LogClient, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {

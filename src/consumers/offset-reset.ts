@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { LogClient } from '../log/port.js';
 import { PipelineError } from '../shared/errors.js';
 import { withTransaction, type Pool } from '../db/db.js';
 import { createRecordFetcher, type RecordFetcher } from '../log/record-fetcher.js';
@@ -45,7 +45,7 @@ export function parseResetTarget(text: string): ResetTarget {
   return { kind: 'time', atMs };
 }
 
-async function withAdmin<T>(kafka: Kafka, f: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> {
+async function withAdmin<T>(kafka: LogClient, f: (admin: ReturnType<LogClient['admin']>) => Promise<T>): Promise<T> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -56,7 +56,7 @@ async function withAdmin<T>(kafka: Kafka, f: (admin: ReturnType<Kafka['admin']>)
 }
 
 /** The topic's ID now (null: the cluster gives none); throws when the topic does not exist. */
-export async function currentTopicId(kafka: Kafka, topic: string): Promise<string | null> {
+export async function currentTopicId(kafka: LogClient, topic: string): Promise<string | null> {
   const reader = createTopicIdReader({ kafka });
   try {
     const id = (await reader.read([topic])).get(topic);
@@ -67,7 +67,7 @@ export async function currentTopicId(kafka: Kafka, topic: string): Promise<strin
   }
 }
 
-async function withFetcher<T>(kafka: Kafka, f: (fetcher: RecordFetcher) => Promise<T>): Promise<T> {
+async function withFetcher<T>(kafka: LogClient, f: (fetcher: RecordFetcher) => Promise<T>): Promise<T> {
   const fetcher = createRecordFetcher({ kafka });
   try {
     return await f(fetcher);
@@ -81,7 +81,7 @@ async function withFetcher<T>(kafka: Kafka, f: (fetcher: RecordFetcher) => Promi
  * assignment (partition-positioner.ts), without joining the group: what an
  * operator reads before and after a reset.
  */
-export async function checkGroupOffsets(o: { kafka: Kafka; pool: Pool; group: string; topic: string }): Promise<PartitionCheck[]> {
+export async function checkGroupOffsets(o: { kafka: LogClient; pool: Pool; group: string; topic: string }): Promise<PartitionCheck[]> {
   const [stored, ends, topicId] = await Promise.all([
     readGroupPositions(o.pool, o.group, o.topic),
     withAdmin(o.kafka, (a) => a.fetchTopicOffsets(o.topic)),
@@ -109,7 +109,7 @@ export async function checkGroupOffsets(o: { kafka: Kafka; pool: Pool; group: st
 }
 
 /** A group with members is running: its consumers would race the change. */
-async function refuseWhileRunning(kafka: Kafka, group: string): Promise<void> {
+async function refuseWhileRunning(kafka: LogClient, group: string): Promise<void> {
   const described = await withAdmin(kafka, (a) => a.describeGroups([group]));
   const g = described.groups.find((x) => x.groupId === group);
   if (g && g.members.length > 0) {
@@ -126,7 +126,7 @@ async function refuseWhileRunning(kafka: Kafka, group: string): Promise<void> {
  * the new offset (null at the log start), read from the topic as it is now.
  */
 export async function planOffsetReset(o: {
-  kafka: Kafka;
+  kafka: LogClient;
   pool: Pool;
   group: string;
   topic: string;
@@ -167,11 +167,11 @@ export async function planOffsetReset(o: {
  * Moves a stopped group's stored offsets on purpose (the remedy for a
  * partition blocked by its witness, and for a deliberate skip or replay):
  * in one PostgreSQL transaction with the group's rows locked, after checking
- * that the group has no running member. Kafka's committed offsets follow
+ * that the group has no running member. LogClient's committed offsets follow
  * (advisory, for standard lag tooling). Events applied before and read again
  * are skipped by sequence number by the projector and the views.
  */
-export async function applyOffsetReset(o: { kafka: Kafka; pool: Pool; plan: ResetPlan }): Promise<void> {
+export async function applyOffsetReset(o: { kafka: LogClient; pool: Pool; plan: ResetPlan }): Promise<void> {
   const { group, topic, topicId, rows } = o.plan;
   await withTransaction(o.pool, async (tx) => {
     // Checked with the rows locked: a batch of a member that joins meanwhile waits for this transaction.

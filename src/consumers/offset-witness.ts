@@ -158,7 +158,7 @@ export function judgePosition(f: PositionFacts): PositionVerdict {
   };
 }
 
-/** The remedy named with every block (docs/operating: "A partition is blocked"). */
+/** The remedy named with every block (docs/operating/offsets.md, "A partition is blocked"). */
 export function remedyFor(group: string, topic: string, kind: BlockKind): string {
   if (kind === 'below-log-start') return `rebuild the views from the journal: npm run cli -- rebuild <consumer>`;
   return (

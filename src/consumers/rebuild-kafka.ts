@@ -1,4 +1,4 @@
-import type { Admin } from 'kafkajs';
+import type { LogAdmin } from '../log/port.js';
 import { errorMessage, PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { sleep } from '../shared/retry.js';
@@ -26,7 +26,7 @@ function typeOf(err: unknown, groupId: string): string | undefined {
  * if the group still has members after `timeoutMs`.
  */
 export async function deleteGroupWhenEmpty(
-  admin: Admin,
+  admin: LogAdmin,
   groupId: string,
   { timeoutMs = 60_000, logger, signal }: { timeoutMs?: number; logger: Logger; signal?: AbortSignal | undefined },
 ): Promise<'deleted' | 'absent'> {
@@ -63,7 +63,7 @@ export async function deleteGroupWhenEmpty(
  * (`kept`, with the count) unless `force`; `absent` when there is none.
  */
 export async function deleteTopicIfEmpty(
-  admin: Admin,
+  admin: LogAdmin,
   topic: string,
   { force = false, logger }: { force?: boolean; logger: Logger },
 ): Promise<{ result: 'deleted' | 'kept' | 'absent'; records: number }> {

@@ -1,4 +1,4 @@
-import type { KafkaMessage } from 'kafkajs';
+import type { LogMessage } from '../log/port.js';
 import type { EventSerde } from '../events/serde.js';
 import { errorCode, errorMessage, isRetriable } from '../shared/errors.js';
 import type { DeadLetter } from './dead-letter.js';
@@ -22,7 +22,7 @@ export type Decoded<E> = { ok: true; event: ConsumedEvent<E> } | { ok: false; re
  * failure to dead-letter; a registry that does not answer throws (retriable:
  * the batch is retried, nothing is dead-lettered for it).
  */
-export async function decodeRecord<E>(serde: EventSerde<E>, topic: string, partition: number, msg: KafkaMessage): Promise<Decoded<E>> {
+export async function decodeRecord<E>(serde: EventSerde<E>, topic: string, partition: number, msg: LogMessage): Promise<Decoded<E>> {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(msg.headers ?? {})) {
     if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);

@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { BatchPayload, GroupConsumer, LogClient, LogMessage, LogProducer } from '../log/port.js';
 import type { Registry } from 'prom-client';
 import type { EventSerde } from '../events/serde.js';
 import { errorMessage } from '../shared/errors.js';
@@ -16,7 +16,7 @@ import { decodeRecord, deadLetterOf } from './record-decoder.js';
 import { decideRecovery, failureKindOf, type FailureCounts, type RecoveryPolicy } from './recovery.js';
 
 export interface ConsumerRunnerOptions<E> {
-  kafka: Kafka;
+  kafka: LogClient;
   pool: Pool;
   groupId: string;
   topics: string[];
@@ -27,14 +27,14 @@ export interface ConsumerRunnerOptions<E> {
   recovery?: RecoveryPolicy;
   /** Records per PostgreSQL transaction. */
   maxBatchSize?: number;
-  /** Kafka group session timeout (CONSUMER_SESSION_TIMEOUT_MS); see {@link groupTimings}. */
+  /** LogClient group session timeout (CONSUMER_SESSION_TIMEOUT_MS); see {@link groupTimings}. */
   sessionTimeoutMs?: number;
   /** Interval of the handler's maintenance (unparking). */
   maintainIntervalMs?: number;
   /** Replicas of the DLQ topics it creates (TOPIC_REPLICATION_FACTOR); absent: the broker's default.replication.factor. */
   replicationFactor?: number;
   /** Shared producer for the DLQ; one is created if absent. */
-  producer?: Producer;
+  producer?: LogProducer;
   /** Extra lifecycle observer (tests, status); metrics and logs are always observed. */
   observer?: ConsumerObserver;
 }
@@ -80,17 +80,17 @@ export interface ConsumerRunner {
  * PostgreSQL (Akka's `exactlyOnce`):
  * - each partition batch is one PostgreSQL transaction holding the handler's
  *   rows and the consumed offsets (see batch-transaction.ts); PostgreSQL, not
- *   Kafka, says where the group stands;
+ *   LogClient, says where the group stands;
  * - on every assignment each partition is paused, sought to the stored offset
  *   and resumed (partition-positioner.ts), idle partitions included;
- * - after the commit the offsets are also committed to Kafka, for standard lag
+ * - after the commit the offsets are also committed to LogClient, for standard lag
  *   tooling, and brought up to PostgreSQL's after every assignment and
  *   periodically for idle partitions (kafka-offset-sync.ts);
  * - undecodable records and events the handler rejects go to
  *   `<topic>.dlq.<group>`; handler failures follow the recovery policy, and
  *   infrastructure failures are retried until they heal (recovery.ts).
  *
- * Liveness: the Kafka consumer is restarted by this runner (never by
+ * Liveness: the LogClient consumer is restarted by this runner (never by
  * kafkajs, whose own restart can race a stop and leave a consumer running
  * after `disconnect`) with backoff, for as long as the runner is not stopped.
  * Nothing here exits the process; `stop()` returns once nothing of the
@@ -131,7 +131,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     if (health.state !== state) observe({ type: 'state', state, reason });
   };
 
-  let consumer: Consumer | undefined;
+  let consumer: GroupConsumer | undefined;
   let producer = options.producer;
   const ownsProducer = !producer;
   let dlqInstance: DeadLetterQueue | undefined;
@@ -145,10 +145,10 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
   let maintaining: Promise<void> | undefined;
   const positioner = createPartitionPositioner({ kafka, pool, groupId, observe, paused: () => userPaused });
   const kafkaOffsets = createKafkaOffsetSync({ kafka, pool, groupId, logger });
-  const live = (payload: EachBatchPayload) => !stopping.signal.aborted && health.state !== 'failed' && payload.isRunning() && !payload.isStale();
+  const live = (payload: BatchPayload) => !stopping.signal.aborted && health.state !== 'failed' && payload.isRunning() && !payload.isStale();
 
   /** Decodes a chunk; undecodable records go to the DLQ (a registry that does not answer throws: retried). */
-  async function decodeChunk(topic: string, partition: number, messages: KafkaMessage[]): Promise<ConsumedEvent<E>[]> {
+  async function decodeChunk(topic: string, partition: number, messages: LogMessage[]): Promise<ConsumedEvent<E>[]> {
     const events: ConsumedEvent<E>[] = [];
     const poison = [];
     for (const msg of messages) {
@@ -166,7 +166,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
   }
 
   /** Decodes and applies one chunk of a partition batch until it commits, or the policy gives up. Returns false to stop the batch. */
-  async function processChunk(topic: string, partition: number, messages: KafkaMessage[], payload: EachBatchPayload, fetchedAt: number): Promise<boolean> {
+  async function processChunk(topic: string, partition: number, messages: LogMessage[], payload: BatchPayload, fetchedAt: number): Promise<boolean> {
     const lastOffset = Number(messages.at(-1)!.offset);
     const span: BatchSpan = {
       topic, partition, firstOffset: Number(messages[0]!.offset), lastOffset, topicId: null,
@@ -250,7 +250,9 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
       ...timings,
       maxBytesPerPartition: 2 * 1024 * 1024,
       // kafkajs must not restart a crashed consumer itself: this runner does (see scheduleRestart).
-      retry: { retries: 10, restartOnFailure: async () => false },
+      // Its fetch loop retries with backoff capped at 5 s (kafkajs: 30 s), so a lost broker or
+      // coordinator is noticed again within seconds of coming back, not after half a minute.
+      retry: { retries: 10, maxRetryTime: 5_000, restartOnFailure: async () => false },
     });
     consumer = c;
     c.on(c.events.GROUP_JOIN, (e) => positioner.onAssignment(c, e.payload.memberAssignment));

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { LogClient } from './port.js';
 import { PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { withInternalGroup } from './internal-groups.js';
@@ -104,7 +104,7 @@ export interface CheckpointReader {
   read(table: string): Promise<Map<string, Checkpoint>>;
 }
 
-export function createCheckpointReader(options: { kafka: Kafka; topic: string; logger: Logger; timeoutMs?: number }): CheckpointReader {
+export function createCheckpointReader(options: { kafka: LogClient; topic: string; logger: Logger; timeoutMs?: number }): CheckpointReader {
   const { kafka, topic, logger, timeoutMs = 120_000 } = options;
   let running: Promise<Map<string, Checkpoint>> | undefined;
   // Every shard start reads the checkpoints: sweeping left-over groups once in a while is enough.

@@ -1,4 +1,4 @@
-import type { Admin } from 'kafkajs';
+import type { LogAdmin as Admin } from './port.js';
 import { errorMessage } from '../shared/errors.js';
 import { freshInternalGroupId, internalGroupCreatedAt } from '../shared/group-names.js';
 import type { Logger } from '../shared/logger.js';

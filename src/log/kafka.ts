@@ -1,12 +1,16 @@
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Registry } from 'prom-client';
+import { PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import type { LogClient } from './port.js';
 import { kafkajsLogCreator } from './kafka-log.js';
 
 /**
- * The only place the Kafka client library is constructed. Keeping kafkajs
- * behind this module (and log/relay-producer.ts, consumers/runner.ts) lets a
- * KafkaJS-compatible client replace it without touching the rest.
+ * The only place the Kafka client library is constructed. Only src/log/
+ * imports kafkajs: the rest of the pipeline holds a {@link LogClient}
+ * (port.ts), and the modules here that need more of the client than the port
+ * shows (transactions, raw fetches, raw requests) unwrap it with
+ * {@link kafkajsOf}.
  */
 export interface KafkaSettings {
   brokers: string[];
@@ -69,4 +73,14 @@ function saslOptions(s: KafkaSettings): SASLOptions | undefined {
     case 'scram-sha-512':
       return { mechanism: 'scram-sha-512', username: s.saslUsername, password: s.saslPassword };
   }
+}
+
+/**
+ * The kafkajs client behind a {@link LogClient}, for the modules of src/log/
+ * that use more of it than the port (transactions, the internal cluster).
+ * Throws for a client of another library.
+ */
+export function kafkajsOf(client: LogClient): Kafka {
+  if (client instanceof Kafka) return client;
+  throw new PipelineError('KAFKA_CLIENT_UNSUPPORTED', 'this part of the pipeline needs the kafkajs client (src/log/kafka.ts createKafka)');
 }

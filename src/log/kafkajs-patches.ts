@@ -13,6 +13,8 @@ export const KAFKAJS_PATCHED_FILES = [
   'src/protocol/recordBatch/record/v0/index.js',
   'src/producer/sendMessages.js',
   'src/network/requestQueue/index.js',
+  'src/consumer/consumerGroup.js',
+  'src/consumer/offsetManager/index.js',
 ] as const;
 
 /**

@@ -1,7 +1,7 @@
-import type { Kafka } from 'kafkajs';
 import { PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { withInternalGroup } from './internal-groups.js';
+import type { LogClient } from './port.js';
 
 /** Highest `sequence_nr` per key found in an event topic's recent records. */
 export interface KeyHighWaterMarks {
@@ -26,7 +26,7 @@ export interface KeyHighWaterMarks {
  * not counted.
  */
 export async function readKeyHighWaterMarks(options: {
-  kafka: Kafka;
+  kafka: LogClient;
   topic: string;
   sinceMs: number;
   logger: Logger;

@@ -1,5 +1,6 @@
-import type { Kafka } from 'kafkajs';
 import { PipelineError } from '../shared/errors.js';
+import { kafkajsOf } from './kafka.js';
+import type { LogClient } from './port.js';
 
 /**
  * Reads committed records at given offsets without a consumer group: one
@@ -79,7 +80,8 @@ function isRawCluster(x: unknown): x is RawCluster {
 }
 
 /** The client's internal cluster for raw fetches, or undefined when the client has none of that shape. */
-export function rawClusterOf(kafka: Kafka): RawCluster | undefined {
+export function rawClusterOf(client: LogClient): RawCluster | undefined {
+  const kafka = kafkajsOf(client);
   const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === CREATE_CLUSTER);
   const factory: unknown = sym === undefined ? undefined : Reflect.get(kafka, sym);
   if (typeof factory !== 'function') return undefined;
@@ -116,7 +118,7 @@ export function committedRecords<R extends Pick<RawRecord, 'offset' | 'key' | 'i
   return { records, lastSeen };
 }
 
-export function createRecordFetcher({ kafka, maxBytes = 256 * 1024 }: { kafka: Kafka; maxBytes?: number }): RecordFetcher {
+export function createRecordFetcher({ kafka, maxBytes = 256 * 1024 }: { kafka: LogClient; maxBytes?: number }): RecordFetcher {
   const cluster = rawClusterOf(kafka);
   if (!cluster) {
     throw new PipelineError('KAFKA_CLIENT_UNSUPPORTED', 'the Kafka client offers no raw fetch: stored offsets cannot be verified against the topic');

@@ -1,4 +1,6 @@
-import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { Partitioners, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { kafkajsOf } from './kafka.js';
+import type { LogClient } from './port.js';
 import { PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { encodeCheckpoint, type Checkpoint } from './checkpoints.js';
@@ -137,7 +139,7 @@ export function chunkByBytes(messages: OutgoingMessage[], maxBytes: number): Out
  * transaction, which is why checkpoints are read only after it resolves.
  */
 export async function createTransactionalSink(options: {
-  kafka: Kafka;
+  kafka: LogClient;
   transactionalId: string;
   logger: Logger;
   hooks?: SinkHooks;
@@ -148,7 +150,7 @@ export async function createTransactionalSink(options: {
 }): Promise<ShardSink> {
   const { kafka, transactionalId, logger, hooks = {}, transactionTimeoutMs = 30_000, operationTimeoutMs = 30_000, maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES } = options;
   const build = () =>
-    kafka.producer({
+    kafkajsOf(kafka).producer({
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
@@ -231,7 +233,7 @@ export async function createTransactionalSink(options: {
  * after the records are acknowledged.
  */
 export async function createAtLeastOnceSink(options: {
-  kafka: Kafka;
+  kafka: LogClient;
   logger: Logger;
   hooks?: SinkHooks;
   operationTimeoutMs?: number;
@@ -239,7 +241,7 @@ export async function createAtLeastOnceSink(options: {
 }): Promise<ShardSink> {
   const { kafka, logger, hooks = {}, operationTimeoutMs = 30_000, maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES } = options;
   const build = () =>
-    kafka.producer({
+    kafkajsOf(kafka).producer({
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,

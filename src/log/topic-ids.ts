@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import type { Kafka } from 'kafkajs';
 import { PipelineError } from '../shared/errors.js';
+import type { LogClient } from './port.js';
 import { rawClusterOf } from './record-fetcher.js';
 
 /**
@@ -167,7 +167,7 @@ export function decodeMetadataV10(payload: Buffer): { name: string | null; error
   });
 }
 
-export function createTopicIdReader({ kafka }: { kafka: Kafka }): TopicIdReader {
+export function createTopicIdReader({ kafka }: { kafka: LogClient }): TopicIdReader {
   const raw = rawClusterOf(kafka) as unknown;
   const ok = Encoder !== undefined && typeof raw === 'object' && raw !== null && typeof Reflect.get(raw, 'findControllerBroker') === 'function';
   if (!ok) throw new PipelineError('KAFKA_CLIENT_UNSUPPORTED', 'the Kafka client offers no raw request: topic IDs cannot be read');

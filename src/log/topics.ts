@@ -1,5 +1,6 @@
 // Default import: kafkajs is CommonJS and Node's ESM loader does not expose ConfigResourceTypes as a named export.
-import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
+import kafkajs, { type ITopicConfig } from 'kafkajs';
+import type { LogAdmin as Admin } from './port.js';
 import { PipelineError } from '../shared/errors.js';
 import { sleep } from '../shared/retry.js';
 
@@ -129,16 +130,11 @@ export async function describeReplication(admin: Admin, topics: string[]): Promi
   const brokers = (await admin.describeCluster()).brokers.length;
   if (topics.length === 0) return { brokers, topics: [] };
   const md = await admin.fetchTopicMetadata({ topics });
-  const configs = await admin.describeConfigs({
-    resources: topics.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['min.insync.replicas'] })),
-    includeSynonyms: false,
-  });
-  const minIsr = new Map(
-    configs.resources.map((r) => {
-      const value = r.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue;
-      return [r.resourceName, value === undefined || value === null ? undefined : Number(value)] as const;
-    }),
-  );
+  const configs = await readTopicConfigs(admin, topics, ['min.insync.replicas']);
+  const minIsr = new Map(topics.map((name) => {
+    const value = configs.get(name)?.get('min.insync.replicas');
+    return [name, value === undefined ? undefined : Number(value)] as const;
+  }));
   const byName = new Map(md.topics.map((t) => [t.name, t]));
   return {
     brokers,
@@ -175,4 +171,21 @@ export function replicationWarnings(cluster: ClusterReplication): string[] {
         'New topics: set TOPIC_REPLICATION_FACTOR or the brokers\' default.replication.factor; an existing topic: kafka-reassign-partitions',
     ];
   });
+}
+
+/**
+ * Topic configuration values (`retention.ms`, `min.insync.replicas`, ...) of
+ * the given topics: per topic, the names asked that the broker answered.
+ */
+export async function readTopicConfigs(admin: Admin, topics: readonly string[], names: readonly string[]): Promise<Map<string, Map<string, string>>> {
+  const res = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: [...names] })),
+  });
+  return new Map(
+    res.resources.map((r) => [
+      r.resourceName,
+      new Map(r.configEntries.flatMap((e) => (e.configValue === null || e.configValue === undefined ? [] : [[e.configName, String(e.configValue)] as const]))),
+    ]),
+  );
 }

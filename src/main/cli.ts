@@ -35,7 +35,7 @@ async function main(argv: string[]) {
   program
     .command('config')
     .description('print the effective configuration (secrets masked) or the configuration table')
-    .option('--markdown', 'print the README configuration table')
+    .option('--markdown', 'print the configuration table of docs/configuration.md')
     .action((o: { markdown?: boolean }) => {
       console.log(o.markdown ? configMarkdown() : JSON.stringify(redactConfig(ctx.config()), null, 2));
     });

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { LogClient } from '../log/port.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { Registry } from 'prom-client';
@@ -19,7 +19,7 @@ import { createPool, type Pool, type PoolOptions } from '../db/db.js';
 /**
  * The composition root's clients: the only place real clients are built from
  * configuration. Built lazily, so a command that needs PostgreSQL alone does
- * not connect to Kafka; `close()` closes what was built.
+ * not connect to LogClient; `close()` closes what was built.
  */
 export interface Clients {
   config: Config;
@@ -31,7 +31,7 @@ export interface Clients {
    * `Registry.merge([new Registry(), clients.metrics])` (see main/run.ts).
    */
   metrics: Registry;
-  kafka(): Kafka;
+  kafka(): LogClient;
   ddb(): DynamoDBClient;
   streams(): DynamoDBStreamsClient;
   pool(): Pool;

@@ -1,4 +1,4 @@
-import type { Producer } from 'kafkajs';
+import type { LogProducer } from '../log/port.js';
 import type { Registry } from 'prom-client';
 import { consumerMetrics } from '../consumers/consumer-metrics.js';
 import { createDeadLetterQueue, type DeadLetterQueue } from '../consumers/dead-letter.js';
@@ -70,7 +70,7 @@ export async function startConsumerRole(o: Omit<ConsumerRoleInput, 'journal'> & 
   const { clients, registry } = o;
   const { config, logger } = clients;
   const groupId = liveGroupId(config.groupPrefix, o.name);
-  const producer: Producer = clients.kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer: LogProducer = clients.kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const parked = consumerMetrics(registry).parkedIds;
   const runner = createConsumerRunner({

@@ -18,7 +18,7 @@ import {
   type PartitionLag,
 } from './lag-snapshot.js';
 import { createOffsetTimeTable, type OffsetTimeTable } from './offset-time-table.js';
-import { resolveProbe, tpKey, type ProbeRange, type ProbeRequest } from './record-probe.js';
+import { resolveProbe, tpKey, type ProbeRange, type ProbeRequest } from '../log/record-probe.js';
 import type { StoredOffset, ViewFreshnessRow } from './stored-offsets.js';
 
 /**

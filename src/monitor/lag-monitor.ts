@@ -1,6 +1,5 @@
-// Default import: kafkajs is CommonJS and Node's ESM loader does not expose
-// ConfigResourceTypes as a named export (vitest's transform hides this).
-import kafkajs, { type Admin, type Kafka } from 'kafkajs';
+import type { LogAdmin, LogClient } from '../log/port.js';
+import { readTopicConfigs } from '../log/topics.js';
 import type { Registry } from 'prom-client';
 import { PipelineError, errorMessage } from '../shared/errors.js';
 import { isInternalGroup } from '../shared/group-names.js';
@@ -13,14 +12,14 @@ import { createDisagreementReporter } from './disagreement-reporter.js';
 import { createLeftoverRebuildReporter } from './leftover-rebuilds.js';
 import { createLagModel, type GroupReading, type PollReadings } from './lag-model.js';
 import { emptySnapshot, type LagSnapshot } from './lag-snapshot.js';
-import { createRecordProbe, type ProbeRange, type RecordProbe } from './record-probe.js';
+import { createRecordProbe, type ProbeRange, type RecordProbe } from '../log/record-probe.js';
 import { readStoredOffsets, readViewFreshness, type StoredOffset, type ViewFreshnessRow } from './stored-offsets.js';
 
 export type { LagSnapshot } from './lag-snapshot.js';
 
 export interface LagMonitorOptions {
-  kafka: Kafka;
-  /** PostgreSQL with `consumer_offsets` and `view_freshness`; without it only Kafka is read. */
+  kafka: LogClient;
+  /** PostgreSQL with `consumer_offsets` and `view_freshness`; without it only LogClient is read. */
   pool?: Pool;
   /**
    * Groups to watch; 'all' = every group the cluster lists plus every group
@@ -37,12 +36,12 @@ export interface LagMonitorOptions {
   /** Read the first unconsumed record of lagging partitions: exact seconds-lag and transaction-marker detection. */
   exactLagSeconds?: boolean;
   /**
-   * Burrow's window settings. Kafka commits are seen by polling, so a live
+   * Burrow's window settings. LogClient commits are seen by polling, so a live
    * group adds one commit per poll (no closer than `minDistanceMs`): the STALL
    * window is about `intervals` × max(poll interval, minDistanceMs).
    */
   burrow?: Partial<BurrowSettings>;
-  /** How long Kafka-committed and PostgreSQL offsets may differ before the disagreement flag rises (default 30 s). */
+  /** How long LogClient-committed and PostgreSQL offsets may differ before the disagreement flag rises (default 30 s). */
   disagreementGraceMs?: number;
   now?: () => number;
 }
@@ -59,11 +58,11 @@ export interface LagMonitor {
 }
 
 /**
- * Consumer-lag monitor: reads log-start / log-end offsets, Kafka-committed
+ * Consumer-lag monitor: reads log-start / log-end offsets, LogClient-committed
  * offsets of the groups and the offsets our groups store in PostgreSQL, and
  * publishes kafka-lag-exporter-compatible metrics, Burrow-style statuses and
  * view freshness to `registry`, plus a JSON snapshot. A group that stores
- * offsets in PostgreSQL is judged by them; its Kafka-committed offsets are
+ * offsets in PostgreSQL is judged by them; its LogClient-committed offsets are
  * advisory (lag-model.ts). It only reads: no
  * group membership, no commits, so it can never disturb the groups it watches.
  */
@@ -90,8 +89,8 @@ export function createLagMonitor({
   const model = createLagModel({ clusterName, burrow, disagreementGraceMs });
   const newProbe = () => (exactLagSeconds ? createRecordProbe({ kafka, logger }) : undefined);
   let probe: RecordProbe | undefined = newProbe();
-  if (exactLagSeconds && !probe) logger.warn('Kafka client offers no record probe: seconds-lag falls back to interpolation');
-  let admin: Promise<Admin> | undefined;
+  if (exactLagSeconds && !probe) logger.warn('LogClient client offers no record probe: seconds-lag falls back to interpolation');
+  let admin: Promise<LogAdmin> | undefined;
   let current = emptySnapshot(clusterName);
   let inFlight: Promise<LagSnapshot> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -101,14 +100,14 @@ export function createLagMonitor({
   const RETENTION_REFRESH_MS = 5 * 60_000;
   let readTopics = new Set<string>();
 
-  const getAdmin = (): Promise<Admin> => {
+  const getAdmin = (): Promise<LogAdmin> => {
     admin ??= (async () => {
       const a = kafka.admin();
       await a.connect();
       return a;
     })().catch((err: unknown) => {
       admin = undefined;
-      throw new PipelineError('LAG_MONITOR_KAFKA', `cannot connect to Kafka: ${errorMessage(err)}`, { retriable: true, cause: err });
+      throw new PipelineError('LAG_MONITOR_KAFKA', `cannot connect to LogClient: ${errorMessage(err)}`, { retriable: true, cause: err });
     });
     return admin;
   };
@@ -116,7 +115,7 @@ export function createLagMonitor({
   async function read(): Promise<PollReadings> {
     let a = await getAdmin();
     const errors: string[] = [];
-    // PostgreSQL being down must not hide Kafka lag: its part of the poll degrades to empty.
+    // PostgreSQL being down must not hide LogClient lag: its part of the poll degrades to empty.
     const fromPg = <T>(what: string, read: (p: Pool) => Promise<T[]>): Promise<T[]> =>
       pool
         ? read(pool).catch((err: unknown) => {
@@ -192,18 +191,15 @@ export function createLagMonitor({
     return { groups: readings, stored: storedWanted, ends, views, errors, retentionMs: await readRetention(a, topics) };
   }
 
-  async function readRetention(a: Admin, topics: string[]): Promise<Map<string, number>> {
+  async function readRetention(a: LogAdmin, topics: string[]): Promise<Map<string, number>> {
     const t = now();
     const stale = topics.filter((topic) => (retention.get(topic)?.readAtMs ?? -Infinity) < t - RETENTION_REFRESH_MS);
     if (stale.length > 0) {
       try {
-        const res = await a.describeConfigs({
-          includeSynonyms: false,
-          resources: stale.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms'] })),
-        });
-        for (const r of res.resources) {
-          const v = Number(r.configEntries.find((e) => e.configName === 'retention.ms')?.configValue ?? -1);
-          retention.set(r.resourceName, { ms: v > 0 ? v : null, readAtMs: t });
+        const configs = await readTopicConfigs(a, stale, ['retention.ms']);
+        for (const [topic, values] of configs) {
+          const v = Number(values.get('retention.ms') ?? -1);
+          retention.set(topic, { ms: v > 0 ? v : null, readAtMs: t });
         }
       } catch (err) {
         // Without DescribeConfigs rights the risk ratio is simply not exported.

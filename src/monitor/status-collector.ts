@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { LogClient } from '../log/port.js';
 import { Registry } from 'prom-client';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -9,7 +9,7 @@ import { evaluateStatus, type LagSource, type PipelineStatus } from './pipeline-
 import { discoverTargets, fetchLagSnapshot, runsLagMonitor, scrapeTarget, type ScrapeResult } from './scrape.js';
 
 export interface StatusCollectorOptions {
-  kafka: Kafka;
+  kafka: LogClient;
   pool: Pool;
   logger: Logger;
   /** The file_sd folder the pipeline's processes announce themselves in. */

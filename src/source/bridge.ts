@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import type { Kafka } from 'kafkajs';
+import type { LogClient } from '../log/port.js';
 import type { Registry } from 'prom-client';
 import { loadTopicCatalog, type EventCatalog } from '../events/catalog.js';
 import type { SchemaStore } from '../events/schema-store.js';
@@ -43,7 +43,7 @@ export { bridgeReadiness, type BridgeStatus } from './bridge-status.js';
 
 export interface BridgeOptions {
   connector: ConnectorConfig;
-  kafka: Kafka;
+  kafka: LogClient;
   ddb: DynamoDBClient;
   streams: DynamoDBStreamsClient;
   serde: EventSerde;
@@ -74,7 +74,7 @@ export interface Bridge {
 }
 
 /**
- * The CDC bridge for one connector: DynamoDB stream → Kafka topic, keyed by
+ * The CDC bridge for one connector: DynamoDB stream → LogClient topic, keyed by
  * persistence id, Avro in Confluent wire format. See shard-worker.ts for the
  * per-batch guarantee, shard-lineage.ts for ordering across shard splits and
  * leases.ts for sharing a table's shards between processes.

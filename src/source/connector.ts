@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Admin } from 'kafkajs';
+import type { LogAdmin } from '../log/port.js';
 import { z } from 'zod';
 import { ensureTopicSpecs } from '../log/topics.js';
 import { PipelineError } from '../shared/errors.js';
@@ -309,7 +309,7 @@ export const connectorTopics = (connector: ConnectorConfig): string[] => [connec
  * each with `replicationFactor` replicas (TOPIC_REPLICATION_FACTOR; undefined:
  * the brokers' default.replication.factor).
  */
-export async function ensureTopics(admin: Admin, connector: ConnectorConfig, options: { replicationFactor: number | undefined }): Promise<string[]> {
+export async function ensureTopics(admin: LogAdmin, connector: ConnectorConfig, options: { replicationFactor: number | undefined }): Promise<string[]> {
   return ensureTopicSpecs(
     admin,
     [

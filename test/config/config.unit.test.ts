@@ -157,7 +157,7 @@ describe('secret settings', () => {
     expect(redactConfig(loadConfig({ API_KEYS: `ops:${key1}:10` })).apiKeys).toBe('ops:***:10');
   });
 
-  it('the README table marks every secret setting', () => {
+  it('the configuration table (docs/configuration.md) marks every secret setting', () => {
     const md = configMarkdown();
     const row = (name: string) => md.split('\n').find((l) => l.startsWith(`| \`${name}\``));
     expect(md.split('\n')[0]).toBe('| variable | default | secret | meaning |');

@@ -55,7 +55,7 @@ describe('TOPIC_REPLICATION_FACTOR against a real broker', () => {
       brokers,
       topics: [{ topic, replicationFactor: brokerConfig('default.replication.factor'), minInsyncReplicas: brokerConfig('min.insync.replicas') }],
     });
-    // The stack's brokers are configured as the README recommends: nothing to warn about on either shape.
+    // The stack's brokers are configured as docs/operating/cluster.md recommends: nothing to warn about on either shape.
     expect(replicationWarnings(described)).toEqual([]);
   });
 

@@ -8,7 +8,7 @@ import { spawnCli } from '../helpers/process.js';
 import { kafka, uniqueName } from '../helpers/stack.js';
 
 /**
- * The operator commands of the README's table not run as a process
+ * The operator commands of docs/operating/README.md's table not run as a process
  * elsewhere: `schemas register | list | check <file>` and `lag [--json]`.
  */
 const cli = async (args: string[], env: Record<string, string> = {}) => {

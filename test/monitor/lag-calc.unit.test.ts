@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { partitionLag } from '../../src/monitor/lag-calc.js';
 import { createOffsetTimeTable } from '../../src/monitor/offset-time-table.js';
-import { resolveProbe, scanFetched } from '../../src/monitor/record-probe.js';
+import { resolveProbe, scanFetched } from '../../src/log/record-probe.js';
 
 describe('offset → time interpolation (known produce schedule)', () => {
   // 10 records/s, sampled every 5 s for 60 s: log end at t is 10·t.

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createLagMetrics } from '../../src/monitor/lag-metrics.js';
 import { createLagModel, type PollReadings } from '../../src/monitor/lag-model.js';
-import { tpKey, type ProbeRange } from '../../src/monitor/record-probe.js';
+import { tpKey, type ProbeRange } from '../../src/log/record-probe.js';
 
 const readings = (over: Partial<PollReadings> & { committed?: number; latest?: number; members?: number }): PollReadings => ({
   groups: [

@@ -1,7 +1,8 @@
-import type { Kafka } from 'kafkajs';
 import type { Logger } from '../shared/logger.js';
 import { errorMessage } from '../shared/errors.js';
-import type { ProbeResult } from './lag-calc.js';
+import type { ProbeResult } from '../monitor/lag-calc.js';
+import type { LogClient } from './port.js';
+import { committedRecords, rawClusterOf } from './record-fetcher.js';
 
 /**
  * Reads, for many partitions at once, the first committed data record at or
@@ -9,10 +10,10 @@ import type { ProbeResult } from './lag-calc.js';
  * poll, no consumer group, nothing committed.
  *
  * kafkajs offers no public "fetch at offset" outside a consumer group, so the
- * probe uses the client's internal Cluster/Broker objects (the same ones its
- * admin client uses). kafkajs 2.2.4 is the project's final release, so that
- * surface does not move; the shape is checked at run time and, when it does
- * not match (another KafkaJS-compatible client), {@link createRecordProbe}
+ * probe uses the client's internal Cluster/Broker objects through
+ * record-fetcher.ts (one Fetch per leader for many partitions here, where the
+ * fetcher reads one partition at a time). When the client has no such
+ * surface (another KafkaJS-compatible client), {@link createRecordProbe}
  * returns undefined and the monitor falls back to interpolation without
  * phantom-lag detection. Any fetch error leaves those partitions without a
  * result rather than failing the poll.
@@ -58,64 +59,22 @@ export interface ProbeRequest {
   offset: number;
 }
 
-// The few internals used, typed loosely and checked before use.
-interface FetchedRecord {
-  offset: string;
-  timestamp: string;
-  key: Buffer | null;
-  isControlRecord: boolean;
-  batchContext: { producerId: string; inTransaction: boolean };
-}
-interface FetchedPartition {
-  partition: number;
-  errorCode: number;
-  lastStableOffset: string;
-  abortedTransactions?: { producerId: string; firstOffset: string }[];
-  messages: FetchedRecord[];
-}
-interface ProbeBroker {
-  fetch(request: {
-    replicaId?: number;
-    isolationLevel: number;
-    maxWaitTime: number;
-    minBytes: number;
-    maxBytes: number;
-    topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
-  }): Promise<{ responses: { topicName: string; partitions: FetchedPartition[] }[] }>;
-}
-interface ProbeCluster {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  addMultipleTargetTopics(topics: string[]): Promise<void>;
-  refreshMetadata(): Promise<void>;
-  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
-  findBroker(options: { nodeId: string }): Promise<ProbeBroker>;
-}
-
-const READ_COMMITTED = 1;
-const CREATE_CLUSTER = 'private:Kafka:createCluster';
-
-function isProbeCluster(x: unknown): x is ProbeCluster {
-  if (typeof x !== 'object' || x === null) return false;
-  return ['connect', 'disconnect', 'addMultipleTargetTopics', 'refreshMetadata', 'findLeaderForPartitions', 'findBroker'].every(
-    (m) => typeof Reflect.get(x, m) === 'function',
-  );
-}
-
 export function createRecordProbe({
   kafka,
   logger,
   maxBytesPerPartition = 64 * 1024,
 }: {
-  kafka: Kafka;
+  kafka: LogClient;
   logger: Logger;
   maxBytesPerPartition?: number;
 }): RecordProbe | undefined {
-  const sym = Object.getOwnPropertySymbols(kafka).find((s) => s.description === CREATE_CLUSTER);
-  const factory: unknown = sym === undefined ? undefined : Reflect.get(kafka, sym);
-  if (typeof factory !== 'function') return undefined;
-  const cluster: unknown = factory({ allowAutoTopicCreation: false, isolationLevel: READ_COMMITTED });
-  if (!isProbeCluster(cluster)) return undefined;
+  let cluster: ReturnType<typeof rawClusterOf>;
+  try {
+    cluster = rawClusterOf(kafka);
+  } catch {
+    return undefined; // not kafkajs: interpolation only
+  }
+  if (!cluster) return undefined;
   const c = cluster;
   let connected: Promise<void> | undefined;
   const knownTopics = new Set<string>();
@@ -174,7 +133,7 @@ export function createRecordProbe({
           for (const r of reqs) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
           const res = await broker.fetch({
             replicaId: -1,
-            isolationLevel: READ_COMMITTED,
+            isolationLevel: 1, // read_committed
             maxWaitTime: 0,
             minBytes: 0,
             maxBytes: maxBytesPerPartition * reqs.length,
@@ -209,42 +168,31 @@ export function createRecordProbe({
   };
 }
 
-const ABORT_MARKER_KEY = Buffer.from([0, 0, 0, 0]);
-
 /** Data records kept per range: enough for the next polls, bounded for huge batches. */
 const MAX_RECORDS_PER_RANGE = 10_000;
 
 /**
- * The broker returns whole batches, aborted transactional records included
- * (the client is told which via `abortedTransactions`): filter like a
- * read_committed consumer does (kafkajs filterAbortedMessages, Java Fetcher).
+ * The committed data records of a raw fetch from `fetchOffset` on (aborted
+ * records and markers left out: record-fetcher.ts `committedRecords`), as a
+ * range that answers for every position up to where the fetch reached.
  */
+interface ProbeRecord {
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  isControlRecord: boolean;
+  batchContext: { producerId: string; inTransaction: boolean };
+}
+
 export function scanFetched(
   fetchOffset: number,
-  p: Pick<FetchedPartition, 'lastStableOffset' | 'abortedTransactions' | 'messages'>,
+  p: { lastStableOffset: string; abortedTransactions?: { producerId: string; firstOffset: string }[]; messages: ProbeRecord[] },
 ): ProbeRange {
-  const pending = [...(p.abortedTransactions ?? [])].sort((a, b) => Number(a.firstOffset) - Number(b.firstOffset));
-  const aborting = new Set<string>();
-  const records: ProbeRange['records'] = [];
-  let lastSeen = -1;
-  for (const m of p.messages) {
-    const offset = Number(m.offset);
-    while (pending.length > 0 && offset >= Number((pending[0] as { firstOffset: string }).firstOffset)) {
-      aborting.add((pending.shift() as { producerId: string }).producerId);
-    }
-    if (offset < fetchOffset) continue; // batches start before the requested offset
-    const { producerId, inTransaction } = m.batchContext;
-    if (m.isControlRecord) {
-      if (m.key && Buffer.from(m.key).equals(ABORT_MARKER_KEY)) aborting.delete(producerId);
-    } else if (!(inTransaction && aborting.has(producerId))) {
-      if (records.length >= MAX_RECORDS_PER_RANGE) break;
-      records.push({ offset, timestampMs: Number(m.timestamp) });
-    }
-    lastSeen = offset;
-  }
-  // If the fetch stopped early (size limit), only what it returned is known;
-  // an empty answer means nothing consumable up to the LSO.
-  const lso = Number(p.lastStableOffset);
-  const examinedUpTo = lastSeen >= 0 ? lastSeen + 1 : Math.max(fetchOffset, lso);
-  return { fromOffset: fetchOffset, records, examinedUpTo };
+  const { records, lastSeen } = committedRecords(fetchOffset, p);
+  const kept = records.slice(0, MAX_RECORDS_PER_RANGE).map((m) => ({ offset: Number(m.offset), timestampMs: Number(m.timestamp) }));
+  // Records past the bound are not known here: the range ends at the first one left out.
+  const cut = records[MAX_RECORDS_PER_RANGE];
+  // If the fetch stopped early (size limit), only what it returned is known; an empty answer means nothing consumable up to the LSO.
+  const examinedUpTo = cut ? Number(cut.offset) : lastSeen >= 0 ? lastSeen + 1 : Math.max(fetchOffset, Number(p.lastStableOffset));
+  return { fromOffset: fetchOffset, records: kept, examinedUpTo };
 }
