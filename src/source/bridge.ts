@@ -8,23 +8,23 @@ import { loadTopicCatalog, type EventCatalog } from '../events/catalog.js';
 import type { SchemaStore } from '../events/schema-store.js';
 import { syncSchemas, type SyncReport } from '../events/schema-sync.js';
 import type { EventSerde } from '../events/serde.js';
-import { BACKFILL_KEY, createCheckpointReader, SPECIAL_KEY_PREFIX } from '../log/checkpoints.js';
+import { createCheckpointReader, SPECIAL_KEY_PREFIX } from '../log/checkpoints.js';
 import { readKeyHighWaterMarks } from '../log/key-high-water.js';
 import { createAtLeastOnceSink, createTransactionalSink, type ShardSink } from '../log/relay-producer.js';
 import { errorCode, errorMessage, isRetriable, PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { retry, sleep } from '../shared/retry.js';
-import { hasRelayed, needsInitialSnapshot, runBackfill } from './backfill.js';
+import { hasRelayed, needsInitialSnapshot } from './backfill.js';
 import { createBridgeMetrics } from './bridge-metrics.js';
 import { bridgeReadiness, shardStateCounts, type BridgeStatus } from './bridge-status.js';
 import type { ConnectorConfig } from './connector.js';
-import { REPAIR_KEY, runGapRepair } from './gap-repair.js';
 import { createLeaseManager, type LeaseManager } from './leases.js';
 import { createRecordMapper } from './mapping.js';
 import { planShards, type ShardInfo } from './shard-lineage.js';
 import { createShardObserver, type ShardObserver } from './shard-observer.js';
 import { classifyFailure, type ShardOutcome, type ShardStatus } from './shard-state.js';
 import { runShard } from './shard-worker.js';
+import { createTableReads } from './table-reads.js';
 import { createStreamReader } from './stream-reader.js';
 
 export { ensureTopics, loadConnector, parseConnector, type ConnectorConfig } from './connector.js';
@@ -122,8 +122,6 @@ export function createBridge(options: BridgeOptions): Bridge {
   };
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
-  let backfilling: Promise<void> | undefined;
-  let repairing: Promise<void> | undefined;
 
   const sinkHooks = {
     onAborted: (reason: string) => metrics.transactionsAborted.inc({ table, reason }),
@@ -139,81 +137,24 @@ export function createBridge(options: BridgeOptions): Bridge {
     });
   }
 
-  async function backfill(reason: string): Promise<void> {
-    // One snapshot at a time.
-    if (backfilling) return backfilling;
-    backfilling = (async () => {
-      const previous = status.state;
-      status.state = 'backfilling';
-      logger.info({ reason, segments: connector.backfill.segments }, 'backfilling the table into the topic');
-      try {
-        const r = await runBackfill({
-          ddb,
-          connector,
-          mapper,
-          reader,
-          streamArn: status.streamArn!,
-          shards: await reader.describeShards(status.streamArn!, controller.signal),
-          checkpoints,
-          openSink: (n) => openSink(`${BACKFILL_KEY}-${n}`),
-          logger,
-          signal: controller.signal,
-          onItems: (n) => metrics.backfillItems.inc({ table }, n),
-        });
-        status.backfill.runs++;
-        status.backfill.items += r.items;
-        status.backfill.lastCompletedAt = Date.now();
-        status.backfill.last = r;
-      } finally {
-        if (status.state === 'backfilling') status.state = previous;
-      }
-    })().finally(() => (backfilling = undefined));
-    return backfilling;
-  }
-
-  /**
-   * Repairs a stream gap (gap-repair.ts): every shard of this process is
-   * stopped first, so that none relays an event of the window while the
-   * repair decides what the topic holds; rounds restart them afterwards, the
-   * trimmed ones at their new checkpoints. One repair at a time; callers
-   * that meet trimmed data meanwhile wait for it.
-   */
-  async function repair(reason: string): Promise<void> {
-    if (repairing) return repairing;
-    repairing = (async () => {
-      const previous = status.state;
-      status.state = 'repairing';
-      try {
-        for (const w of workers.values()) w.pause();
-        await Promise.allSettled([...workers.values()].map((w) => w.running));
-        const r = await runGapRepair({
-          ddb,
-          connector,
-          mapper,
-          reader,
-          streamArn: status.streamArn!,
-          shards: await reader.describeShards(status.streamArn!, controller.signal),
-          checkpoints,
-          openSink: () => openSink(REPAIR_KEY),
-          readMarks: (sinceMs) => readKeyHighWaterMarks({ kafka, topic: connector.topic, sinceMs, logger }),
-          logger,
-          signal: controller.signal,
-          onRelayed: (n) => metrics.gapRepairRelayed.inc({ table }, n),
-        });
-        if (r) {
-          metrics.gapRepairItemsRead.inc({ table }, r.itemsRead);
-          status.repair.runs++;
-          status.repair.itemsRead += r.itemsRead;
-          status.repair.relayed += r.relayed;
-          status.repair.lastCompletedAt = Date.now();
-          status.repair.last = r;
-        } else logger.info({ reason }, 'no shard position is trimmed: nothing to repair');
-      } finally {
-        if (status.state === 'repairing') status.state = previous;
-      }
-    })().finally(() => (repairing = undefined));
-    return repairing;
-  }
+  const tableReads = createTableReads({
+    ddb,
+    connector,
+    mapper,
+    reader,
+    checkpoints,
+    openSink,
+    readMarks: (sinceMs) => readKeyHighWaterMarks({ kafka, topic: connector.topic, sinceMs, logger }),
+    logger,
+    metrics,
+    status,
+    signal: controller.signal,
+    pauseShards: async () => {
+      for (const w of workers.values()) w.pause();
+      await Promise.allSettled([...workers.values()].map((w) => w.running));
+    },
+  });
+  const { backfill, repair } = tableReads;
 
   /** Logs a failed round or backfill (the first times, then every tenth): an error for a programming error, else a warning. */
   function fault(err: unknown, faults: number, message: string) {
@@ -281,7 +222,7 @@ export function createBridge(options: BridgeOptions): Bridge {
     if (leases) for (const id of leases.held()) if (finished.has(id)) await leases.finish(id);
     // During a backfill or repair, rounds keep renewing leases but start no shard: the
     // shards that hit trimmed data must resume only after it.
-    if (!backfilling && !repairing) {
+    if (!tableReads.busy()) {
       const byId = new Map(shards.map((s) => [s.shardId, s]));
       for (const id of plan.readable) {
         if (owned.has(id) && !workers.has(id) && !failed.has(id) && !controller.signal.aborted) startShard(id, byId.get(id));
@@ -404,8 +345,7 @@ export function createBridge(options: BridgeOptions): Bridge {
       wake?.();
       await loop;
       await Promise.allSettled([...workers.values()].map((w) => w.done));
-      await backfilling?.catch(() => undefined);
-      await repairing?.catch(() => undefined);
+      await tableReads.settled();
       await leases?.releaseAll();
       metrics.leasesHeld.set({ table, worker: workerId }, 0);
       status.state = 'stopped';

@@ -81,6 +81,9 @@ describe('connector files', () => {
     const base = { name: 'x', table: 'tbl', topic: 't', mapping: { persistenceId: 'p', sequenceNr: 's', eventType: 'e', payload: 'b', payloadCodec: 'json' } };
     expect(problemsOf({ ...base, gapRepair: { index: JOURNAL_WRITE_TIME_INDEX } })).toEqual(['gapRepair.index: needs mapping.writtenAt (the index is sorted by it)']);
     expect(problemsOf({ ...base, gapRepair: { skewAllowanceMs: -1 } })[0]).toMatch(/^gapRepair.skewAllowanceMs:/);
+    const withTime = { ...base, mapping: { ...base.mapping, writtenAt: 'w' } };
+    expect(problemsOf({ ...withTime, gapRepair: { index: { ...JOURNAL_WRITE_TIME_INDEX, since: 'last tuesday' } } })).toEqual(['gapRepair.index.since: not an ISO-8601 instant']);
+    expect(problemsOf({ ...withTime, gapRepair: { index: { ...JOURNAL_WRITE_TIME_INDEX, since: '2026-12-01T00:00:00Z' } } })).toEqual([]);
   });
 
   it('reports unreadable files with the path', () => {
