@@ -60,5 +60,10 @@ export async function readCommittedToEnd(o: {
     );
   } finally {
     await consumer.disconnect();
+    // The group was this read's alone: leave nothing behind for `lag` and the monitor to list.
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
   }
 }

@@ -90,7 +90,7 @@ describe('cli lag [--json]', () => {
 
     const table = await cli(['lag']);
     expect(table.code, table.out.slice(-2000)).toBe(0);
-    expect(table.out).toMatch(/^group\s+status\s+sum lag\s+max lag\s+max s\s+reason/m);
+    expect(table.out).toMatch(/^group\s+status\s+sum lag\s+max lag\s+max s\s+offsets\s+reason/m);
     expect(table.out).toMatch(new RegExp(`^${group.replaceAll('.', '\\.')}\\s+\\S+\\s+18\\s+18\\s+[\\d.]+`, 'm'));
   });
 });
