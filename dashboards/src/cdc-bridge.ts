@@ -38,6 +38,7 @@ export const cdcBridge = () =>
         { expr: `sum by (table) (rate(cdc_bridge_records_relayed_total[${R}]))`, legend: 'relayed {{table}}' },
         { expr: `sum by (table) (rate(cdc_bridge_records_dead_lettered_total[${R}]))`, legend: 'dead-lettered {{table}}' },
         { expr: `sum by (table) (rate(cdc_bridge_backfill_items_total[${R}]))`, legend: 'backfill {{table}}' },
+        { expr: `sum by (table) (rate(cdc_bridge_gap_repair_relayed_total[${R}]))`, legend: 'gap repair {{table}}' },
       ]),
     )
     .withPanel(

@@ -16,12 +16,17 @@ import {
 import type { EventCatalog } from '../events/catalog.js';
 import type { EventMetadata } from '../events/generated/inventory.js';
 import { ConcurrencyError, PipelineError } from '../shared/errors.js';
+import { JOURNAL_WRITE_TIME_INDEX, writeTimeBucket } from '../shared/write-time-index.js';
 
 /**
  * The event journal in DynamoDB, Pekko-journal layout: partition key `pkey`
  * (persistence id), sort key `sequence_nr`, the event as Avro binary at the
  * version it was written (`payload` + `event_type` + `schema_version`), and
- * `written_at`, `event_id`, `correlation_id`, `causation_id`.
+ * `written_at`, `event_id`, `correlation_id`, `causation_id`, and
+ * `written_bucket` (hour and slice of the persistence id), the partition key
+ * of the write-time index `written_at-index` that lets the CDC bridge repair
+ * a stream gap by reading only the missed window
+ * (src/shared/write-time-index.ts; cost in docs/operating/gap-repair.md).
  *
  * Appends are optimistic: every item is put on condition that its key does
  * not exist yet, so two writers deciding from the same state cannot both
@@ -86,7 +91,11 @@ export interface JournalRecord {
 
 export interface Journal {
   readonly table: string;
-  /** Creates the table with a NEW_IMAGE stream if it does not exist; returns the stream ARN. */
+  /**
+   * Creates the table with a NEW_IMAGE stream and the write-time index if it
+   * does not exist; returns the stream ARN. An existing table is left as it is
+   * (adding the index to one is an operator's decision: docs/operating/gap-repair.md).
+   */
   ensureTable(): Promise<string>;
   /** Appends to one aggregate. Throws ConcurrencyError if the position was taken. */
   append(request: AppendRequest): Promise<JournalRecord[]>;
@@ -237,10 +246,24 @@ export function createJournal(options: { ddb: DynamoDBClient; table: string; cat
           AttributeDefinitions: [
             { AttributeName: 'pkey', AttributeType: 'S' },
             { AttributeName: 'sequence_nr', AttributeType: 'N' },
+            { AttributeName: JOURNAL_WRITE_TIME_INDEX.bucketAttribute, AttributeType: 'S' },
+            { AttributeName: 'written_at', AttributeType: 'N' },
           ],
           KeySchema: [
             { AttributeName: 'pkey', KeyType: 'HASH' },
             { AttributeName: 'sequence_nr', KeyType: 'RANGE' },
+          ],
+          // Projection ALL: a repair relays straight from the index (no read of the table per
+          // event); the copy costs storage, not extra write units (an event is one unit either way).
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: JOURNAL_WRITE_TIME_INDEX.name,
+              KeySchema: [
+                { AttributeName: JOURNAL_WRITE_TIME_INDEX.bucketAttribute, KeyType: 'HASH' },
+                { AttributeName: 'written_at', KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'ALL' },
+            },
           ],
           BillingMode: 'PAY_PER_REQUEST',
           StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
@@ -279,6 +302,7 @@ export function itemOf(r: JournalRecord): Record<string, AttributeValue> {
     schema_version: { N: String(r.schemaVersion) },
     payload: { B: r.payload },
     written_at: { N: String(r.writtenAt) },
+    [JOURNAL_WRITE_TIME_INDEX.bucketAttribute]: { S: writeTimeBucket(JOURNAL_WRITE_TIME_INDEX, r.persistenceId, r.writtenAt) },
     event_id: { S: r.eventId },
     correlation_id: { S: r.correlationId },
   };

@@ -152,6 +152,8 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     const events: ConsumedEvent<E>[] = [];
     const poison = [];
     for (const msg of messages) {
+      // A removal a connector relays by policy (a DynamoDB REMOVE) is not an event: nothing to apply or dead-letter.
+      if (msg.headers?.cdc_operation?.toString() === 'REMOVE') continue;
       const r = await decodeRecord(serde, topic, partition, msg);
       if (r.ok) events.push(r.event);
       else poison.push(deadLetterOf(r.record, r.code, r.message, 1));

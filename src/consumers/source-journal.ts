@@ -81,7 +81,7 @@ export function createSourceJournal(o: {
     const r = await mapper.map(item as Item, { table, shardId: 'journal-read', sequenceNumber: '', eventName: 'INSERT' });
     if (r.kind !== 'relay') {
       // The bridge dead-lettered (or filtered) this item when it streamed by; the gap it leaves is the DLQ's to explain.
-      o.logger.warn({ table, reason: r.kind === 'dead-letter' ? r.code : r.reason }, 'journal item the bridge cannot relay, left out of a repair');
+      o.logger.warn({ table, reason: r.kind === 'dead-letter' ? r.code : r.kind === 'filtered' ? r.reason : 'REMOVE' }, 'journal item the bridge cannot relay, left out of a repair');
       return undefined;
     }
     const h = r.message.headers;

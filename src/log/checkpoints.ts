@@ -18,9 +18,49 @@ export interface Checkpoint {
   leaseEpoch: number;
   /** Set on the `<table>/$backfill` record once a snapshot has been relayed. */
   backfillCompletedAt?: number;
+  /**
+   * written_at (epoch ms) of the last record read up to this checkpoint, or
+   * its stream creation time when it has none: where a gap repair starts
+   * (less the connector's skew allowance) if this position is trimmed.
+   */
+  writtenAt?: number;
+  /**
+   * Read AT this stream sequence number next (not after it): set by a gap
+   * repair or backfill to the first record the stream still held, which it
+   * left to the stream. Cleared by the shard's first commit.
+   */
+  resumeAt?: string;
+  /**
+   * Persistence id → highest sequence number relayed, for events a repair or
+   * backfill relayed that the stream may deliver again (the overlap window):
+   * on `<table>/$seam/...` records, committed with the events they cover.
+   */
+  seam?: Record<string, number>;
+  /** Progress of one backfill scan segment (`<table>/$backfill/<segment>`) or the plan of a run (`<table>/$backfill`). */
+  backfill?: BackfillProgress;
+}
+
+/** Durable state of a first-start backfill, so that a killed one continues where it stopped. */
+export interface BackfillProgress {
+  /** The plan: items written up to this time are relayed by the scan, later ones by the stream. */
+  to?: number;
+  /** Events written from this time on go into the seam (the stream may hold them too). */
+  seamFrom?: number;
+  segments?: number;
+  /** Where each shard's stream resumed when the plan was made: shard id → [sequence number, write time]. */
+  heads?: Record<string, [string, number]>;
+  /** Segment progress: the scan's LastEvaluatedKey as JSON (binary values as base64), absent at the start. */
+  lastKey?: string;
+  done?: boolean;
+  /** Pages committed by the segment (numbers its seam records). */
+  pages?: number;
+  /** Items the segment has scanned so far. */
+  items?: number;
 }
 
 export const BACKFILL_KEY = '$backfill';
+/** Keys that are not shards start with this (`$backfill`, `$backfill/0`, `$seam/...`, `$repair`). */
+export const SPECIAL_KEY_PREFIX = '$';
 
 export function checkpointKey(table: string, shardId: string): string {
   return `${table}/${shardId}`;
@@ -41,7 +81,15 @@ export function decodeCheckpoint(value: Buffer): Checkpoint {
     updatedAt: raw.updatedAt,
     leaseEpoch: typeof raw.leaseEpoch === 'number' ? raw.leaseEpoch : 0,
     ...(typeof raw.backfillCompletedAt === 'number' ? { backfillCompletedAt: raw.backfillCompletedAt } : {}),
+    ...(typeof raw.writtenAt === 'number' ? { writtenAt: raw.writtenAt } : {}),
+    ...(typeof raw.resumeAt === 'string' ? { resumeAt: raw.resumeAt } : {}),
+    ...(isSeam(raw.seam) ? { seam: raw.seam } : {}),
+    ...(typeof raw.backfill === 'object' && raw.backfill !== null ? { backfill: raw.backfill } : {}),
   };
+}
+
+function isSeam(x: unknown): x is Record<string, number> {
+  return typeof x === 'object' && x !== null && Object.values(x).every((v) => typeof v === 'number');
 }
 
 export interface CheckpointReader {

@@ -15,7 +15,8 @@ import { encodeCheckpoint, type Checkpoint } from './checkpoints.js';
 export interface OutgoingMessage {
   topic: string;
   key: string;
-  value: Buffer;
+  /** null: a tombstone. */
+  value: Buffer | null;
   headers: Record<string, string>;
 }
 
@@ -106,7 +107,7 @@ const DEFAULT_MAX_REQUEST_BYTES = 768 * 1024;
 
 /** Roughly what a message weighs in a Kafka record batch (key, value, headers). */
 export function messageBytes(m: OutgoingMessage): number {
-  let n = 24 + m.key.length + m.value.length;
+  let n = 24 + m.key.length + (m.value?.length ?? 0);
   for (const k in m.headers) n += 2 + k.length + m.headers[k]!.length;
   return n;
 }

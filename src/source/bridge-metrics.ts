@@ -26,6 +26,8 @@ export interface BridgeMetrics {
   transientFaults: Counter<'table' | 'stage'>;
   shardFailures: Counter<'table' | 'shard' | 'stage'>;
   backfillItems: Counter<'table'>;
+  gapRepairItemsRead: Counter<'table'>;
+  gapRepairRelayed: Counter<'table'>;
 }
 
 function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
@@ -61,6 +63,8 @@ export function createBridgeMetrics(registry: Registry): BridgeMetrics {
     shards: gauge('cdc_bridge_shards', 'Shards of this process by worker state (failed: stopped on a programming error; recovering: retrying a transient fault).', ['table', 'state']),
     transientFaults: counter('cdc_bridge_transient_faults_total', 'Transient faults (AWS, network, Kafka, registry) retried with backoff, by stage.', ['table', 'stage']),
     shardFailures: counter('cdc_bridge_shard_failures_total', 'Shards stopped on a programming error (never retried; a person should look).', ['table', 'shard', 'stage']),
-    backfillItems: counter('cdc_bridge_backfill_items_total', 'Items relayed by table snapshots (backfill).', ['table']),
+    backfillItems: counter('cdc_bridge_backfill_items_total', 'Items scanned by first-start table snapshots (backfill).', ['table']),
+    gapRepairItemsRead: counter('cdc_bridge_gap_repair_items_read_total', 'Items a stream-gap repair read from the table or its write-time index.', ['table']),
+    gapRepairRelayed: counter('cdc_bridge_gap_repair_relayed_total', 'Events a stream-gap repair relayed (the gap).', ['table']),
   };
 }

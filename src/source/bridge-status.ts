@@ -1,9 +1,11 @@
+import type { BackfillResult } from './backfill.js';
 import type { ConnectorConfig } from './connector.js';
+import type { GapRepairResult } from './gap-repair.js';
 import type { ShardState, ShardStatus } from './shard-state.js';
 
 /** What a running bridge reports about itself (`Bridge.status()`): a snapshot, not live state. */
 export interface BridgeStatus {
-  state: 'idle' | 'starting' | 'backfilling' | 'running' | 'stopping' | 'stopped';
+  state: 'idle' | 'starting' | 'backfilling' | 'repairing' | 'running' | 'stopping' | 'stopped';
   table: string;
   topic: string;
   delivery: ConnectorConfig['delivery'];
@@ -12,7 +14,9 @@ export interface BridgeStatus {
   /** Shards read by this process, and shards it stopped on a programming error (state 'failed'). */
   shards: ShardStatus[];
   leasesHeld: string[];
-  backfill: { runs: number; items: number; lastCompletedAt: number | undefined };
+  backfill: { runs: number; items: number; lastCompletedAt: number | undefined; last?: BackfillResult };
+  /** Stream gaps repaired from the table (shard positions behind the trim horizon). */
+  repair: { runs: number; itemsRead: number; relayed: number; lastCompletedAt: number | undefined; last: GapRepairResult | undefined };
   /** Consecutive failed rounds of shard discovery / lease renewal (DynamoDB unavailable). */
   roundFaults: number;
   lastError: string | undefined;
@@ -23,7 +27,7 @@ export const SHARD_STATES: readonly ShardState[] = ['starting', 'reading', 'caug
 /** Readiness of a bridge from its status (pure). A shard is "not ready" once a fault has been retried 3 times in a row. */
 export function bridgeReadiness(status: BridgeStatus): { ready: boolean; reasons: string[] } {
   const reasons: string[] = [];
-  if (status.state !== 'running' && status.state !== 'backfilling') reasons.push(`bridge is ${status.state}`);
+  if (status.state !== 'running' && status.state !== 'backfilling' && status.state !== 'repairing') reasons.push(`bridge is ${status.state}`);
   if (status.roundFaults >= 3) reasons.push(`shard discovery / lease renewal failing (${status.roundFaults} rounds): ${status.lastError ?? ''}`);
   for (const s of status.shards) {
     if (s.state === 'failed') reasons.push(`shard ${s.shardId} failed after ${s.lastSequenceNumber ?? 'its start'}: ${s.lastError ?? ''}`);

@@ -8,12 +8,13 @@ import { loadTopicCatalog, type EventCatalog } from '../events/catalog.js';
 import type { SchemaStore } from '../events/schema-store.js';
 import { syncSchemas, type SyncReport } from '../events/schema-sync.js';
 import type { EventSerde } from '../events/serde.js';
-import { BACKFILL_KEY, createCheckpointReader } from '../log/checkpoints.js';
+import { createCheckpointReader, SPECIAL_KEY_PREFIX } from '../log/checkpoints.js';
+import { readKeyHighWaterMarks } from '../log/key-high-water.js';
 import { createAtLeastOnceSink, createTransactionalSink, type ShardSink } from '../log/relay-producer.js';
 import { errorCode, errorMessage, isRetriable, PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { retry, sleep } from '../shared/retry.js';
-import { needsInitialSnapshot, runBackfill } from './backfill.js';
+import { hasRelayed, needsInitialSnapshot } from './backfill.js';
 import { createBridgeMetrics } from './bridge-metrics.js';
 import { bridgeReadiness, shardStateCounts, type BridgeStatus } from './bridge-status.js';
 import type { ConnectorConfig } from './connector.js';
@@ -23,6 +24,7 @@ import { planShards, type ShardInfo } from './shard-lineage.js';
 import { createShardObserver, type ShardObserver } from './shard-observer.js';
 import { classifyFailure, type ShardOutcome, type ShardStatus } from './shard-state.js';
 import { runShard } from './shard-worker.js';
+import { createTableReads } from './table-reads.js';
 import { createStreamReader } from './stream-reader.js';
 
 export { ensureTopics, loadConnector, parseConnector, type ConnectorConfig } from './connector.js';
@@ -98,12 +100,12 @@ export function createBridge(options: BridgeOptions): Bridge {
   const controller = new AbortController();
   // Every shard worker's pauses listen on this signal: dozens of shards are normal, not a leak.
   setMaxListeners(0, controller.signal);
-  const workers = new Map<string, { observer: ShardObserver; done: Promise<void> }>();
+  // `running` settles when the worker returned (before its outcome is acted on); `pause` stops it for a gap repair.
+  const workers = new Map<string, { observer: ShardObserver; done: Promise<void>; running: Promise<unknown>; pause: () => void }>();
   const finished = new Set<string>();
   // Stopped on a programming error: kept (with its lease, so no other worker repeats the
   // error) and not restarted until the process is.
   const failed = new Map<string, ShardStatus>();
-  const trimmedShards = new Set<string>();
   const status: BridgeStatus = {
     state: 'idle',
     table,
@@ -114,12 +116,12 @@ export function createBridge(options: BridgeOptions): Bridge {
     shards: [],
     leasesHeld: [],
     backfill: { runs: 0, items: 0, lastCompletedAt: undefined },
+    repair: { runs: 0, itemsRead: 0, relayed: 0, lastCompletedAt: undefined, last: undefined },
     roundFaults: 0,
     lastError: undefined,
   };
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
-  let backfilling: Promise<void> | undefined;
 
   const sinkHooks = {
     onAborted: (reason: string) => metrics.transactionsAborted.inc({ table, reason }),
@@ -135,37 +137,24 @@ export function createBridge(options: BridgeOptions): Bridge {
     });
   }
 
-  async function backfill(reason: string): Promise<void> {
-    // One snapshot at a time; callers that hit trimmed data meanwhile wait for it.
-    if (backfilling) return backfilling;
-    backfilling = (async () => {
-      const previous = status.state;
-      status.state = 'backfilling';
-      logger.info({ reason, segments: connector.backfill.segments }, 'backfilling the table into the topic');
-      const opened = await Promise.allSettled(Array.from({ length: connector.backfill.segments }, (_, i) => openSink(`${BACKFILL_KEY}-${i}`)));
-      const sinks = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
-      try {
-        const refused = opened.find((o) => o.status === 'rejected');
-        if (refused) throw refused.reason;
-        const r = await runBackfill({
-          ddb,
-          connector,
-          mapper,
-          sinks,
-          logger,
-          signal: controller.signal,
-          onItems: (n) => metrics.backfillItems.inc({ table }, n),
-        });
-        status.backfill.runs++;
-        status.backfill.items += r.items;
-        status.backfill.lastCompletedAt = Date.now();
-      } finally {
-        await Promise.all(sinks.map((s) => s.close()));
-        if (status.state === 'backfilling') status.state = previous;
-      }
-    })().finally(() => (backfilling = undefined));
-    return backfilling;
-  }
+  const tableReads = createTableReads({
+    ddb,
+    connector,
+    mapper,
+    reader,
+    checkpoints,
+    openSink,
+    readMarks: (sinceMs) => readKeyHighWaterMarks({ kafka, topic: connector.topic, sinceMs, logger }),
+    logger,
+    metrics,
+    status,
+    signal: controller.signal,
+    pauseShards: async () => {
+      for (const w of workers.values()) w.pause();
+      await Promise.allSettled([...workers.values()].map((w) => w.running));
+    },
+  });
+  const { backfill, repair } = tableReads;
 
   /** Logs a failed round or backfill (the first times, then every tenth): an error for a programming error, else a warning. */
   function fault(err: unknown, faults: number, message: string) {
@@ -175,27 +164,29 @@ export function createBridge(options: BridgeOptions): Bridge {
     else logger.warn({ err, code: errorCode(err), faults }, `${message}; retrying`);
   }
 
-  function startShard(shardId: string) {
+  function startShard(shardId: string, info: ShardInfo | undefined) {
     const observer = createShardObserver({ shardId, table, metrics, logger });
-    const done = supervise(shardId, observer).finally(() => {
+    const paused = new AbortController();
+    const running = runShard({
+      connector,
+      shard: { streamArn: status.streamArn!, shardId, parentShardId: info?.parentShardId, startingSequenceNumber: info?.startingSequenceNumber },
+      ports: { reader, checkpoints, mapper, openSink: () => openSink(shardId) },
+      lease: { valid: () => !leases || leases.holds(shardId), epoch: () => leases?.epoch(shardId) ?? 0 },
+      signal: AbortSignal.any([controller.signal, paused.signal]),
+      observe: observer.observe,
+    });
+    const done = supervise(shardId, observer, running).finally(() => {
       workers.delete(shardId);
       wake?.();
     });
-    workers.set(shardId, { observer, done });
+    workers.set(shardId, { observer, done, running: running.catch(() => undefined), pause: () => paused.abort() });
   }
 
-  /** Runs one shard worker and acts on its outcome; never rejects. */
-  async function supervise(shardId: string, observer: ShardObserver): Promise<void> {
+  /** Acts on one shard worker's outcome; never rejects. */
+  async function supervise(shardId: string, observer: ShardObserver, running: Promise<ShardOutcome>): Promise<void> {
     let outcome: ShardOutcome;
     try {
-      outcome = await runShard({
-        connector,
-        shard: { streamArn: status.streamArn!, shardId, fromTrimHorizon: trimmedShards.delete(shardId) },
-        ports: { reader, checkpoints, mapper, openSink: () => openSink(shardId) },
-        lease: { valid: () => !leases || leases.holds(shardId), epoch: () => leases?.epoch(shardId) ?? 0 },
-        signal: controller.signal,
-        observe: observer.observe,
-      });
+      outcome = await running;
     } catch (err) {
       // runShard returns every outcome: a rejection is a bug in the worker or its observer.
       logger.error({ err, shardId }, 'shard worker crashed; the shard is not restarted until the process is');
@@ -210,15 +201,14 @@ export function createBridge(options: BridgeOptions): Bridge {
       failed.set(shardId, observer.status());
       status.lastError = errorMessage(outcome.error);
     } else if (outcome.type === 'trimmed') {
-      logger.warn({ shardId }, 'checkpoint is older than the stream retention: backfilling, then reading from TRIM_HORIZON');
+      logger.warn({ shardId }, 'checkpoint is older than the stream retention: repairing the missed window from the table');
       try {
-        await backfill('trimmed');
-        // Only a completed snapshot allows skipping to TRIM_HORIZON; otherwise the
-        // shard restarts from its checkpoint, is refused again and retries the backfill.
-        trimmedShards.add(shardId);
+        // The repair checkpoints the shard where the stream resumes; until it completes,
+        // the shard restarts from its old checkpoint, is refused again and retries it.
+        await repair(`shard ${shardId} trimmed`);
       } catch (err) {
-        fault(err, 1, 'backfill failed; retried on the next round unless this is a programming error');
-        // A programming error would fail every backfill again: the shard stops instead.
+        fault(err, 1, 'gap repair failed; retried on the next round unless this is a programming error');
+        // A programming error would fail every repair again: the shard stops instead.
         if (classifyFailure(err) === 'programming') failed.set(shardId, { ...observer.status(), state: 'failed', lastError: errorMessage(err) });
         else await sleep(5_000, controller.signal);
       }
@@ -230,11 +220,12 @@ export function createBridge(options: BridgeOptions): Bridge {
     const plan = planShards(shards, (id) => (finished.has(id) || ended.has(id) ? { shardEnded: true } : undefined));
     const owned = leases ? await leases.sync(plan.readable) : new Set(plan.readable);
     if (leases) for (const id of leases.held()) if (finished.has(id)) await leases.finish(id);
-    // During a backfill, rounds keep renewing leases but start no shard: the
-    // shards that hit trimmed data must resume only after the snapshot.
-    if (!backfilling) {
+    // During a backfill or repair, rounds keep renewing leases but start no shard: the
+    // shards that hit trimmed data must resume only after it.
+    if (!tableReads.busy()) {
+      const byId = new Map(shards.map((s) => [s.shardId, s]));
       for (const id of plan.readable) {
-        if (owned.has(id) && !workers.has(id) && !failed.has(id) && !controller.signal.aborted) startShard(id);
+        if (owned.has(id) && !workers.has(id) && !failed.has(id) && !controller.signal.aborted) startShard(id, byId.get(id));
       }
     }
     status.leasesHeld = leases?.held() ?? [...owned];
@@ -305,6 +296,18 @@ export function createBridge(options: BridgeOptions): Bridge {
     }
   }
 
+  /**
+   * A shard leaves DescribeStream 24 h after it closed: one with a checkpoint
+   * short of its end (the bridge was down that long) has no worker to meet
+   * trimmed data, and its children would be read from TRIM_HORIZON with the
+   * rest of it silently gone. Checked at start, where such an outage ends.
+   */
+  async function shardLeftTheStream(arn: string): Promise<boolean> {
+    const known = await checkpoints.read(table);
+    const described = new Set((await reader.describeShards(arn, controller.signal)).map((s) => s.shardId));
+    return [...known].some(([id, c]) => !id.startsWith(SPECIAL_KEY_PREFIX) && !c.shardEnded && !described.has(id));
+  }
+
   return {
     async start() {
       if (status.state !== 'idle') throw new PipelineError('BRIDGE_STATE', `bridge is ${status.state}`);
@@ -318,15 +321,17 @@ export function createBridge(options: BridgeOptions): Bridge {
       }
       status.streamArn = arn;
       await leases?.ensureTable();
-      // A snapshot interrupted by a crash left segment checkpoints but no completion mark: it is redone.
-      const hasCheckpoints = async () => {
-        const known = await checkpoints.read(table);
-        return [...known].some(([key, c]) => key !== BACKFILL_KEY || c.backfillCompletedAt !== undefined);
-      };
+      // A snapshot interrupted by a crash left its plan and segment progress but no completion mark: it continues.
+      const hasCheckpoints = async () => hasRelayed(await checkpoints.read(table));
       if (await needsInitialSnapshot({ ddb, connector, hasCheckpoints })) {
         await retry(() => backfill('first start on a table with history'), {
           attempts: 3,
-          onRetry: (err) => logger.warn({ err }, 'initial backfill failed; starting it again'),
+          onRetry: (err) => logger.warn({ err }, 'initial backfill failed; continuing it'),
+        });
+      } else if (await shardLeftTheStream(arn)) {
+        await retry(() => repair('a checkpointed shard left the stream before it was read to its end'), {
+          attempts: 3,
+          onRetry: (err) => logger.warn({ err }, 'gap repair failed; starting it again'),
         });
       }
       status.state = 'running';
@@ -340,7 +345,7 @@ export function createBridge(options: BridgeOptions): Bridge {
       wake?.();
       await loop;
       await Promise.allSettled([...workers.values()].map((w) => w.done));
-      await backfilling?.catch(() => undefined);
+      await tableReads.settled();
       await leases?.releaseAll();
       metrics.leasesHeld.set({ table, worker: workerId }, 0);
       status.state = 'stopped';

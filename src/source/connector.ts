@@ -60,16 +60,70 @@ const mappingSchema = z
 
 const recordPolicy = z.enum(['ignore', 'relay', 'dead-letter']);
 
+/**
+ * What becomes of a REMOVE, by who deleted the item (the stream record's
+ * `userIdentity`: DynamoDB's TTL, or anyone else): `ignore` (counted as
+ * filtered), `relay` (a removal record on the topic: key = persistence id,
+ * JSON value naming the item's keys), `tombstone` (key = persistence id,
+ * null value) or `dead-letter` (the bridge DLQ). Relayed removals and
+ * tombstones carry `cdc_operation: REMOVE` and `remove_origin: ttl | user`.
+ */
+export const removePolicy = z.enum(['ignore', 'relay', 'tombstone', 'dead-letter']);
+export type RemovePolicy = z.output<typeof removePolicy>;
+
+const removeSchema = z.union([
+  removePolicy.transform((p) => ({ ttl: p, user: p })),
+  z.object({ ttl: removePolicy.default('ignore'), user: removePolicy.default('ignore') }).strict(),
+]);
+
 const modifyRemoveSchema = z.union([
-  z.literal('ignore').transform(() => ({ modify: 'ignore' as const, remove: 'ignore' as const })),
+  z.literal('ignore').transform(() => ({ modify: 'ignore' as const, remove: { ttl: 'ignore' as const, user: 'ignore' as const } })),
   z
     .object({
       /** `relay` suits tables that overwrite one item per entity (seed 002's optimistic lock). */
       modify: recordPolicy.default('ignore'),
-      remove: z.enum(['ignore', 'dead-letter']).default('ignore'),
+      remove: removeSchema.default({ ttl: 'ignore', user: 'ignore' }),
     })
     .strict(),
 ]);
+
+/**
+ * Gap repair: what the bridge does when a shard's position fell behind the
+ * stream's trim horizon (docs/operating/gap-repair.md).
+ */
+const gapRepairSchema = z
+  .object({
+    /**
+     * How far apart in `written_at` two writes can be in the wrong order
+     * (writer clocks, and the time between stamping written_at and the write
+     * landing, retries included). The repair reads this much before the last
+     * relayed write and after the stream's resume point, and skips what the
+     * topic already holds.
+     */
+    skewAllowanceMs: z.number().int().min(0).max(3_600_000).default(120_000),
+    /** The table's write-time index (src/shared/write-time-index.ts); absent: a filtered Scan of the whole table. */
+    index: z
+      .object({
+        name: z.string().min(3).max(255),
+        bucketAttribute: attr,
+        bucketMs: z.number().int().min(60_000).max(31 * 24 * 3_600_000),
+        slices: z.number().int().min(1).max(1024),
+        /**
+         * ISO-8601 instant from which every write carries the bucket attribute (an index added to a
+         * table that older writers filled): a window starting earlier is read by Scan. Absent: all do.
+         */
+        since: z
+          .string()
+          .refine((s) => Number.isFinite(Date.parse(s)), { message: 'not an ISO-8601 instant' })
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    /** Scan segments and page size of the filtered Scan (no index). */
+    segments: z.number().int().min(1).max(64).default(4),
+    pageSize: z.number().int().min(1).max(1000).default(500),
+  })
+  .strict();
 
 export const connectorSchema = z
   .object({
@@ -81,7 +135,7 @@ export const connectorSchema = z
     aggregate: z.string().min(1).default('inventory'),
     mapping: mappingSchema,
     delivery: z.enum(['exactly-once', 'at-least-once']).default('exactly-once'),
-    modifyRemovePolicy: modifyRemoveSchema.default({ modify: 'ignore', remove: 'ignore' }),
+    modifyRemovePolicy: modifyRemoveSchema.default({ modify: 'ignore', remove: { ttl: 'ignore', user: 'ignore' } }),
     batch: z
       .object({
         /** GetRecords Limit; DynamoDB Streams caps it at 1,000. */
@@ -132,8 +186,14 @@ export const connectorSchema = z
       })
       .strict()
       .default({ onFirstStart: true, segments: 4, pageSize: 500 }),
+    gapRepair: gapRepairSchema.default({ skewAllowanceMs: 120_000, segments: 4, pageSize: 500 }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.gapRepair.index && !c.mapping.writtenAt) {
+      ctx.addIssue({ code: 'custom', path: ['gapRepair', 'index'], message: 'needs mapping.writtenAt (the index is sorted by it)' });
+    }
+  });
 
 export type ConnectorConfig = z.output<typeof connectorSchema> & { dlqTopic: string; leases: { table: string } };
 export type ConnectorInput = z.input<typeof connectorSchema>;

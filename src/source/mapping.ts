@@ -23,6 +23,9 @@ export interface OutMessage {
   headers: Record<string, string>;
 }
 
+/** A removal the bridge relays: a null value is a tombstone. */
+export type RemovalMessage = Omit<OutMessage, 'value'> & { value: Buffer | null };
+
 /** Where a record came from: a stream shard position, or a backfill scan. */
 export interface RecordOrigin {
   table: string;
@@ -31,16 +34,31 @@ export interface RecordOrigin {
   eventName: string;
   /** ApproximateCreationDateTime of the stream record (ms), if any. */
   approximateCreatedAt?: number;
+  /** The stream record's key attributes (all a REMOVE of a NEW_IMAGE stream carries). */
+  keys?: Item;
+  /** Who made the change: DynamoDB's TTL deletes as `{ Type: 'Service', PrincipalId: 'dynamodb.amazonaws.com' }`. */
+  userIdentity?: { Type?: string; PrincipalId?: string };
 }
 
 export type MapResult =
   | { kind: 'relay'; message: OutMessage; persistenceId: string; sequenceNr: number; writtenAt: number | undefined }
+  /** A REMOVE relayed by policy (a removal record or a tombstone): not an event, never counted as one. */
+  | { kind: 'removal'; message: RemovalMessage; origin: RemoveOrigin }
   | { kind: 'filtered'; reason: string }
   | { kind: 'dead-letter'; message: OutMessage; code: string; reason: string };
+
+export type RemoveOrigin = 'ttl' | 'user';
+
+/** DynamoDB's TTL process deletes as this service principal (every other REMOVE was a request by someone). */
+export function removeOriginOf(identity: RecordOrigin['userIdentity']): RemoveOrigin {
+  return identity?.Type === 'Service' && identity.PrincipalId === 'dynamodb.amazonaws.com' ? 'ttl' : 'user';
+}
 
 export interface RecordMapper {
   /** Maps one item image. Retriable failures (registry down) are thrown; unmappable input is dead-lettered. */
   map(image: Item | undefined, origin: RecordOrigin): Promise<MapResult>;
+  /** The item's write time (mapping.writtenAt, epoch ms), undefined when it has none or it does not parse; never throws. */
+  writtenAtOf(image: Item | undefined): number | undefined;
 }
 
 /** Errors that mean "this record can never be mapped", as opposed to "try again later". */
@@ -61,7 +79,7 @@ function isPermanent(err: unknown): boolean {
  * `written_schema_version` the version the journal stored. Mapping is a pure
  * function of the item (but for `cdc_relayed_at`), so a re-relayed record
  * carries the same key and value. MODIFY / REMOVE follow the connector's
- * policy.
+ * policy (a REMOVE's by who deleted the item: TTL or a user).
  */
 export function createRecordMapper(options: {
   connector: ConnectorConfig;
@@ -161,16 +179,55 @@ export function createRecordMapper(options: {
     };
   }
 
+  /**
+   * A REMOVE by its policy for the deleter (TTL or user). Relayed as a
+   * removal record (JSON value naming the item's keys) or a tombstone (null
+   * value), keyed by the persistence id the keys give; headers say what it is
+   * (`cdc_operation`, `remove_origin`) so that event consumers skip it.
+   */
+  function removal(origin: RecordOrigin): MapResult {
+    const from = removeOriginOf(origin.userIdentity);
+    const policy = connector.modifyRemovePolicy.remove[from];
+    if (policy === 'ignore') return { kind: 'filtered', reason: `REMOVE:${from}` };
+    if (policy === 'dead-letter') {
+      const d = deadLetter(origin.keys, origin, 'UNEXPECTED_REMOVE', `REMOVE records (${from}) are dead-lettered by policy`);
+      if (d.kind === 'dead-letter') d.message.headers.remove_origin = from;
+      return d;
+    }
+    const keys = origin.keys ?? {};
+    let persistenceId: string;
+    try {
+      persistenceId = persistenceIdOf(keys);
+    } catch (err) {
+      return deadLetter(keys, origin, 'REMOVE_WITHOUT_ID', `a REMOVE whose keys do not hold the persistence id cannot be relayed: ${errorMessage(err)}`);
+    }
+    const seq = keys[m.sequenceNr]?.N ?? keys[m.sequenceNr]?.S ?? '';
+    const headers: Record<string, string> = {
+      cdc_operation: 'REMOVE',
+      remove_origin: from,
+      persistence_id: persistenceId,
+      sequence_nr: seq,
+      cdc_relayed_at: String(now()),
+      shard_id: origin.shardId,
+      stream_sequence_number: origin.sequenceNumber,
+    };
+    const value = policy === 'tombstone' ? null : Buffer.from(JSON.stringify({ operation: 'REMOVE', origin: from, keys: JSON.parse(itemToJson(keys)) as unknown }));
+    if (value) headers.content_type = 'application/json';
+    return { kind: 'removal', origin: from, message: { topic: connector.topic, key: persistenceId, value, headers } };
+  }
+
   return {
+    writtenAtOf(image) {
+      if (!image || !m.writtenAt) return undefined;
+      try {
+        return timestampAttr(image, m.writtenAt);
+      } catch {
+        return undefined;
+      }
+    },
     async map(image, origin) {
-      const policy =
-        origin.eventName === 'INSERT'
-          ? 'relay'
-          : origin.eventName === 'MODIFY'
-            ? connector.modifyRemovePolicy.modify
-            : origin.eventName === 'REMOVE'
-              ? connector.modifyRemovePolicy.remove
-              : 'dead-letter';
+      if (origin.eventName === 'REMOVE') return removal(origin);
+      const policy = origin.eventName === 'INSERT' ? 'relay' : origin.eventName === 'MODIFY' ? connector.modifyRemovePolicy.modify : 'dead-letter';
       if (policy === 'ignore') return { kind: 'filtered', reason: origin.eventName };
       if (policy === 'dead-letter') {
         return deadLetter(image, origin, `UNEXPECTED_${origin.eventName || 'EVENT'}`, `${origin.eventName} records are dead-lettered by policy`);

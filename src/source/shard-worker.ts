@@ -5,8 +5,9 @@ import { backoffDelay, sleep } from '../shared/retry.js';
 import type { Item } from './attributes.js';
 import type { ConnectorConfig } from './connector.js';
 import type { RecordMapper } from './mapping.js';
+import { alreadyRelayed, seamOf, type Seam } from './seam.js';
 import { classifyFailure, RecordMappingError, type ShardEvent, type ShardOutcome, type ShardStage } from './shard-state.js';
-import { IteratorExpiredError, TrimmedDataError, type RecordsPage, type StreamReader } from './stream-reader.js';
+import { IteratorExpiredError, TrimmedDataError, type RecordsPage, type StreamPosition, type StreamReader } from './stream-reader.js';
 
 export type { ShardEvent, ShardOutcome, ShardState, ShardStatus } from './shard-state.js';
 
@@ -35,8 +36,8 @@ export interface ShardWorkerOptions {
   shard: {
     streamArn: string;
     shardId: string;
-    /** Start from TRIM_HORIZON whatever the checkpoint says (after a backfill of trimmed data). */
-    fromTrimHorizon?: boolean;
+    parentShardId?: string | undefined;
+    startingSequenceNumber?: string | undefined;
   };
   ports: ShardPorts;
   lease: ShardLease;
@@ -61,7 +62,9 @@ export interface ShardWorkerOptions {
  * incarnation), re-reads the committed checkpoint and resumes after it — so a
  * page is either fully in the topic with its checkpoint or not at all — and
  * keeps doing so for as long as it holds the lease. Records are written in
- * stream order, which for one item key is write order.
+ * stream order, which for one item key is write order. A record the table's
+ * seam marks as relayed already (by a gap repair or backfill, src/source/seam.ts)
+ * is skipped, so the topic holds each event once across that seam.
  *
  * A programming error (TypeError and kin, see {@link classifyFailure}) is
  * never retried: the shard stops with outcome `failed`, naming the stage and
@@ -80,8 +83,8 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
   const { streamArn, shardId } = shard;
   const { reader, checkpoints, mapper } = ports;
   const emit = options.observe ?? (() => undefined);
-  let fromTrimHorizon = shard.fromTrimHorizon ?? false;
   let pos: Checkpoint | undefined;
+  let seam: Seam = new Map();
   let sink: ShardSink | undefined;
   // After a failed commit (or open, or reset) the producer's state is unknown: re-initialise it first.
   let sinkSuspect = false;
@@ -118,9 +121,15 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
   }
 
   async function position(): Promise<Checkpoint | undefined> {
-    const c = (await checkpoints.read(table)).get(shardId);
-    if (fromTrimHorizon && c && !c.shardEnded) return undefined;
-    return c;
+    const all = await checkpoints.read(table);
+    seam = seamOf(all);
+    const c = all.get(shardId);
+    const parent = shard.parentShardId ? all.get(shard.parentShardId) : undefined;
+    if (c || !parent || !shard.startingSequenceNumber) return c;
+    // A child of a shard relayed here starts AT its first position, not TRIM_HORIZON: if the stream trimmed
+    // its first records while nobody read it (a long outage right after its parent ended), GetShardIterator
+    // says so and the gap is repaired instead of skipped.
+    return { sequenceNumber: null, shardEnded: false, updatedAt: Date.now(), leaseEpoch: 0, resumeAt: shard.startingSequenceNumber, ...(parent.writtenAt === undefined ? {} : { writtenAt: parent.writtenAt }) };
   }
 
   /** Positions at the committed checkpoint and relays page after page; throws on any fault. */
@@ -139,7 +148,7 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
     pos = await position();
     if (pos?.shardEnded) return { type: 'finished', lastSequenceNumber: pos.sequenceNumber };
     stage = 'iterator';
-    let iterator = await reader.iterator(streamArn, shardId, pos?.sequenceNumber, signal);
+    let iterator = await reader.iterator(streamArn, shardId, positionOf(pos), signal);
     emit({ type: 'positioned', after: pos?.sequenceNumber ?? null, resumed: positioned });
     positioned = true;
     let trims = 0;
@@ -153,11 +162,10 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
 
     /** Starts committing `t` (records, dead letters and its checkpoint in one transaction); at most one commit runs at a time. */
     const startCommit = (t: PendingTransaction) => {
-      const promise = sink!.commit(t.out, checkpointOf(t.lastSeq, t.ended)).then(() => {
-        // The checkpoint now marks a position inside the retention: later restarts use it.
-        fromTrimHorizon = false;
+      const writtenAt = t.writtenAt ?? pos?.writtenAt;
+      const promise = sink!.commit(t.out, checkpointOf(t.lastSeq, t.ended, writtenAt)).then(() => {
         const at = Date.now();
-        pos = { sequenceNumber: t.lastSeq, shardEnded: t.ended, updatedAt: at, leaseEpoch: lease.epoch() };
+        pos = { sequenceNumber: t.lastSeq, shardEnded: t.ended, updatedAt: at, leaseEpoch: lease.epoch(), ...(writtenAt === undefined ? {} : { writtenAt }) };
         emit({ type: 'committed', lastSequenceNumber: t.lastSeq, records: t.records, ...t.counts, at });
       });
       const entry = { promise, settled: false };
@@ -186,7 +194,7 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
           // No iterator for a closed shard that was read to its end.
           await drain();
           stage = 'commit';
-          await sink.commit([], checkpointOf(pos?.sequenceNumber ?? null, true));
+          await sink.commit([], checkpointOf(pos?.sequenceNumber ?? null, true, pos?.writtenAt));
           return { type: 'finished', lastSequenceNumber: pos?.sequenceNumber ?? null };
         }
         stage = 'get-records';
@@ -216,7 +224,7 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
           pending = emptyTransaction();
           readSeq = pos?.sequenceNumber ?? null;
           stage = 'iterator';
-          iterator = await reader.iterator(streamArn, shardId, pos?.sequenceNumber, signal);
+          iterator = await reader.iterator(streamArn, shardId, positionOf(pos), signal);
           continue;
         }
         emit({ type: 'page-read', records: page.records.length, latencyMs: page.latencyMs });
@@ -291,11 +299,11 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
     }
   }
 
-  function checkpointOf(sequenceNumber: string | null, shardEnded: boolean): CheckpointWrite {
+  function checkpointOf(sequenceNumber: string | null, shardEnded: boolean, writtenAt: number | undefined): CheckpointWrite {
     return {
       topic: connector.checkpointTopic,
       key: checkpointKey(table, shardId),
-      checkpoint: { sequenceNumber, shardEnded, updatedAt: Date.now(), leaseEpoch: lease.epoch() },
+      checkpoint: { sequenceNumber, shardEnded, updatedAt: Date.now(), leaseEpoch: lease.epoch(), ...(writtenAt === undefined ? {} : { writtenAt }) },
     };
   }
 
@@ -309,23 +317,36 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
       lastWrittenAt: undefined as number | undefined,
     };
     let bytes = 0;
+    // The write time of the last record that has one (its written_at, else its stream creation time).
+    let writtenAt: number | undefined;
     for (const r of records) {
       const created = r.dynamodb?.ApproximateCreationDateTime;
       const sequenceNumber = r.dynamodb?.SequenceNumber ?? '';
+      const image = r.dynamodb?.NewImage as Item | undefined;
+      writtenAt = mapper.writtenAtOf(image) ?? (created ? new Date(created).getTime() : writtenAt);
       let result;
       try {
-        result = await mapper.map(r.dynamodb?.NewImage as Item | undefined, {
+        result = await mapper.map(image, {
           table,
           shardId,
           sequenceNumber,
           eventName: r.eventName ?? '',
           ...(created ? { approximateCreatedAt: new Date(created).getTime() } : {}),
+          ...(r.dynamodb?.Keys ? { keys: r.dynamodb.Keys as Item } : {}),
+          ...(r.userIdentity ? { userIdentity: r.userIdentity } : {}),
         });
       } catch (err) {
         throw new RecordMappingError(sequenceNumber, err);
       }
+      if (result.kind === 'relay' && alreadyRelayed(seam, result.persistenceId, result.sequenceNr)) {
+        counts.filtered.push('ALREADY_RELAYED');
+        continue;
+      }
       if (result.kind !== 'filtered') bytes += messageBytes(result.message);
-      if (result.kind === 'relay') {
+      if (result.kind === 'removal') {
+        out.push(result.message);
+        counts.relayed++;
+      } else if (result.kind === 'relay') {
         out.push(result.message);
         counts.relayed++;
         if (result.writtenAt !== undefined) counts.lastWrittenAt = result.writtenAt;
@@ -336,8 +357,14 @@ export async function runShard(options: ShardWorkerOptions): Promise<ShardOutcom
         counts.filtered.push(result.reason);
       }
     }
-    return { out, counts, bytes };
+    return { out, counts, bytes, writtenAt };
   }
+}
+
+/** Where a checkpoint says to read next: AT a repair's resume point, after the last relayed record, or TRIM_HORIZON. */
+function positionOf(c: Checkpoint | undefined): StreamPosition {
+  if (c?.resumeAt && c.sequenceNumber === null) return { at: c.resumeAt };
+  return c?.sequenceNumber;
 }
 
 /** Records read but not yet committed: the next transaction. */
@@ -353,13 +380,22 @@ interface PendingTransaction {
   };
   lastSeq: string | null;
   ended: boolean;
+  /** Write time of the last record read that has one (the checkpoint's `writtenAt`). */
+  writtenAt: number | undefined;
 }
 
 function emptyTransaction(): PendingTransaction {
-  return { out: [], records: 0, bytes: 0, counts: { relayed: 0, deadLettered: [], filtered: [], lastWrittenAt: undefined }, lastSeq: null, ended: false };
+  return { out: [], records: 0, bytes: 0, counts: { relayed: 0, deadLettered: [], filtered: [], lastWrittenAt: undefined }, lastSeq: null, ended: false, writtenAt: undefined };
 }
 
-function append(t: PendingTransaction, page: { out: OutgoingMessage[]; counts: PendingTransaction['counts']; bytes: number }, records: readonly unknown[], lastSeq: string | null, ended: boolean): void {
+function append(
+  t: PendingTransaction,
+  page: { out: OutgoingMessage[]; counts: PendingTransaction['counts']; bytes: number; writtenAt: number | undefined },
+  records: readonly unknown[],
+  lastSeq: string | null,
+  ended: boolean,
+): void {
+  if (page.writtenAt !== undefined) t.writtenAt = page.writtenAt;
   for (const m of page.out) t.out.push(m);
   t.records += records.length;
   t.bytes += page.bytes;

@@ -49,10 +49,13 @@ export interface StreamReaderHooks {
 
 const THROTTLES = new Set(['LimitExceededException', 'ProvisionedThroughputExceededException', 'ThrottlingException']);
 
+/** A sequence number to read after, `{ at }` one to read at, or null / undefined for TRIM_HORIZON. */
+export type StreamPosition = string | null | undefined | { at: string };
+
 export interface StreamReader {
   describeShards(streamArn: string, signal?: AbortSignal): Promise<ShardInfo[]>;
-  /** AFTER_SEQUENCE_NUMBER of the checkpoint, or TRIM_HORIZON without one. */
-  iterator(streamArn: string, shardId: string, afterSequenceNumber: string | null | undefined, signal?: AbortSignal): Promise<string | undefined>;
+  /** AFTER_SEQUENCE_NUMBER of the checkpoint, AT_SEQUENCE_NUMBER of a repair's resume point, or TRIM_HORIZON. */
+  iterator(streamArn: string, shardId: string, position: StreamPosition, signal?: AbortSignal): Promise<string | undefined>;
   getRecords(iterator: string, limit: number, signal?: AbortSignal): Promise<RecordsPage>;
 }
 
@@ -90,7 +93,13 @@ export function createStreamReader(options: { streams: DynamoDBStreamsClient; ho
       });
     },
 
-    async iterator(streamArn, shardId, after, signal) {
+    async iterator(streamArn, shardId, position, signal) {
+      const type =
+        typeof position === 'string'
+          ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, SequenceNumber: position }
+          : position
+            ? { ShardIteratorType: 'AT_SEQUENCE_NUMBER' as const, SequenceNumber: position.at }
+            : { ShardIteratorType: 'TRIM_HORIZON' as const };
       try {
         const out = await throttled(
           'GetShardIterator',
@@ -99,7 +108,7 @@ export function createStreamReader(options: { streams: DynamoDBStreamsClient; ho
               new GetShardIteratorCommand({
                 StreamArn: streamArn,
                 ShardId: shardId,
-                ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+                ...type,
               }),
             ),
           signal,

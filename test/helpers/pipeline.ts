@@ -96,7 +96,7 @@ export async function toMessage(serde: EventSerde<InventoryEvent>, r: JournalRec
   }
   const origin = { table: journalConnector.table, shardId: 'shardId-test-0001', sequenceNumber: String(++streamPosition).padStart(21, '0'), eventName: 'INSERT', approximateCreatedAt: r.writtenAt };
   const mapped = await (await mapper).map(itemOf(r), origin);
-  if (mapped.kind !== 'relay') throw new Error(`the bridge would not relay ${r.persistenceId} seq ${r.sequenceNr}: ${mapped.reason}`);
+  if (mapped.kind !== 'relay') throw new Error(`the bridge would not relay ${r.persistenceId} seq ${r.sequenceNr}: ${'reason' in mapped ? mapped.reason : mapped.kind}`);
   const { topic: _topic, ...message } = mapped.message;
   return message;
 }

@@ -35,6 +35,7 @@ export function testConnector(file: string, overrides: Record<string, unknown> =
     checkpointTopic: `${id}.checkpoints`,
     leases: { enabled: true, durationMs: 4000, renewIntervalMs: 1000 },
     backfill: { onFirstStart: true, segments: 2, pageSize: 100 },
+    gapRepair: base.gapRepair,
     ...overrides,
   });
 }

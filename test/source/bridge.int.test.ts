@@ -28,12 +28,8 @@ async function appendMany(journal: Journal, ids: string[], from: number, count: 
   }
 }
 
-function expectGapless(seen: Map<string, number[]>, ids: string[], n: number, opts: { allowDuplicates?: boolean } = {}) {
-  for (const id of ids) {
-    const s = seen.get(id) ?? [];
-    if (opts.allowDuplicates) expect([...new Set(s)].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
-    else expect(s).toEqual(Array.from({ length: n }, (_, i) => i + 1));
-  }
+function expectGapless(seen: Map<string, number[]>, ids: string[], n: number) {
+  for (const id of ids) expect(seen.get(id) ?? []).toEqual(Array.from({ length: n }, (_, i) => i + 1));
 }
 
 describe('CDC bridge against DynamoDB Local, Kafka and the registry', () => {
@@ -152,7 +148,7 @@ describe('CDC bridge against DynamoDB Local, Kafka and the registry', () => {
     }
   });
 
-  it('backfills a table that has history from before its stream, then streams, without a gap', async () => {
+  it('backfills a table that has history from before its stream, then streams: every event once, none twice across the seam', async () => {
     const connector = testConnector('journal.json');
     tables.push(connector.table);
     await ddb.send(
@@ -186,8 +182,10 @@ describe('CDC bridge against DynamoDB Local, Kafka and the registry', () => {
         const seen = positions(m);
         return ids.every((id) => new Set(seen.get(id)).size === 20);
       });
-      // The seam may repeat events (consumers drop them by sequence_nr) but never skips one.
-      expectGapless(positions(messages), ids, 20, { allowDuplicates: true });
+      // The scan relays up to where the stream resumes (plus the skew allowance) and marks what the stream
+      // holds too (13..16 here) in the seam: the stream skips those, so each event is in the topic once, in order.
+      expectGapless(positions(messages), ids, 20);
+      expect(messages).toHaveLength(80);
       await eventually(async () => (bridge.status().shards.length === 1 ? true : undefined), 10_000);
     } finally {
       await bridge.stop();

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { JOURNAL_WRITE_TIME_INDEX } from '../../src/shared/write-time-index.js';
 import { ConnectorConfigError, loadConnector, parseConnector } from '../../src/source/connector.js';
 
 const dir = path.resolve(import.meta.dirname, '../../connectors');
@@ -27,7 +28,13 @@ describe('connector files', () => {
     expect(journal.mapping.persistenceId).toEqual({ attributes: ['pkey'], separator: '#', stripPattern: undefined });
     expect(journal.mapping.payloadCodec).toBe('avro');
     expect(journal.delivery).toBe('exactly-once');
-    expect(journal.modifyRemovePolicy).toEqual({ modify: 'ignore', remove: 'ignore' });
+    expect(journal.modifyRemovePolicy).toEqual({ modify: 'ignore', remove: { ttl: 'ignore', user: 'ignore' } });
+    expect(journal.gapRepair).toEqual({
+      skewAllowanceMs: 120_000,
+      index: { name: 'written_at-index', bucketAttribute: 'written_bucket', bucketMs: 3_600_000, slices: 4 },
+      segments: 4,
+      pageSize: 500,
+    });
     expect(journal.dlqTopic).toBe('inventory.events.dlq.cdc-bridge');
     expect(journal.leases.table).toBe('journal-leases');
   });
@@ -65,6 +72,18 @@ describe('connector files', () => {
     expect(problemsOf({ ...base, mapping: { ...base.mapping, schemaVersion: 'v' }, leases: { durationMs: 2000, renewIntervalMs: 1500 } })).toEqual([
       'leases.renewIntervalMs: renewIntervalMs must be at most half of durationMs (a missed renewal must not lose the lease)',
     ]);
+  });
+
+  it('gap repair: the write-time index of the journal matches what the writer stamps; an index needs a write-time attribute', () => {
+    expect(journal.gapRepair.index).toMatchObject(JOURNAL_WRITE_TIME_INDEX);
+    const s4 = loadConnector(path.join(dir, 'seed004-events.json'));
+    expect(s4.gapRepair.index).toBeUndefined();
+    const base = { name: 'x', table: 'tbl', topic: 't', mapping: { persistenceId: 'p', sequenceNr: 's', eventType: 'e', payload: 'b', payloadCodec: 'json' } };
+    expect(problemsOf({ ...base, gapRepair: { index: JOURNAL_WRITE_TIME_INDEX } })).toEqual(['gapRepair.index: needs mapping.writtenAt (the index is sorted by it)']);
+    expect(problemsOf({ ...base, gapRepair: { skewAllowanceMs: -1 } })[0]).toMatch(/^gapRepair.skewAllowanceMs:/);
+    const withTime = { ...base, mapping: { ...base.mapping, writtenAt: 'w' } };
+    expect(problemsOf({ ...withTime, gapRepair: { index: { ...JOURNAL_WRITE_TIME_INDEX, since: 'last tuesday' } } })).toEqual(['gapRepair.index.since: not an ISO-8601 instant']);
+    expect(problemsOf({ ...withTime, gapRepair: { index: { ...JOURNAL_WRITE_TIME_INDEX, since: '2026-12-01T00:00:00Z' } } })).toEqual([]);
   });
 
   it('reports unreadable files with the path', () => {

@@ -5,8 +5,8 @@ import { RegistryError, type SchemaStore } from '../../src/events/schema-store.j
 import { createEventSerde } from '../../src/events/serde.js';
 import { inventoryUpcasters } from '../../src/events/upcasters/index.js';
 import type { Item } from '../../src/source/attributes.js';
-import { loadConnector } from '../../src/source/connector.js';
-import { createRecordMapper, type MapResult, type RecordOrigin } from '../../src/source/mapping.js';
+import { loadConnector, parseConnector } from '../../src/source/connector.js';
+import { createRecordMapper, removeOriginOf, type MapResult, type RecordOrigin } from '../../src/source/mapping.js';
 
 const catalog = loadCatalog(defaultSchemasDir());
 const dir = path.resolve(import.meta.dirname, '../../connectors');
@@ -156,7 +156,58 @@ describe('stream record → Kafka message', () => {
   it('ignores MODIFY and REMOVE by default (counted by the caller)', async () => {
     const { mapper } = mapperFor('journal.json');
     expect(await mapper.map(journalItem(Buffer.alloc(0)), origin('MODIFY'))).toEqual({ kind: 'filtered', reason: 'MODIFY' });
-    expect(await mapper.map(undefined, origin('REMOVE'))).toEqual({ kind: 'filtered', reason: 'REMOVE' });
+    expect(await mapper.map(undefined, origin('REMOVE'))).toEqual({ kind: 'filtered', reason: 'REMOVE:user' });
+  });
+
+  describe('REMOVE by who deleted the item', () => {
+    const ttl = { Type: 'Service', PrincipalId: 'dynamodb.amazonaws.com' };
+    const removeOf = (userIdentity?: RecordOrigin['userIdentity']): RecordOrigin => ({
+      ...origin('REMOVE'),
+      keys: { aggregate_id: { S: 'inventory-INV-4' }, version: { N: '3' } },
+      ...(userIdentity ? { userIdentity } : {}),
+    });
+    const seed004 = (remove: unknown) => {
+      const { connector, serde } = mapperFor('seed004-events.json');
+      const c = parseConnector({ ...connector, modifyRemovePolicy: { modify: 'ignore', remove } });
+      return createRecordMapper({ connector: c, serde, catalog, now: () => 1_800_000_000_000 });
+    };
+
+    it('tells a TTL expiry (the DynamoDB service principal) from a user delete', () => {
+      expect(removeOriginOf(ttl)).toBe('ttl');
+      expect(removeOriginOf({ Type: 'Service', PrincipalId: 'lambda.amazonaws.com' })).toBe('user');
+      expect(removeOriginOf({ Type: 'User', PrincipalId: 'dynamodb.amazonaws.com' })).toBe('user');
+      expect(removeOriginOf(undefined)).toBe('user');
+    });
+
+    it('relay: a removal record keyed by the persistence id, its keys as JSON, the origin in a header', async () => {
+      const r = await seed004('relay').map(undefined, removeOf(ttl));
+      expect(r.kind).toBe('removal');
+      if (r.kind !== 'removal') return;
+      expect(r.message.key).toBe('inventory-INV-4');
+      expect(r.message.headers).toMatchObject({ cdc_operation: 'REMOVE', remove_origin: 'ttl', persistence_id: 'inventory-INV-4', sequence_nr: '3', content_type: 'application/json' });
+      expect(JSON.parse(r.message.value!.toString())).toEqual({ operation: 'REMOVE', origin: 'ttl', keys: { aggregate_id: { S: 'inventory-INV-4' }, version: { N: '3' } } });
+    });
+
+    it('tombstone: null value, same key and headers; the policy can differ per origin', async () => {
+      const m = seed004({ ttl: 'ignore', user: 'tombstone' });
+      const user = await m.map(undefined, removeOf());
+      expect(user).toMatchObject({ kind: 'removal', origin: 'user', message: { key: 'inventory-INV-4', value: null, headers: { cdc_operation: 'REMOVE', remove_origin: 'user' } } });
+      expect(await m.map(undefined, removeOf(ttl))).toEqual({ kind: 'filtered', reason: 'REMOVE:ttl' });
+    });
+
+    it('dead-letter keeps the origin; keys without the persistence id cannot be relayed and are dead-lettered', async () => {
+      const d = await seed004({ ttl: 'dead-letter', user: 'relay' }).map(undefined, removeOf(ttl));
+      expect(d).toMatchObject({ kind: 'dead-letter', code: 'UNEXPECTED_REMOVE', message: { headers: { remove_origin: 'ttl' } } });
+      const noId = await seed004('relay').map(undefined, { ...origin('REMOVE'), keys: { other: { S: 'x' } } });
+      expect(noId).toMatchObject({ kind: 'dead-letter', code: 'REMOVE_WITHOUT_ID' });
+    });
+
+    it('the connector validates the policy', () => {
+      const { connector } = mapperFor('seed004-events.json');
+      expect(() => parseConnector({ ...connector, modifyRemovePolicy: { remove: 'delete' } })).toThrow(/modifyRemovePolicy/);
+      expect(() => parseConnector({ ...connector, modifyRemovePolicy: { remove: { ttl: 'relay', robot: 'relay' } } })).toThrow(/modifyRemovePolicy/);
+      expect(parseConnector({ ...connector, modifyRemovePolicy: { remove: 'tombstone' } }).modifyRemovePolicy.remove).toEqual({ ttl: 'tombstone', user: 'tombstone' });
+    });
   });
 
   it('throws (does not dead-letter) when the registry is unavailable: the page is retried', async () => {

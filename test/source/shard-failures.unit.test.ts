@@ -25,6 +25,7 @@ function failingMapper(n: number, error: () => Error | undefined) {
       if (err) throw err;
       return mapper.map(image, origin);
     },
+    writtenAtOf: () => undefined,
   };
   return { mapper: m, calls };
 }

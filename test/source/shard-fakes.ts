@@ -5,7 +5,7 @@ import type { CheckpointWrite, OutgoingMessage, ShardSink } from '../../src/log/
 import { loadConnector } from '../../src/source/connector.js';
 import type { RecordMapper } from '../../src/source/mapping.js';
 import { runShard, type ShardEvent } from '../../src/source/shard-worker.js';
-import { TrimmedDataError, type RecordsPage, type StreamReader } from '../../src/source/stream-reader.js';
+import { TrimmedDataError, type RecordsPage, type StreamPosition, type StreamReader } from '../../src/source/stream-reader.js';
 
 // runShard against in-memory implementations of the project's own ports
 // (stream reader, sink, checkpoint reader): the recovery paths that real
@@ -20,12 +20,13 @@ export const rec = (n: number): _Record => ({ eventName: 'INSERT', dynamodb: { S
 export function fakeStream(total: number, options: { pageSize?: number; closed?: boolean; trimOnce?: boolean; trimAlways?: boolean } = {}) {
   const { pageSize = 3, closed = false } = options;
   let trimmed = !options.trimOnce;
-  const iterators: (string | null | undefined)[] = [];
+  const iterators: StreamPosition[] = [];
   const reader: StreamReader = {
     describeShards: async () => [],
-    async iterator(_arn, _shard, after) {
-      iterators.push(after);
-      return `it:${after ? Number(after) : 0}`;
+    async iterator(_arn, _shard, position) {
+      iterators.push(position);
+      // AT n is AFTER n - 1.
+      return `it:${typeof position === 'string' ? Number(position) : position ? Number(position.at) - 1 : 0}`;
     },
     async getRecords(iterator): Promise<RecordsPage> {
       if (options.trimAlways || !trimmed) {
@@ -70,6 +71,7 @@ export const mapper: RecordMapper = {
     sequenceNr: Number(image!.n!.N),
     writtenAt: undefined,
   }),
+  writtenAtOf: () => undefined,
 };
 
 /** Runs the worker; resolves to the outcome's type (the full outcome is the last event). */

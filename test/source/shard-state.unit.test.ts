@@ -146,6 +146,7 @@ describe('bridge readiness', () => {
     shards: [],
     leasesHeld: [],
     backfill: { runs: 0, items: 0, lastCompletedAt: undefined },
+    repair: { runs: 0, itemsRead: 0, relayed: 0, lastCompletedAt: undefined, last: undefined },
     roundFaults: 0,
     lastError: undefined,
   };

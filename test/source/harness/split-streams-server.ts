@@ -6,7 +6,9 @@
  * SDK and presents the same records as a lineage of shards (split-layout.ts):
  * parents closed with EndingSequenceNumber, children split again, iterators
  * that expire, and TrimmedDataAccessException for positions older than a
- * horizon. Only the shard layout is simulated; every record is a real one.
+ * horizon, which a test moves past a stopped bridge's checkpoint as the 24 h
+ * retention would (trimAllBut). Only the shard layout and the horizon are
+ * simulated; every record is a real one.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -274,6 +276,33 @@ export async function startSplitStreamsServer(options: HarnessOptions) {
     /** Positions before this sequence number answer TrimmedDataAccessException. */
     async trimBefore(arn: string, sequenceNumber: string) {
       (await ready(arn)).trimBefore = sequenceNumber;
+    },
+    /**
+     * Moves the trim horizon as 24 h of retention would while a bridge is
+     * stopped and writes go on: every record the stream holds now but the
+     * newest `keep` is trimmed, on every shard (trimming goes by age, so one
+     * sequence number is the horizon of all). Returns the horizon: the first
+     * record still held.
+     */
+    async trimAllBut(arn: string, keep = 1): Promise<string> {
+      const st = await ready(arn);
+      const all = st.layout.shards().flatMap((s) => s.records.map((r) => r.sequenceNumber)).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+      const horizon = all[Math.max(0, all.length - keep)]!;
+      st.trimBefore = horizon;
+      return horizon;
+    },
+    /** Every record the harness has ingested (trimmed ones too), in stream order, with its shard and item image. */
+    async records(arn: string) {
+      const st = await ready(arn);
+      return st.layout
+        .shards()
+        .flatMap((s) =>
+          s.records.map((r) => {
+            const d = r.wire.dynamodb as { NewImage?: Record<string, { S?: string; N?: string }> } | undefined;
+            return { sequenceNumber: r.sequenceNumber, shardId: s.shardId, eventName: String(r.wire.eventName ?? ''), image: d?.NewImage };
+          }),
+        )
+        .sort((a, b) => (BigInt(a.sequenceNumber) < BigInt(b.sequenceNumber) ? -1 : 1));
     },
     /** Every iterator handed out so far answers ExpiredIteratorException. */
     expireIterators() {
