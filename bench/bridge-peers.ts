@@ -18,7 +18,7 @@
  * itself (see prepareStream); with it, the table must already hold them.
  *
  *   [DDB_ENDPOINT=http://127.0.0.1:18001] KAFKA_BROKER=127.0.0.1:9092 \
- *   node --import tsx bench/bridge-peers.ts [--rounds 3] [--n 20000] [--cases "rpc-noreplay rpc-patched project-eos project-alo"] [--sinks "kafkajs confluent"] [--baseline DIR]
+ *   node --import tsx bench/bridge-peers.ts [--rounds 3] [--n 20000] [--cases "rpc-noreplay rpc-patched project-eos project-alo"] [--sinks "kafkajs confluent"] [--baseline DIR] [--out FILE]
  *
  * --sinks "kafkajs confluent": the project cases run once per client of the
  * bridge's producer (BRIDGE_KAFKA_CLIENT) in every round; those on a client
@@ -39,7 +39,6 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 
 const HERE = import.meta.dirname;
-const OUT = path.join(HERE, 'results', 'bridge-peers.json');
 const PEERS_SRC = path.resolve(process.env.PEERS_SRC ?? path.join(HERE, '../../shared/peers/cdc'));
 const PEERS_DIR = process.env.CDC_PEERS_DIR ?? '/tmp/cdc-peers';
 const TABLE = process.env.BENCH_TABLE ?? 'cdcpeer_bench';
@@ -50,6 +49,8 @@ function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
+/** Where the results go (default bench/results/bridge-peers.json, the file the report reads). */
+const OUT = path.resolve(arg('out', path.join(HERE, 'results', 'bridge-peers.json')));
 const ROUNDS = Number(arg('rounds', '3'));
 const N = Number(arg('n', '20000'));
 const CASES = arg('cases', 'rpc-noreplay rpc-patched project-eos project-alo').split(/\s+/).filter(Boolean);
