@@ -18,7 +18,13 @@
  * itself (see prepareStream); with it, the table must already hold them.
  *
  *   [DDB_ENDPOINT=http://127.0.0.1:18001] KAFKA_BROKER=127.0.0.1:9092 \
- *   node --import tsx bench/bridge-peers.ts [--rounds 3] [--n 20000] [--cases "rpc-noreplay rpc-patched project-eos project-alo"] [--baseline DIR]
+ *   node --import tsx bench/bridge-peers.ts [--rounds 3] [--n 20000] [--cases "rpc-noreplay rpc-patched project-eos project-alo"] [--sinks "kafkajs confluent"] [--baseline DIR] [--out FILE]
+ *
+ * --sinks "kafkajs confluent": the project cases run once per client of the
+ * bridge's producer (BRIDGE_KAFKA_CLIENT) in every round; those on a client
+ * other than kafkajs are labelled <case>@<client> (e.g. project-eos@confluent;
+ * the confluent client must be built: scripts/stack.sh install --kafka-client
+ * confluent). Default: kafkajs only.
  *
  * --baseline DIR: a second checkout (e.g. `git worktree add --detach DIR <commit>`) whose
  * bridge runs project-eos in every round too, labelled project-eos@baseline.
@@ -33,7 +39,6 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 
 const HERE = import.meta.dirname;
-const OUT = path.join(HERE, 'results', 'bridge-peers.json');
 const PEERS_SRC = path.resolve(process.env.PEERS_SRC ?? path.join(HERE, '../../shared/peers/cdc'));
 const PEERS_DIR = process.env.CDC_PEERS_DIR ?? '/tmp/cdc-peers';
 const TABLE = process.env.BENCH_TABLE ?? 'cdcpeer_bench';
@@ -44,12 +49,18 @@ function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
+/** Where the results go (default bench/results/bridge-peers.json, the file the report reads). */
+const OUT = path.resolve(arg('out', path.join(HERE, 'results', 'bridge-peers.json')));
 const ROUNDS = Number(arg('rounds', '3'));
 const N = Number(arg('n', '20000'));
 const CASES = arg('cases', 'rpc-noreplay rpc-patched project-eos project-alo').split(/\s+/).filter(Boolean);
 /** A second checkout of this project whose bridge runs project-eos in each round too (before/after a change). */
 const BASELINE = arg('baseline', '') || undefined;
 const BASELINE_CASE = 'project-eos@baseline';
+/** Clients of the project bridge's producer (BRIDGE_KAFKA_CLIENT) the project cases run on; kafkajs keeps the plain labels. */
+const SINKS = arg('sinks', 'kafkajs').split(/\s+/).filter(Boolean);
+const PROJECT_CASES = CASES.filter((c) => c.startsWith('project-'));
+const sinkLabel = (c: string, sink: string) => (sink === 'kafkajs' ? c : `${c}@${sink}`);
 
 interface CaseRun {
   case: string;
@@ -226,12 +237,12 @@ async function sample(order: string[], done: () => boolean): Promise<Omit<CaseRu
 }
 
 /** One bench.sh invocation over `cases` (the bridge from `projectDir`), with the relay process sampled alongside. */
-async function runBench(cases: string[], projectDir: string): Promise<{ code: number; ceiling: number[]; runs: CaseRun[] }> {
+async function runBench(cases: string[], projectDir: string, env: Record<string, string> = {}): Promise<{ code: number; ceiling: number[]; runs: CaseRun[] }> {
   const lines: string[] = [];
   let finished = false;
   const bench = new Promise<number>((resolve, reject) => {
     const p = spawn('bash', [path.join(PEERS_SRC, 'bench.sh'), String(N), cases.join(' '), '--no-load'], {
-      env: { ...process.env, BENCH_TABLE: TABLE, PROJECT_DIR: projectDir },
+      env: { ...process.env, BENCH_TABLE: TABLE, PROJECT_DIR: projectDir, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let buf = '';
@@ -286,15 +297,22 @@ async function measure(project: string) {
   // Each round runs every case once (bench.sh: ceiling ×3, the cases, ceiling ×3);
   // with --baseline DIR, a checkout's bridge (e.g. the commit before a change)
   // runs project-eos right after, in the same round.
-  const withBaseline = BASELINE ? [...CASES, BASELINE_CASE] : CASES;
+  const otherSinks = SINKS.filter((s) => s !== 'kafkajs');
+  const labelled = [...CASES, ...otherSinks.flatMap((sink) => PROJECT_CASES.map((c) => sinkLabel(c, sink)))];
+  const withBaseline = BASELINE ? [...labelled, BASELINE_CASE] : labelled;
   const all: CaseRun[] = [];
   const ceiling: number[] = [];
   const codes: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    const invocations: { cases: string[]; labels: string[]; dir: string }[] = [{ cases: CASES, labels: CASES, dir: project }];
-    if (BASELINE) invocations.push({ cases: ['project-eos'], labels: [BASELINE_CASE], dir: BASELINE });
+    const invocations: { cases: string[]; labels: string[]; dir: string; env: Record<string, string> }[] = [
+      { cases: CASES, labels: CASES, dir: project, env: { BRIDGE_KAFKA_CLIENT: 'kafkajs' } },
+    ];
+    for (const sink of otherSinks) {
+      if (PROJECT_CASES.length > 0) invocations.push({ cases: PROJECT_CASES, labels: PROJECT_CASES.map((c) => sinkLabel(c, sink)), dir: project, env: { BRIDGE_KAFKA_CLIENT: sink } });
+    }
+    if (BASELINE) invocations.push({ cases: ['project-eos'], labels: [BASELINE_CASE], dir: BASELINE, env: { BRIDGE_KAFKA_CLIENT: 'kafkajs' } });
     for (const inv of invocations) {
-      const r = await runBench(inv.cases, inv.dir);
+      const r = await runBench(inv.cases, inv.dir, inv.env);
       codes.push(r.code);
       ceiling.push(...r.ceiling);
       all.push(...r.runs.map((x, i) => ({ ...x, case: inv.labels[i] ?? x.case, round })));
@@ -330,6 +348,7 @@ async function measure(project: string) {
     benchShExitCode: code,
     ceilingRecordsPerS: { median: median(ceiling), all: ceiling },
     baseline: BASELINE ?? null,
+    sinks: SINKS,
     summary,
     target: {
       what: 'project-eos records/s >= rpc-noreplay records/s (medians, same run)',

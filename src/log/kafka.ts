@@ -2,6 +2,7 @@ import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { loadConfluentClient } from './confluent-client.js';
 import type { LogClient } from './port.js';
 import { kafkajsLogCreator } from './kafka-log.js';
 
@@ -19,7 +20,15 @@ export interface KafkaSettings {
   saslMechanism: 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512';
   saslUsername: string;
   saslPassword: string;
+  /**
+   * The client of the bridge's producer (BRIDGE_KAFKA_CLIENT): kafkajs, or
+   * confluent (@confluentinc/kafka-javascript on librdkafka). Everything else
+   * runs on kafkajs either way.
+   */
+  sinkClient?: SinkClientName;
 }
+
+export type SinkClientName = 'kafkajs' | 'confluent';
 
 /** The Kafka part of the pipeline's configuration (structurally, so this module needs no config import). */
 export function kafkaSettingsOf(c: {
@@ -29,8 +38,10 @@ export function kafkaSettingsOf(c: {
   kafkaSaslMechanism: KafkaSettings['saslMechanism'];
   kafkaSaslUsername: string;
   kafkaSaslPassword: string;
+  bridgeKafkaClient?: SinkClientName;
 }): KafkaSettings {
   return {
+    sinkClient: c.bridgeKafkaClient ?? 'kafkajs',
     brokers: c.kafkaBrokers,
     clientId: c.kafkaClientId,
     ssl: c.kafkaSsl,
@@ -59,7 +70,37 @@ export function createKafka(settings: KafkaSettings, logger: Logger, clientIdSuf
   };
   const sasl = saslOptions(settings);
   if (sasl) config.sasl = sasl;
-  return new Kafka(config);
+  const kafka = new Kafka(config);
+  if (settings.sinkClient !== 'confluent') return kafka;
+  // Fails here, at start-up, when the client is not installed for this Node.
+  loadConfluentClient();
+  const sink: ConfluentSinkSelection = { settings, logger, ...(options.registry ? { registry: options.registry } : {}) };
+  return Object.defineProperty(kafka, CONFLUENT_SINK, { value: sink, enumerable: false });
+}
+
+/**
+ * What the bridge's sinks are built from when BRIDGE_KAFKA_CLIENT=confluent.
+ * It rides on the Kafka object the bridge already receives
+ * (createTransactionalSink looks for it), so selecting the client changes no
+ * signature outside src/log/; once the bridge takes a sink factory as its
+ * port, this becomes that factory.
+ */
+export interface ConfluentSinkSelection {
+  settings: KafkaSettings;
+  logger: Logger;
+  registry?: Registry;
+}
+
+const CONFLUENT_SINK = Symbol('confluentSink');
+
+/** The confluent sink selection carried by `kafka` (see {@link createKafka}), if any. */
+export function confluentSinkOf(client: LogClient): ConfluentSinkSelection | undefined {
+  const selection: unknown = client instanceof Kafka ? Reflect.get(client, CONFLUENT_SINK) : undefined;
+  return isSinkSelection(selection) ? selection : undefined;
+}
+
+function isSinkSelection(x: unknown): x is ConfluentSinkSelection {
+  return typeof x === 'object' && x !== null && 'settings' in x && 'logger' in x;
 }
 
 function saslOptions(s: KafkaSettings): SASLOptions | undefined {

@@ -4,12 +4,14 @@ import type { LogClient } from './port.js';
 import { PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { encodeCheckpoint, type Checkpoint } from './checkpoints.js';
+import { createConfluentAtLeastOnceSink, createConfluentTransactionalSink } from './confluent-sink.js';
+import { confluentSinkOf } from './kafka.js';
 
 /**
  * The bridge's only contact with the Kafka producer API. Everything kafkajs
  * specific — transactions, idempotence, the partitioner, the error codes of
- * its known transaction bugs — stays in this file, so that a KafkaJS
- * compatible client (@confluentinc/kafka-javascript) can replace it here.
+ * its known transaction bugs — stays in this file; with BRIDGE_KAFKA_CLIENT=
+ * confluent the same contract runs on librdkafka (confluent-sink.ts).
  */
 
 export interface OutgoingMessage {
@@ -149,6 +151,8 @@ export async function createTransactionalSink(options: {
   maxRequestBytes?: number;
 }): Promise<ShardSink> {
   const { kafka, transactionalId, logger, hooks = {}, transactionTimeoutMs = 30_000, operationTimeoutMs = 30_000, maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES } = options;
+  const confluent = confluentSinkOf(kafka);
+  if (confluent) return createConfluentTransactionalSink({ ...confluent, logger, hooks, transactionalId, transactionTimeoutMs, operationTimeoutMs });
   const build = () =>
     kafkajsOf(kafka).producer({
       transactionalId,
@@ -240,6 +244,8 @@ export async function createAtLeastOnceSink(options: {
   maxRequestBytes?: number;
 }): Promise<ShardSink> {
   const { kafka, logger, hooks = {}, operationTimeoutMs = 30_000, maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES } = options;
+  const confluent = confluentSinkOf(kafka);
+  if (confluent) return createConfluentAtLeastOnceSink({ ...confluent, logger, hooks, operationTimeoutMs });
   const build = () =>
     kafkajsOf(kafka).producer({
       idempotent: true,

@@ -9,7 +9,9 @@ import { createLogger } from '../../src/shared/logger.js';
 import type { EventSerde } from '../../src/events/serde.js';
 import { createBridge, ensureTopics, type Bridge } from '../../src/source/bridge.js';
 import { loadConnector, parseConnector, type ConnectorConfig } from '../../src/source/connector.js';
+import type { SinkClientName } from '../../src/log/kafka.js';
 import { readCommittedToEnd } from '../helpers/read-to-end.js';
+import { kafkaWithSink } from '../helpers/sink-clients.js';
 import { catalog, schemaStore, serdeFor, type AnyEvent } from '../helpers/schemas.js';
 import { config, dynamo, dynamoStreams, kafka, testLogger, uniqueName } from '../helpers/stack.js';
 
@@ -105,10 +107,11 @@ export async function prepareTopics(connector: ConnectorConfig): Promise<EventSe
   return serdeFor<AnyEvent>(connector.topic);
 }
 
-export function bridgeFor(connector: ConnectorConfig, serde: EventSerde, extra: { workerId?: string; metrics?: Registry } = {}): Bridge {
+/** `sinkClient` picks the client of the bridge's producer (BRIDGE_KAFKA_CLIENT; default kafkajs). */
+export function bridgeFor(connector: ConnectorConfig, serde: EventSerde, extra: { workerId?: string; metrics?: Registry; sinkClient?: SinkClientName } = {}): Bridge {
   return createBridge({
     connector,
-    kafka: kafka('cdc-bridge'),
+    kafka: extra.sinkClient ? kafkaWithSink(extra.sinkClient, 'cdc-bridge') : kafka('cdc-bridge'),
     ddb: dynamo(),
     streams: dynamoStreams(),
     serde,

@@ -1,7 +1,9 @@
 import { DeleteTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it as vitestIt } from 'vitest';
 import type { Journal } from '../../src/command/journal.js';
 import type { ConnectorConfig } from '../../src/source/connector.js';
+import type { SinkClientName } from '../../src/log/kafka.js';
+import { SINK_CLIENTS, sinkClientAvailable } from '../helpers/sink-clients.js';
 import { dynamo, eventually } from '../helpers/stack.js';
 import { appendReceived, journalConnector, positions, readTopic, type ReadMessage } from './bridge-env.js';
 import { spawnBridge, type BridgeProcess } from './bridge-process.js';
@@ -51,16 +53,17 @@ async function setup(delivery: ConnectorConfig['delivery']) {
   return { connector, journal };
 }
 
-function run(connector: ConnectorConfig, workerId: string): BridgeProcess {
-  const p = spawnBridge(connector, workerId);
+/** A bridge process whose producer runs on `client` (BRIDGE_KAFKA_CLIENT). */
+function run(connector: ConnectorConfig, workerId: string, client: SinkClientName): BridgeProcess {
+  const p = spawnBridge(connector, workerId, { BRIDGE_KAFKA_CLIENT: client });
   children.push(p);
   return p;
 }
 
-async function killRepeatedly(connector: ConnectorConfig, kills: number): Promise<{ readyKills: number }> {
+async function killRepeatedly(connector: ConnectorConfig, kills: number, client: SinkClientName): Promise<{ readyKills: number }> {
   let readyKills = 0;
   for (let i = 0; i < kills; i++) {
-    const p = run(connector, 'w1');
+    const p = run(connector, 'w1', client);
     // Some kills land during start-up (producer init, checkpoint read), most while relaying.
     const isReady = await Promise.race([p.ready.then(() => true), sleep(8000).then(() => false)]);
     if (isReady) {
@@ -72,9 +75,10 @@ async function killRepeatedly(connector: ConnectorConfig, kills: number): Promis
   return { readyKills };
 }
 
-async function drainAndCheck(connector: ConnectorConfig, counts: Map<string, number>) {
-  const final = run(connector, 'w1');
+async function drainAndCheck(connector: ConnectorConfig, counts: Map<string, number>, client: SinkClientName) {
+  const final = run(connector, 'w1', client);
   await final.ready;
+  expect(final.output(), 'the client the bridge process runs its producer on').toContain(`kafka-client=${client}`);
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   let seenSoFar: ReadMessage[] = [];
   const messages = await readTopic(
@@ -94,14 +98,15 @@ async function drainAndCheck(connector: ConnectorConfig, counts: Map<string, num
   return { messages, total };
 }
 
-describe('CDC bridge under kill -9', () => {
+describe.each(SINK_CLIENTS)('CDC bridge under kill -9, its producer on %s', (client) => {
+  const it = sinkClientAvailable(client) ? vitestIt : vitestIt.skip;
   it('exactly-once: ≥ 10 SIGKILLs during a load, a read_committed consumer sees every journal event exactly once, in order', async () => {
     const { connector, journal } = await setup('exactly-once');
     const ids = Array.from({ length: 8 }, (_, i) => `inventory-EO-${i}`);
     const writer = startWriter(journal, ids, 20);
-    const { readyKills } = await killRepeatedly(connector, 12);
+    const { readyKills } = await killRepeatedly(connector, 12, client);
     const counts = await writer.stop();
-    const { messages, total } = await drainAndCheck(connector, counts);
+    const { messages, total } = await drainAndCheck(connector, counts, client);
     expect(messages).toHaveLength(total);
     const seen = positions(messages);
     for (const [id, n] of counts) expect(seen.get(id)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
@@ -114,9 +119,9 @@ describe('CDC bridge under kill -9', () => {
     const { connector, journal } = await setup('at-least-once');
     const ids = Array.from({ length: 6 }, (_, i) => `inventory-AL-${i}`);
     const writer = startWriter(journal, ids, 20);
-    await killRepeatedly(connector, 5);
+    await killRepeatedly(connector, 5, client);
     const counts = await writer.stop();
-    const { messages, total } = await drainAndCheck(connector, counts);
+    const { messages, total } = await drainAndCheck(connector, counts, client);
     expect(messages.length).toBeGreaterThanOrEqual(total);
     for (const [id, n] of counts) {
       let last = 0;
@@ -133,9 +138,9 @@ describe('CDC bridge under kill -9', () => {
   it('two workers share a table: the lease holder is killed, the other takes the shard over once the lease expired, never sooner', async ({ annotate }) => {
     const { connector, journal } = await setup('exactly-once');
     const ids = Array.from({ length: 4 }, (_, i) => `inventory-LS-${i}`);
-    const a = run(connector, 'worker-a');
+    const a = run(connector, 'worker-a', client);
     await a.ready;
-    const b = run(connector, 'worker-b');
+    const b = run(connector, 'worker-b', client);
     await b.ready;
     const writer = startWriter(journal, ids, 30);
     // The lease item, polled every 100 ms from before the kill until the takeover: when each counter value

@@ -11,6 +11,7 @@ import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJournal, type Journal } from '../../src/command/journal.js';
 import { partitionForKey } from '../../src/log/partitioner.js';
+import { SINK_CLIENTS, sinkClientAvailable } from '../helpers/sink-clients.js';
 import { dynamo, eventually, kafka } from '../helpers/stack.js';
 import { appendReceived, bridgeFor, catalog, journalConnector, positions, prepareTopics, readTopic, testConnector } from './bridge-env.js';
 
@@ -196,12 +197,15 @@ describe('CDC bridge against DynamoDB Local, Kafka and the registry', () => {
     expect(again.status().backfill.runs).toBe(0);
     await again.stop();
   });
+});
 
-  it('stop() lets the in-flight batch finish and releases the lease; a restart continues exactly once', async ({ annotate }) => {
+// The exactly-once cases run on every client of the bridge's producer (BRIDGE_KAFKA_CLIENT).
+describe.each(SINK_CLIENTS)('CDC bridge exactly-once with its producer on %s', (sinkClient) => {
+  it.skipIf(!sinkClientAvailable(sinkClient))('stop() lets the in-flight batch finish and releases the lease; a restart continues exactly once', async ({ annotate }) => {
     // A lease far longer than the test waits: another worker can only get it because stop() released it.
     const { connector, journal, serde } = await journalConnector(tables, { leases: { enabled: true, durationMs: 300_000, renewIntervalMs: 1000 } });
     const ids = Array.from({ length: 4 }, (_, i) => `inventory-STOP-${i}`);
-    const first = bridgeFor(connector, serde, { workerId: 'stopper-1' });
+    const first = bridgeFor(connector, serde, { workerId: 'stopper-1', sinkClient });
     await first.start();
     const writing = appendMany(journal, ids, 1, 15);
     await eventually(async () => (first.status().shards.some((s) => s.relayed > 0) ? true : undefined), 20_000, 50);
@@ -210,7 +214,7 @@ describe('CDC bridge against DynamoDB Local, Kafka and the registry', () => {
     expect(leases.Items?.[0]?.leaseOwner).toBeUndefined();
     await writing;
     // Another worker id: it takes the released lease at once instead of waiting for expiry.
-    const second = bridgeFor(connector, serde, { workerId: 'stopper-2' });
+    const second = bridgeFor(connector, serde, { workerId: 'stopper-2', sinkClient });
     const t0 = Date.now();
     await second.start();
     try {
@@ -224,10 +228,10 @@ describe('CDC bridge against DynamoDB Local, Kafka and the registry', () => {
     }
   });
 
-  it('a producer fenced by an intruder with its transactional id re-initialises, re-reads the checkpoint and continues exactly once', async () => {
+  it.skipIf(!sinkClientAvailable(sinkClient))('a producer fenced by an intruder with its transactional id re-initialises, re-reads the checkpoint and continues exactly once', async () => {
     const { connector, journal, serde } = await journalConnector(tables, { leases: { enabled: false } });
     const metrics = new Registry();
-    const bridge = bridgeFor(connector, serde, { metrics });
+    const bridge = bridgeFor(connector, serde, { metrics, sinkClient });
     await bridge.start();
     try {
       const ids = Array.from({ length: 4 }, (_, i) => `inventory-FENCE-${i}`);

@@ -1,0 +1,178 @@
+import type { Registry } from 'prom-client';
+import { PipelineError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { encodeCheckpoint } from './checkpoints.js';
+import { confluentErrorType, createConfluentKafka, type ConfluentProducer, type ConfluentTopicMessages } from './confluent-client.js';
+import type { KafkaSettings } from './kafka.js';
+import { ProducerFencedError, SinkFailedError, type CheckpointWrite, type OutgoingMessage, type ShardSink, type SinkHooks } from './relay-producer.js';
+
+/**
+ * The bridge's {@link ShardSink} on librdkafka (@confluentinc/kafka-javascript,
+ * KafkaJS-compatible API), selected by BRIDGE_KAFKA_CLIENT=confluent. Same
+ * contract as the kafkajs sinks in relay-producer.ts; what differs:
+ *
+ * - connect() runs InitProducerId (librdkafka's init_transactions), so opening
+ *   the sink fences every earlier producer of the transactional id and
+ *   completes its open transaction before the caller reads its checkpoint;
+ * - librdkafka batches per partition itself (message.max.bytes), so one
+ *   sendBatch carries the records and the checkpoint; it resolves once every
+ *   record is acknowledged by all in-sync replicas (idempotence forces
+ *   acks=all) and the commit follows;
+ * - keys are partitioned by murmur2_random, the Java client's murmur2 (the
+ *   compatibility layer sets it), as kafkajs' DefaultPartitioner does;
+ * - the compatibility layer bounds init, commit and abort at 5 s each
+ *   (librdkafka's timeout argument); past that the call fails as retriable and
+ *   the worker resets the sink, whose InitProducerId waits out whatever the
+ *   coordinator was still completing.
+ */
+
+interface SinkOptions {
+  settings: KafkaSettings;
+  logger: Logger;
+  hooks?: SinkHooks;
+  operationTimeoutMs?: number;
+  registry?: Registry;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new PipelineError('KAFKA_TIMEOUT', `${what} did not finish within ${ms} ms`, { retriable: true })), ms);
+    }),
+  ]);
+}
+
+function toTopicMessages(messages: OutgoingMessage[], checkpoint: CheckpointWrite | undefined): ConfluentTopicMessages[] {
+  const byTopic = new Map<string, ConfluentTopicMessages['messages']>();
+  const push = (topic: string, m: ConfluentTopicMessages['messages'][number]) => {
+    let list = byTopic.get(topic);
+    if (!list) byTopic.set(topic, (list = []));
+    list.push(m);
+  };
+  for (const m of messages) push(m.topic, { key: m.key, value: m.value, headers: m.headers });
+  if (checkpoint) push(checkpoint.topic, { key: checkpoint.key, value: encodeCheckpoint(checkpoint.checkpoint) });
+  return [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs }));
+}
+
+/** Fenced: by code, or a fatal error (ERR__FATAL) whose message names the fencing. */
+function classify(err: unknown): { type: string; fenced: boolean } {
+  const c = confluentErrorType(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return c.fenced || /fenced|old epoch/i.test(message) ? { type: c.fenced ? c.type : 'PRODUCER_FENCED', fenced: true } : c;
+}
+
+/**
+ * A transactional producer for one shard on librdkafka: the records and the
+ * checkpoint in one transaction, visible to read_committed consumers together
+ * or not at all. Throws {@link ProducerFencedError} when a newer producer took
+ * the transactional id, {@link SinkFailedError} otherwise; the open
+ * transaction is aborted (best effort) before either is thrown.
+ */
+export async function createConfluentTransactionalSink(
+  options: SinkOptions & { transactionalId: string; transactionTimeoutMs?: number; clientIdSuffix?: string },
+): Promise<ShardSink> {
+  const { settings, logger, hooks = {}, transactionalId, transactionTimeoutMs = 30_000, operationTimeoutMs = 30_000 } = options;
+  const kafka = createConfluentKafka(settings, logger, { clientIdSuffix: options.clientIdSuffix ?? transactionalId, ...(options.registry ? { registry: options.registry } : {}) });
+  const build = () =>
+    kafka.producer({
+      kafkaJS: { transactionalId, idempotent: true, transactionTimeout: transactionTimeoutMs, acks: -1 },
+    });
+  const teardown = (p: ConfluentProducer) =>
+    withTimeout(p.disconnect(), 10_000, 'producer disconnect').catch((err: unknown) =>
+      logger.warn({ err, transactionalId }, 'producer disconnect failed; dropping it'),
+    );
+  async function open(): Promise<ConfluentProducer> {
+    const p = build();
+    try {
+      await withTimeout(p.connect(), operationTimeoutMs, `connecting and initialising ${transactionalId}`);
+      return p;
+    } catch (err) {
+      await teardown(p);
+      const { type, fenced } = classify(err);
+      if (fenced) throw new ProducerFencedError(transactionalId, err);
+      throw new SinkFailedError(type, err);
+    }
+  }
+  let producer = await open();
+
+  return {
+    transactionalId,
+    async commit(messages, checkpoint) {
+      const started = performance.now();
+      let began = false;
+      try {
+        await withTimeout(producer.transaction(), operationTimeoutMs, 'begin transaction');
+        began = true;
+        await withTimeout(producer.sendBatch({ topicMessages: toTopicMessages(messages, checkpoint) }), operationTimeoutMs, 'transactional send');
+        await withTimeout(producer.commit(), operationTimeoutMs, 'commit');
+        hooks.onCommitted?.(messages.length, performance.now() - started);
+      } catch (err) {
+        let { type, fenced } = classify(err);
+        // A fenced producer's sends fail as purged (its queue is emptied on the fatal error); the abort
+        // that follows names the cause. Best effort otherwise: the reset that follows fences it either way.
+        if (began && producer.isActive()) {
+          const abortError = await withTimeout(producer.abort(), 10_000, 'abort').then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          if (!fenced && abortError !== undefined && classify(abortError).fenced) ({ type, fenced } = classify(abortError));
+        }
+        hooks.onAborted?.(type);
+        if (fenced) throw new ProducerFencedError(transactionalId, err);
+        throw new SinkFailedError(type, err);
+      }
+    },
+    async reset() {
+      hooks.onReset?.('reset');
+      await teardown(producer);
+      producer = await open();
+    },
+    async close() {
+      await teardown(producer);
+    },
+  };
+}
+
+/** At-least-once on librdkafka: an idempotent producer; the checkpoint is sent only after every record is acknowledged. */
+export async function createConfluentAtLeastOnceSink(options: SinkOptions & { clientIdSuffix?: string }): Promise<ShardSink> {
+  const { settings, logger, hooks = {}, operationTimeoutMs = 30_000 } = options;
+  const kafka = createConfluentKafka(settings, logger, { clientIdSuffix: options.clientIdSuffix ?? 'relay', ...(options.registry ? { registry: options.registry } : {}) });
+  const disconnect = (p: ConfluentProducer) =>
+    withTimeout(p.disconnect(), 10_000, 'disconnect').catch((err: unknown) => logger.warn({ err }, 'producer disconnect failed'));
+  async function open(): Promise<ConfluentProducer> {
+    const p = kafka.producer({ kafkaJS: { idempotent: true, acks: -1 } });
+    try {
+      await withTimeout(p.connect(), operationTimeoutMs, 'producer connect');
+      return p;
+    } catch (err) {
+      await disconnect(p);
+      throw new SinkFailedError(classify(err).type, err);
+    }
+  }
+  let producer = await open();
+  return {
+    transactionalId: undefined,
+    async commit(messages, checkpoint) {
+      const started = performance.now();
+      try {
+        if (messages.length > 0) await withTimeout(producer.sendBatch({ topicMessages: toTopicMessages(messages, undefined) }), operationTimeoutMs, 'send');
+        await withTimeout(producer.sendBatch({ topicMessages: toTopicMessages([], checkpoint) }), operationTimeoutMs, 'checkpoint');
+        hooks.onCommitted?.(messages.length, performance.now() - started);
+      } catch (err) {
+        const { type } = classify(err);
+        hooks.onAborted?.(type);
+        throw new SinkFailedError(type, err);
+      }
+    },
+    async reset() {
+      hooks.onReset?.('reset');
+      await disconnect(producer);
+      producer = await open();
+    },
+    async close() {
+      await disconnect(producer);
+    },
+  };
+}
