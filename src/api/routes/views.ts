@@ -6,7 +6,7 @@ import {
   stockByWarehouseZone,
   zoneUtilisation,
 } from '../../db/queries/aggregates.js';
-import { readFirstViewFreshness } from '../../db/queries/freshness.js';
+import { readFirstViewFreshness } from '../../db/view-freshness.js';
 import { filterScope } from '../cursor.js';
 import { invalidParameter } from '../errors.js';
 import {

@@ -1,6 +1,7 @@
 import { PipelineError } from '../../shared/errors.js';
 import { renameGroupOffsets } from '../offset-store.js';
 import { withTransaction, type Pool, type PoolClient } from '../../db/db.js';
+import { deleteViewFreshness } from '../../db/view-freshness.js';
 
 /**
  * Table names of the inventory-views group, so that a rebuild can aggregate
@@ -115,6 +116,6 @@ export async function swapInShadowViewTables(
     }
     await recreateZoneUtilisation(tx);
     for (const k of keys) await tx.query(`drop table ${liveViewTables[k]}_old`);
-    await tx.query('delete from view_freshness where group_id = $1 or view_name = any($2::text[])', [rebuildGroupId, publishedViews(shadow)]);
+    await deleteViewFreshness(tx, { groupId: rebuildGroupId, views: publishedViews(shadow) });
   });
 }
