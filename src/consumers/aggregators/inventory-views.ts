@@ -2,6 +2,7 @@ import type { PoolClient } from '../../db/db.js';
 import { dailyMovementsView } from './daily-movements.js';
 import type { InventoryView, ViewStep } from './group-view.js';
 import { lowStockAlerts } from './low-stock-alerts.js';
+import { stockByCategoryDaily } from './stock-by-category-daily.js';
 import { stockByCategoryCondition, stockByWarehouseZone } from './stock-views.js';
 
 /**
@@ -15,6 +16,7 @@ export const inventoryViews = {
   stockByCategory: stockByCategoryCondition,
   alerts: lowStockAlerts,
   daily: dailyMovementsView,
+  stockByCategoryDaily,
 };
 
 type Views = typeof inventoryViews;
