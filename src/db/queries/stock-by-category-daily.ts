@@ -1,13 +1,15 @@
-import type { StockByCategoryConditionRow } from './aggregates.js';
+import type { StockTotals } from './aggregates.js';
 import type { Queryable } from './queryable.js';
 
 /** The view's name in view_freshness. */
 export const STOCK_BY_CATEGORY_DAILY_VIEW = 'stock_by_category_daily';
 
 /** Stock of one category × storage condition at the end of a day on which it changed. */
-export interface StockByCategoryDayRow extends Omit<StockByCategoryConditionRow, 'updatedAt'> {
+export interface StockByCategoryDayRow extends Omit<StockTotals, 'updatedAt'> {
   /** UTC day, YYYY-MM-DD. */
   day: string;
+  category: string;
+  storageCondition: string;
   /** The day's changes. */
   onHandChange: number;
   reservedChange: number;
