@@ -12,10 +12,9 @@
  *
  *   npx tsx bench/aggregator.ts [--n 1000] [--batch 500] [--batches 8] [--history 4]
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
 import { Registry } from 'prom-client';
 import { generateMasterData, loadMasterData } from '../src/command/master-data.js';
 import { createJournal } from '../src/command/journal.js';
@@ -32,9 +31,10 @@ import { createEventSerde } from '../src/events/serde.js';
 import { inventoryUpcasters } from '../src/events/upcasters/index.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { createDynamo } from '../src/source/dynamodb.js';
-import { createPool, withTransaction, type Pool } from '../src/db/db.js';
+import { withTransaction, type Pool } from '../src/db/db.js';
 import { migrate } from '../src/db/migrate.js';
 import { planWorkload, workloadEvents } from '../test/helpers/inventory-workload.js';
+import { createTestDatabase } from '../test/helpers/stack.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -57,28 +57,10 @@ const master = generateMasterData();
 
 /** A throwaway database with the migrations and master data. */
 async function openDatabase(): Promise<{ pool: Pool; close: () => Promise<void> }> {
-  const name = `bench_agg_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
-  const admin = new URL(config.databaseUrl);
-  admin.pathname = '/postgres';
-  const run = async (sql: string) => {
-    const c = new pg.Client({ connectionString: admin.toString() });
-    await c.connect();
-    await c.query(sql);
-    await c.end();
-  };
-  await run(`create database "${name}"`);
-  const url = new URL(config.databaseUrl);
-  url.pathname = `/${name}`;
-  const pool = createPool(url.toString(), { max: 4 });
-  await migrate(pool, 'migrations');
-  await loadMasterData(pool, master);
-  return {
-    pool,
-    async close() {
-      await pool.end();
-      await run(`drop database if exists "${name}" with (force)`);
-    },
-  };
+  const db = await createTestDatabase('bench_agg', { max: 4 });
+  await migrate(db.pool, 'migrations');
+  await loadMasterData(db.pool, master);
+  return { pool: db.pool, close: () => db.drop() };
 }
 
 const consumed = (events: InventoryEvent[], from: number): ConsumedEvent<InventoryEvent>[] =>

@@ -1,39 +1,14 @@
 /**
- * CPU accounting for bench/api-latency.ts, from /proc (Linux only):
- * - one process (the Node server): utime + stime of /proc/<pid>/stat, all threads;
+ * CPU accounting of PostgreSQL backends for bench/api-latency.ts, from /proc
+ * (Linux only; one process and the whole machine: lib/proc-cpu.ts):
  * - PostgreSQL backends of one application_name: sampled every `intervalMs`
  *   while a side runs, so backends born during the run (pgbench's) count from
  *   0 (their connection start-up included) and backends that exit keep their
- *   last sample (at most one interval of work lost per backend);
- * - the whole machine: busy jiffies of /proc/stat, to show what else ran.
+ *   last sample (at most one interval of work lost per backend).
  * The load generator's CPU comes from the shell's `times` around it (see loadGenerator).
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type pg from 'pg';
-
-export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-/** CPU seconds (user + system) of a process so far, or undefined when it is gone. */
-export function processCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Busy and total CPU seconds of the whole machine so far (all cores). */
-export function machineCpuSeconds(): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-  const idle = (v[3] ?? 0) + (v[4] ?? 0);
-  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
-}
+import { processCpuSeconds } from './lib/proc-cpu.js';
 
 export interface BackendCpu {
   /** CPU seconds the sampled backends spent during the window. */

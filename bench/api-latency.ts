@@ -44,7 +44,10 @@ import { createPool } from '../src/db/db.js';
 import { ensureReaderRole, migrate } from '../src/db/migrate.js';
 import { INVENTORY_BY_INVENTORY_ID } from '../src/db/queries/inventories.js';
 import { createLogger } from '../src/shared/logger.js';
-import { machineCpuSeconds, processCpuSeconds, sampleBackends } from './api-cpu.js';
+import { sleep } from '../src/shared/retry.js';
+import { createTestDatabase } from '../test/helpers/stack.js';
+import { sampleBackends } from './api-cpu.js';
+import { machineCpuSeconds, processCpuSeconds } from './lib/proc-cpu.js';
 
 const SMOKE = process.argv.includes('--smoke');
 const RUNS = Number(process.env.RUNS ?? (SMOKE ? 1 : 5));
@@ -71,7 +74,6 @@ const median = (xs: number[]) => {
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An idle pooled connection closed by the server (restart, another test terminating backends): the pool drops it. */
 const ignoreIdleError = (err: Error) => console.warn(`idle PostgreSQL connection lost: ${err.message}`);
@@ -122,15 +124,13 @@ async function serve(): Promise<void> {
 }
 
 async function setUp(adminUrl: URL) {
-  const name = `bench_api_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
   const postgres = new URL(adminUrl);
   postgres.pathname = '/postgres';
   const admin = new pg.Client({ connectionString: postgres.toString(), application_name: 'bench-admin' });
   await admin.connect();
-  await admin.query(`create database "${name}"`);
-  const dbUrl = new URL(adminUrl);
-  dbUrl.pathname = `/${name}`;
-  const writer = createPool(dbUrl.toString(), { max: 2 });
+  const db = await createTestDatabase('bench_api', { max: 2 });
+  const dbUrl = new URL(db.url);
+  const writer = db.pool;
   writer.on('error', ignoreIdleError);
   await migrate(writer, 'migrations');
   await loadMasterData(writer, generateMasterData());
@@ -165,8 +165,7 @@ async function setUp(adminUrl: URL) {
     readerUrl,
     async tearDown() {
       await writer.query(`drop owned by ${role}`);
-      await writer.end();
-      await admin.query(`drop database if exists "${name}" with (force)`);
+      await db.drop();
       await admin.query(`drop role if exists ${role}`);
       await admin.end();
     },

@@ -37,13 +37,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { sleep } from '../src/shared/retry.js';
+import { processCpuSeconds } from './lib/proc-cpu.js';
 
 const HERE = import.meta.dirname;
 const PEERS_SRC = path.resolve(process.env.PEERS_SRC ?? path.join(HERE, '../../shared/peers/cdc'));
 const PEERS_DIR = process.env.CDC_PEERS_DIR ?? '/tmp/cdc-peers';
 const TABLE = process.env.BENCH_TABLE ?? 'cdcpeer_bench';
 const KAFKA_BROKER = process.env.KAFKA_BROKER ?? '127.0.0.1:9092';
-const CLK_TCK = 100; // Linux USER_HZ
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -153,15 +154,6 @@ function prepareStream(project: string): () => void {
   return stop;
 }
 
-function cpuTicks(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
-  } catch {
-    return undefined;
-  }
-}
 
 function readPid(file: string): number | undefined {
   try {
@@ -174,12 +166,11 @@ function readPid(file: string): number | undefined {
 
 const topicOf = (c: string) => (c.startsWith('project-') ? `proj-${TABLE}` : `rpc-${TABLE}`);
 const pidFileOf = (c: string) => path.join(PEERS_DIR, 'run', c.startsWith('project-') ? 'project-bridge.pid' : 'rpc.pid');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Follows bench.sh through its cases in order: each case's relay process is
  * the next new pid in that case's pid file; while it lives, samples the
- * topic's record count and the process's CPU ticks together.
+ * topic's record count and the process's CPU time together.
  */
 async function sample(order: string[], done: () => boolean): Promise<Omit<CaseRun, 'benchShRecordsPerS'>[]> {
   const kafka = new Kafka({ clientId: 'bridge-peers-bench', brokers: [KAFKA_BROKER], logLevel: logLevel.NOTHING });
@@ -208,12 +199,12 @@ async function sample(order: string[], done: () => boolean): Promise<Omit<CaseRu
       let last: { t: number; n: number; cpu: number } | undefined;
       let lastCpu: number | undefined;
       for (;;) {
-        const cpu = cpuTicks(pid);
+        const cpu = processCpuSeconds(pid);
         if (cpu === undefined) break; // process gone
         lastCpu = cpu;
         const n = await count(topic);
         const t = Date.now();
-        const cpuAfter = cpuTicks(pid) ?? cpu;
+        const cpuAfter = processCpuSeconds(pid) ?? cpu;
         const at = { t, n, cpu: (cpu + cpuAfter) / 2 };
         if (n > 0 && !first) first = at;
         if (n >= N && !last) last = at;
@@ -224,8 +215,8 @@ async function sample(order: string[], done: () => boolean): Promise<Omit<CaseRu
         case: c,
         round: 0,
         recordsPerS: complete ? Math.round(N / ((last!.t - first!.t) / 1000 || 0.001)) : null,
-        cpuSecondsPerMillion: complete ? +(((last!.cpu - first!.cpu) / CLK_TCK / (last!.n - first!.n)) * 1e6).toFixed(2) : null,
-        cpuSecondsTotal: lastCpu === undefined ? null : lastCpu / CLK_TCK,
+        cpuSecondsPerMillion: complete ? +(((last!.cpu - first!.cpu) / (last!.n - first!.n)) * 1e6).toFixed(2) : null,
+        cpuSecondsTotal: lastCpu ?? null,
         complete,
       });
       i++;

@@ -28,6 +28,7 @@ import { createBridge, ensureTopics } from '../src/source/bridge.js';
 import { loadConnector, parseConnector } from '../src/source/connector.js';
 import { createDynamo, createDynamoStreams } from '../src/source/dynamodb.js';
 import { silentLogger } from '../src/shared/logger.js';
+import { sleep } from '../src/shared/retry.js';
 import { writeBenchJournal } from './journal-items.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 3_000);
@@ -111,7 +112,7 @@ async function main() {
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       await bridge.start();
-      while ((await relayedOf(registry)) < total) await new Promise((res) => setTimeout(res, 10));
+      while ((await relayedOf(registry)) < total) await sleep(10);
       const wallMs = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       await bridge.stop();

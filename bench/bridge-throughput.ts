@@ -27,6 +27,7 @@ import { createBridge, ensureTopics } from '../src/source/bridge.js';
 import { loadConnector, parseConnector } from '../src/source/connector.js';
 import { createDynamo, createDynamoStreams } from '../src/source/dynamodb.js';
 import { silentLogger } from '../src/shared/logger.js';
+import { sleep } from '../src/shared/retry.js';
 import { writeBenchJournal } from './journal-items.js';
 
 const EVENTS = Number(process.env.EVENTS ?? 3_000);
@@ -145,7 +146,7 @@ async function main() {
         firstCount = relayed;
       }
       if (relayed >= total) break;
-      await new Promise((res) => setTimeout(res, 5));
+      await sleep(5);
     }
     const t1 = performance.now();
     bridgeRuns.push(total / ((t1 - t0) / 1000));

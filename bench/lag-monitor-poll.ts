@@ -14,13 +14,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../src/config/config.js';
 import { createKafka, kafkaSettingsOf } from '../src/log/kafka.js';
 import { createLagMonitor, type LagMonitor } from '../src/monitor/lag-monitor.js';
 import { silentLogger } from '../src/shared/logger.js';
-import { createPool } from '../src/db/db.js';
+import { createTestDatabase } from '../test/helpers/stack.js';
 
 const POLLS = Number(process.env.POLLS ?? 40);
 const PARTITIONS = 64;
@@ -78,15 +77,8 @@ async function main() {
     await admin.setOffsets({ groupId, topic, partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, offset: String(20 + n * 50) })) });
   }
 
-  const adminUrl = new URL(config.databaseUrl);
-  adminUrl.pathname = '/postgres';
-  const dbName = id.replaceAll('-', '_');
-  const c = new pg.Client({ connectionString: adminUrl.toString() });
-  await c.connect();
-  await c.query(`create database "${dbName}"`);
-  const dbUrl = new URL(config.databaseUrl);
-  dbUrl.pathname = `/${dbName}`;
-  const pool = createPool(dbUrl.toString(), { max: 4 });
+  const db = await createTestDatabase('bench_lag', { max: 4 });
+  const pool = db.pool;
   pool.on('error', () => undefined); // connections dropped with the database at the end
 
   try {
@@ -125,9 +117,7 @@ async function main() {
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`wrote ${path.relative(process.cwd(), out)}`);
   } finally {
-    await pool.end();
-    await c.query(`drop database if exists "${dbName}" with (force)`);
-    await c.end();
+    await db.drop();
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   }

@@ -11,10 +11,9 @@
  *
  *   node --import tsx bench/projector.ts [--inventories 2000] [--operations 20000] [--batch 5000] [--rounds 3]
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
 import { generateMasterData } from '../src/command/master-data.js';
 import { createJournal } from '../src/command/journal.js';
 import { loadConfig } from '../src/config/config.js';
@@ -29,9 +28,10 @@ import { inventoryUpcasters } from '../src/events/upcasters/index.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { createDynamo } from '../src/source/dynamodb.js';
 import { copyLines } from '../src/db/copy.js';
-import { createPool, withTransaction, type Pool } from '../src/db/db.js';
+import { withTransaction, type Pool } from '../src/db/db.js';
 import { migrate } from '../src/db/migrate.js';
 import { planWorkload, workloadEvents } from '../test/helpers/inventory-workload.js';
+import { createTestDatabase } from '../test/helpers/stack.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,22 +51,12 @@ const config = loadConfig();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function withDatabase<T>(fn: (pool: Pool) => Promise<T>): Promise<T> {
-  const name = `bench_${randomBytes(4).toString('hex')}`;
-  const admin = new URL(config.databaseUrl);
-  admin.pathname = '/postgres';
-  const c = new pg.Client({ connectionString: admin.toString() });
-  await c.connect();
-  await c.query(`create database ${name}`);
-  const url = new URL(config.databaseUrl);
-  url.pathname = `/${name}`;
-  const pool = createPool(url.toString(), { max: 4 });
+  const db = await createTestDatabase('bench', { max: 4 });
   try {
-    await migrate(pool, 'migrations');
-    return await fn(pool);
+    await migrate(db.pool, 'migrations');
+    return await fn(db.pool);
   } finally {
-    await pool.end();
-    await c.query(`drop database if exists ${name} with (force)`);
-    await c.end();
+    await db.drop();
   }
 }
 

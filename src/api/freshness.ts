@@ -1,4 +1,4 @@
-import type { ViewFreshnessRow } from '../db/queries/freshness.js';
+import type { ViewFreshnessRow } from '../db/view-freshness.js';
 import type { InventoryRow } from '../db/queries/inventories.js';
 import {
   consistencyStatus,

@@ -6,7 +6,7 @@ import { emptyOutcome, mergeOutcome, type ConsumedEvent, type ConsumerHandler, t
 import { advancePartition, lockPartition } from './offset-store.js';
 import { judgePosition, PartitionBlockedError, type OffsetWitness } from './offset-witness.js';
 import { deadLetterOf } from './record-decoder.js';
-import { recordViewFreshness } from './view-freshness.js';
+import { recordViewFreshness } from '../db/view-freshness.js';
 
 export interface BatchResult<E> {
   /** The stored offset was already past this batch: another owner applied it. Nothing was written. */

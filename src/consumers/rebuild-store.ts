@@ -1,6 +1,7 @@
 import { PipelineError } from '../shared/errors.js';
 import { deleteGroupOffsets, handOverOffsets, lockGroupOffsets, parkPartitions } from './offset-store.js';
 import type { Pool, PoolClient } from '../db/db.js';
+import { deleteViewFreshness, mergeViewFreshness } from '../db/view-freshness.js';
 
 /**
  * The PostgreSQL side of a rebuild: its lock, its shadow tables, the
@@ -111,12 +112,9 @@ export async function discardRebuildState(
     for (const t of GROUP_STATE_TABLES) {
       if (await tableExists(client, t)) stateRows += (await client.query(`delete from ${t} where group_id = $1`, [rebuildGroup])).rowCount ?? 0;
     }
-    const freshness = await client.query('delete from view_freshness where group_id = $1 or view_name = any($2::text[])', [
-      rebuildGroup,
-      tables.map((t) => shadowName(t.live)),
-    ]);
+    const freshnessRows = await deleteViewFreshness(client, { groupId: rebuildGroup, views: tables.map((t) => shadowName(t.live)) });
     await client.query('COMMIT');
-    return { tables: dropped, offsetRows, stateRows, freshnessRows: freshness.rowCount ?? 0 };
+    return { tables: dropped, offsetRows, stateRows, freshnessRows };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
@@ -193,26 +191,11 @@ export async function swapIn(
 
 /**
  * The swapped-in tables hold everything the rebuild applied, which is at
- * least what the live group had applied: a live view's freshness becomes the
- * rebuild's row when that saw a newer source time, and stays otherwise (its
- * commit time must not turn into "now", or an idle view would look as stale
- * as its newest event is old).
+ * least what the live group had applied: each live view takes its rebuilt
+ * copy's freshness where that is newer (see mergeViewFreshness); the
+ * rebuild's rows go.
  */
 async function mergeFreshness(tx: PoolClient, liveGroup: string, rebuildGroup: string, tables: RebuildTable[]) {
-  for (const t of tables) {
-    await tx.query(
-      `insert into view_freshness(view_name, group_id, last_source_time, last_event_time, last_commit_time)
-       select $1, $2, last_source_time, last_event_time, last_commit_time from view_freshness where view_name = $3
-       on conflict (view_name) do update set
-         group_id = excluded.group_id,
-         last_source_time = excluded.last_source_time,
-         last_event_time = greatest(view_freshness.last_event_time, excluded.last_event_time),
-         last_commit_time = excluded.last_commit_time
-       where excluded.last_source_time > view_freshness.last_source_time
-          or (view_freshness.last_source_time is null and excluded.last_source_time is not null)`,
-      [t.live, liveGroup, shadowName(t.live)],
-    );
-  }
-  await tx.query('delete from view_freshness where group_id = $1 or view_name = any($2::text[])', [rebuildGroup, tables.map((t) => shadowName(t.live))]);
+  for (const t of tables) await mergeViewFreshness(tx, { live: t.live, from: shadowName(t.live), groupId: liveGroup });
+  await deleteViewFreshness(tx, { groupId: rebuildGroup, views: tables.map((t) => shadowName(t.live)) });
 }
-

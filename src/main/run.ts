@@ -12,14 +12,14 @@ import { connectorTopics, loadConnectors } from '../source/connector.js';
 import { describeReplication, replicationWarnings } from '../log/topics.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Clients } from './clients.js';
-import { startViewsRole } from './views-role.js';
 import { startApiRole } from './api-role.js';
-import { startProjectorRole } from './projector-role.js';
-import { consumerSources } from './consumer-role.js';
+import { consumerSources, startConsumerRole } from './consumer-role.js';
+import { CONSUMERS } from './consumer-registry.js';
 import { isJournalLayout } from '../command/journal.js';
 import { startCanaryWriter } from '../command/canary.js';
 
-export const ROLES = ['bridge', 'projector', 'views', 'monitor', 'api'] as const;
+/** Every role: the bridge, one per consumer group of the registry, the lag monitor and the API. */
+export const ROLES = ['bridge', ...CONSUMERS.map((c) => c.role), 'monitor', 'api'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** `--roles bridge,views`: every name checked, so a typo is an error rather than a role that silently does not run. */
@@ -151,17 +151,20 @@ export async function startRoles(clients: Clients, roles: readonly Role[]): Prom
       }
     }
 
-    const sources = roles.includes('projector') || roles.includes('views') ? consumerSources(clients, connectors) : undefined;
-    if (sources && roles.includes('projector')) {
-      const projector = await startProjectorRole({ clients, registry, ...sources });
-      running.consumers[projector.groupId] = projector.runner;
-      stops.push({ role: 'projector', stop: () => projector.runner.stop() });
-    }
-
-    if (sources && roles.includes('views')) {
-      const views = await startViewsRole({ clients, registry, ...sources });
-      running.consumers[views.groupId] = views.runner;
-      stops.push({ role: 'views', stop: () => views.runner.stop() });
+    const consumers = CONSUMERS.filter((c) => roles.includes(c.role));
+    if (consumers.length > 0) {
+      const sources = consumerSources(clients, connectors);
+      for (const c of consumers) {
+        const { groupId, runner } = await startConsumerRole({
+          clients,
+          registry,
+          ...sources,
+          name: c.name,
+          makeHandler: (ctx) => c.handler({ clients, ...sources }, { ...ctx, metrics: registry }),
+        });
+        running.consumers[groupId] = runner;
+        stops.push({ role: c.role, stop: () => runner.stop() });
+      }
     }
 
     if (roles.includes('monitor')) {

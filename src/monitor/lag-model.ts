@@ -19,7 +19,8 @@ import {
 } from './lag-snapshot.js';
 import { createOffsetTimeTable, type OffsetTimeTable } from './offset-time-table.js';
 import { resolveProbe, tpKey, type ProbeRange, type ProbeRequest } from '../log/record-probe.js';
-import type { StoredOffset, ViewFreshnessRow } from './stored-offsets.js';
+import type { ViewFreshnessRow } from '../db/view-freshness.js';
+import type { StoredOffset } from './stored-offsets.js';
 
 /**
  * The lag monitor's state between polls and the arithmetic of one poll, with

@@ -13,7 +13,8 @@ import { createLeftoverRebuildReporter } from './leftover-rebuilds.js';
 import { createLagModel, type GroupReading, type PollReadings } from './lag-model.js';
 import { emptySnapshot, type LagSnapshot } from './lag-snapshot.js';
 import { createRecordProbe, type ProbeRange, type RecordProbe } from '../log/record-probe.js';
-import { readStoredOffsets, readViewFreshness, type StoredOffset, type ViewFreshnessRow } from './stored-offsets.js';
+import type { ViewFreshnessRow } from '../db/view-freshness.js';
+import { readStoredOffsets, readStoredViewFreshness, type StoredOffset } from './stored-offsets.js';
 
 export type { LagSnapshot } from './lag-snapshot.js';
 
@@ -125,7 +126,7 @@ export function createLagMonitor({
         : Promise.resolve([]);
     const [stored, views, listed] = await Promise.all([
       fromPg<StoredOffset>('stored offsets', readStoredOffsets),
-      fromPg<ViewFreshnessRow>('view freshness', readViewFreshness),
+      fromPg<ViewFreshnessRow>('view freshness', readStoredViewFreshness),
       groups === 'all' ? a.listGroups().then((r) => r.groups.map((g) => g.groupId)) : Promise.resolve(groups),
     ]);
     const all = groups === 'all' ? [...listed, ...stored.map((s) => s.group)].filter((g) => !isInternalGroup(g)) : listed;

@@ -1,7 +1,7 @@
 import { groupKind, type GroupKind } from '../shared/group-names.js';
 import { evaluateGroup, type ConsumerStatus, type LabelledPartitionStatus, type StatusReason } from './burrow.js';
 import type { LagSecondsMethod } from './lag-calc.js';
-import type { ViewFreshnessRow } from './stored-offsets.js';
+import type { ViewFreshnessRow } from '../db/view-freshness.js';
 
 /**
  * The JSON the lag monitor publishes after each poll (`GET /lag`). Plain data:
@@ -205,14 +205,15 @@ function statusJson(statuses: LabelledPartitionStatus[]): StatusJson | null {
 }
 
 export function viewFreshness(v: ViewFreshnessRow, nowMs: number): ViewFreshness {
-  const times = [v.lastSourceTimeMs, v.lastCanaryTimeMs].filter((t): t is number => t !== null);
+  const canaryMs = v.lastCanaryTime?.getTime() ?? null;
+  const times = [v.lastSourceTime?.getTime() ?? null, canaryMs].filter((t): t is number => t !== null);
   const newest = times.length > 0 ? Math.max(...times) : null;
   return {
-    view: v.view,
-    group: v.group,
-    lastSourceTime: v.lastSourceTimeMs === null ? null : new Date(v.lastSourceTimeMs).toISOString(),
-    lastCommitTime: v.lastCommitTimeMs === null ? null : new Date(v.lastCommitTimeMs).toISOString(),
+    view: v.viewName,
+    group: v.groupId,
+    lastSourceTime: v.lastSourceTime?.toISOString() ?? null,
+    lastCommitTime: v.lastCommitTime.toISOString(),
     freshnessSeconds: newest === null ? null : Math.max(0, (nowMs - newest) / 1000),
-    canaryAgeSeconds: v.lastCanaryTimeMs === null ? null : Math.max(0, (nowMs - v.lastCanaryTimeMs) / 1000),
+    canaryAgeSeconds: canaryMs === null ? null : Math.max(0, (nowMs - canaryMs) / 1000),
   };
 }

@@ -92,6 +92,40 @@ describe('views, alerts, lag and operations routes (real PostgreSQL)', () => {
     expect((await app.request('/views/daily-movements?from=2025-01-15&to=2026-01-15')).status).toBe(200);
   });
 
+  it('serves stock by category over time: the running sum of the daily changes, the days before the range included', async () => {
+    await f.db.pool.query(
+      `insert into stock_by_category_daily (category, storage_condition, day, on_hand_change, reserved_change, inventory_count_change)
+       values ('FOOD', 'CHILLED', '2026-01-02', 100, 10, 4), ('FOOD', 'CHILLED', '2026-01-05', -30, -10, 0),
+              ('FOOD', 'CHILLED', '2026-01-12', 5, 2, 1), ('DAILY_GOODS', 'AMBIENT', '2026-01-05', 40, 0, 2)`,
+    );
+    await f.db.pool.query(
+      `insert into view_freshness (view_name, group_id, last_source_time, last_event_time, last_commit_time)
+       values ('stock_by_category_daily', 'inventory-views', $1, $1, $2)`,
+      [new Date(NOW - 600), new Date(NOW - 300)],
+    );
+    const app = f.app();
+    type Day = { day: string; category: string; storageCondition: string; onHand: number; reserved: number; available: number; inventoryCount: number };
+    const url = '/views/stock-by-category-history';
+    const range = await get<ViewAnswer<Day>>(app, `${url}?to=2026-01-14&days=10`);
+    expect(range.status).toBe(200);
+    expect(range.body.data).toEqual([
+      { day: '2026-01-05', category: 'DAILY_GOODS', storageCondition: 'AMBIENT', onHand: 40, reserved: 0, available: 40, inventoryCount: 2, onHandChange: 40, reservedChange: 0, inventoryCountChange: 2 },
+      { day: '2026-01-05', category: 'FOOD', storageCondition: 'CHILLED', onHand: 70, reserved: 0, available: 70, inventoryCount: 4, onHandChange: -30, reservedChange: -10, inventoryCountChange: 0 },
+      { day: '2026-01-12', category: 'FOOD', storageCondition: 'CHILLED', onHand: 75, reserved: 2, available: 73, inventoryCount: 5, onHandChange: 5, reservedChange: 2, inventoryCountChange: 1 },
+    ]);
+    expect(range.body.freshness).toMatchObject({ view: 'stock_by_category_daily', lastSourceTime: new Date(NOW - 600).toISOString() });
+    // Default: the 30 days up to today (the injected clock's 2026-01-15); filters by category and condition.
+    const food = await get<ViewAnswer<Day>>(app, `${url}?category=FOOD&storageCondition=CHILLED`);
+    expect(food.body.data.map((r) => [r.day, r.onHand, r.reserved])).toEqual([['2026-01-02', 100, 10], ['2026-01-05', 70, 0], ['2026-01-12', 75, 2]]);
+    const one = await get<ViewAnswer<Day>>(app, `${url}?to=2026-01-04&days=1`);
+    expect(one.body.data).toEqual([]);
+    for (const [query, name] of [['days=0', 'days'], ['days=367', 'days'], ['to=2026-02-30', 'to'], ['category=TOYS', 'category'], ['from=2026-01-01', 'from']] as const) {
+      const res = await get<{ errors: { name: string }[] }>(app, `${url}?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(res.body.errors[0]!.name, query).toBe(name);
+    }
+  });
+
   it('lists open low-stock alerts by default and history with status=closed|all', async () => {
     const app = f.app();
     type Alert = { alertId: number; open: boolean; closedAt: string | null };
@@ -187,6 +221,7 @@ describe('views, alerts, lag and operations routes (real PostgreSQL)', () => {
         '/readyz',
         '/views/daily-movements',
         '/views/stock-by-category-condition',
+        '/views/stock-by-category-history',
         '/views/stock-by-warehouse-zone',
         '/views/zone-utilisation',
       ].sort(),

@@ -159,6 +159,15 @@ export async function expectViewsEqualJournal(pool: pg.Pool, records: readonly R
                    from oracle_events group by 1, 2, 3, 4`,
       },
       {
+        name: 'stock_by_category_daily',
+        actual: `select category, storage_condition, day::text, on_hand_change::bigint, reserved_change::bigint, inventory_count_change::int
+                 from stock_by_category_daily where on_hand_change <> 0 or reserved_change <> 0 or inventory_count_change <> 0`,
+        expected: `select coalesce(p.category, 'UNKNOWN'), coalesce(p.storage_condition, e.product_storage_condition), (event_time at time zone 'UTC')::date::text,
+                          sum(on_hand_delta)::bigint, sum(reserved_delta)::bigint, sum(created)::int
+                   from oracle_events e left join products p using (product_id) group by 1, 2, 3
+                   having sum(on_hand_delta) <> 0 or sum(reserved_delta) <> 0 or sum(created) <> 0`,
+      },
+      {
         name: 'low_stock_alerts (open)',
         actual: `select persistence_id, zone_id, threshold from low_stock_alerts where closed_at is null`,
         expected: `select s.persistence_id, s.zone_id, z.low_stock_threshold from (

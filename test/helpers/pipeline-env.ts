@@ -1,20 +1,11 @@
-import { createServer } from 'node:net';
 import { generateMasterData, loadMasterData } from '../../src/command/master-data.js';
 import { ensureReaderRole, migrate } from '../../src/db/migrate.js';
 import { journalFor, serdeFor } from './pipeline.js';
 import { writeConnector } from './process.js';
+import { freePort } from './ports.js';
 import { createTestDatabase, uniqueName, type TestDatabase } from './stack.js';
 
-/** A port nothing listens on right now (for an API the test starts as a process). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface PipelineEnv {
   db: TestDatabase;

@@ -47,8 +47,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh PostgreSQL database per test file, dropped afterwards. */
-export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
+/** A fresh PostgreSQL database per test file (or benchmark run), dropped afterwards; `max` connections in its pool. */
+export async function createTestDatabase(prefix = 't', { max = 5 }: { max?: number } = {}): Promise<TestDatabase> {
   const name = uniqueName(prefix).replaceAll('-', '_');
   const admin = new URL(config.databaseUrl);
   admin.pathname = '/postgres';
@@ -58,7 +58,7 @@ export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
   await c.end();
   const url = new URL(config.databaseUrl);
   url.pathname = `/${name}`;
-  const pool = createPool(url.toString(), { max: 5 });
+  const pool = createPool(url.toString(), { max });
   return {
     url: url.toString(),
     pool,

@@ -181,7 +181,7 @@ describe('lag model', () => {
       readings({
         committed: 40,
         retentionMs: new Map([['t', 100_000]]),
-        views: [{ view: 'v', group: 'g', lastSourceTimeMs: 70_000, lastCommitTimeMs: 75_000, lastCanaryTimeMs: null }],
+        views: [{ viewName: 'v', groupId: 'g', lastSourceTime: new Date(70_000), lastEventTime: null, lastCommitTime: new Date(75_000), lastCanaryTime: null }],
       }),
       100_000,
       new Map([[tpKey('t', 0), [{ fromOffset: 40, records: [{ offset: 40, timestampMs: 50_000 }], examinedUpTo: 41 }]]]),

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { listLowStockAlerts, type LowStockAlertRow } from '../../db/queries/alerts.js';
 import { AGGREGATE_VIEWS } from '../../db/queries/aggregates.js';
-import { readFirstViewFreshness } from '../../db/queries/freshness.js';
+import { readFirstViewFreshness } from '../../db/view-freshness.js';
 import { filterScope } from '../cursor.js';
 import {
   cursorParam,

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../../shared/errors.js';
 import { groupKind } from '../../shared/group-names.js';
-import { readAllViewFreshness } from '../../db/queries/freshness.js';
+import { readAllViewFreshness } from '../../db/view-freshness.js';
 import type { Queryable } from '../../db/queries/queryable.js';
 import type { ReadinessCheck } from '../deps.js';
 import type { FreshnessService } from '../freshness.js';

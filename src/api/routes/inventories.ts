@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { readFirstViewFreshness } from '../../db/queries/freshness.js';
+import { readFirstViewFreshness } from '../../db/view-freshness.js';
 import { INVENTORIES_VIEW, createInventoryLookup, listInventories, type InventoryRow } from '../../db/queries/inventories.js';
 import { filterScope } from '../cursor.js';
 import type { ConsistencyStatus } from '../consistency.js';

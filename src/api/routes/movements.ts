@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { readFirstViewFreshness } from '../../db/queries/freshness.js';
+import { readFirstViewFreshness } from '../../db/view-freshness.js';
 import { resolvePersistenceId } from '../../db/queries/inventories.js';
 import { MOVEMENTS_VIEW, listMovements, type MovementRow } from '../../db/queries/movements.js';
 import { filterScope } from '../cursor.js';

@@ -6,7 +6,8 @@ import {
   stockByWarehouseZone,
   zoneUtilisation,
 } from '../../db/queries/aggregates.js';
-import { readFirstViewFreshness } from '../../db/queries/freshness.js';
+import { STOCK_BY_CATEGORY_DAILY_VIEW, stockByCategoryDaily } from '../../db/queries/stock-by-category-daily.js';
+import { readFirstViewFreshness } from '../../db/view-freshness.js';
 import { filterScope } from '../cursor.js';
 import { invalidParameter } from '../errors.js';
 import {
@@ -59,6 +60,19 @@ const dailyItem = z
   })
   .openapi('DailyMovements');
 
+const stockByCategoryDayItem = z
+  .object({
+    day: z.string(),
+    category: z.string(),
+    storageCondition: z.string(),
+    ...stockFields,
+    onHandChange: z.number().int(),
+    reservedChange: z.number().int(),
+    inventoryCountChange: z.number().int(),
+  })
+  .omit({ updatedAt: true })
+  .openapi('StockByCategoryDay', { description: 'the stock at the end of a day (UTC, event time) on which it changed, and the day’s changes' });
+
 const viewBody = <T extends z.ZodTypeAny>(item: T, name: string) =>
   z.object({ data: z.array(item), freshness: freshnessSchema }).openapi(name);
 
@@ -66,6 +80,7 @@ const stockByZoneBody = viewBody(stockByZoneItem, 'StockByWarehouseZoneView');
 const stockByCategoryBody = viewBody(stockByCategoryItem, 'StockByCategoryConditionView');
 const utilisationBody = viewBody(utilisationItem, 'ZoneUtilisationView');
 const dailyBody = pageSchema(dailyItem).openapi('DailyMovementsPage');
+const stockHistoryBody = viewBody(stockByCategoryDayItem, 'StockByCategoryHistoryView');
 
 const viewRoute = <Q extends z.ZodObject, B extends z.ZodTypeAny>(path: string, summary: string, query: Q, body: B) =>
   createRoute({
@@ -123,6 +138,20 @@ const dailyRoute = viewRoute(
   dailyBody,
 );
 
+const stockHistoryRoute = viewRoute(
+  '/views/stock-by-category-history',
+  'Stock per product category × storage condition at the end of each day it changed (UTC, event time)',
+  z
+    .object({
+      category: category.optional(),
+      storageCondition: storageCondition.optional(),
+      to: isoDate.optional().openapi({ description: 'last day (UTC), inclusive; default: today (UTC)' }),
+      days: pageLimit(MAX_DAILY_RANGE_DAYS, 30).openapi({ description: 'how many days, ending with to' }),
+    })
+    .strict(),
+  stockHistoryBody,
+);
+
 const dailyKey = z.object({
   day: z.iso.date(),
   warehouseId: z.string().max(128),
@@ -163,6 +192,18 @@ export function registerViewRoutes(app: ApiApp, { db, cursors, freshness, respon
       fresh([AGGREGATE_VIEWS.zoneUtilisation, AGGREGATE_VIEWS.stockByWarehouseZone]),
     ]);
     const body: z.infer<typeof utilisationBody> = { data, freshness: f.json };
+    return respond.json(c, body, { etagParts: [data, f.json.lastSourceTime, f.status], status: f.status, lagMs: f.lagMs });
+  });
+
+  app.openapi(stockHistoryRoute, async (c) => {
+    const q = c.req.valid('query');
+    const to = q.to ?? new Date(clock()).toISOString().slice(0, 10);
+    const from = new Date(Date.parse(to) - ((q.days ?? 30) - 1) * DAY_MS).toISOString().slice(0, 10);
+    const [data, f] = await Promise.all([
+      stockByCategoryDaily(db, { from, to, category: q.category, storageCondition: q.storageCondition }),
+      fresh([STOCK_BY_CATEGORY_DAILY_VIEW]),
+    ]);
+    const body: z.infer<typeof stockHistoryBody> = { data, freshness: f.json };
     return respond.json(c, body, { etagParts: [data, f.json.lastSourceTime, f.status], status: f.status, lagMs: f.lagMs });
   });
 

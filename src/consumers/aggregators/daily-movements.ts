@@ -1,4 +1,6 @@
+import { movementOf } from '../../command/inventory.js';
 import type { PoolClient } from '../../db/db.js';
+import type { InventoryView } from './group-view.js';
 
 /**
  * daily_movements: event-time tumbling windows of one UTC day per warehouse ×
@@ -9,7 +11,7 @@ export const DAY_MS = 86_400_000;
 
 export type LatePolicy = 'correct' | 'dead-letter';
 
-export { movementOf } from '../../command/inventory.js';
+export { movementOf };
 
 /** Start of the UTC day holding `ms`, as epoch ms. */
 export const dayStart = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
@@ -69,3 +71,21 @@ export async function applyDailyMovements(tx: PoolClient, table: string, deltas:
     ],
   );
 }
+
+/** The view: each applied event in its window (counted when `inWindow`, and in late_count when late). */
+export const dailyMovementsView: InventoryView<DailyDelta[]> = {
+  table: 'daily_movements',
+  plan(steps) {
+    const deltas = new Map<string, DailyDelta>();
+    for (const { event, state, late, inWindow } of steps) {
+      const m = movementOf(event);
+      addDaily(
+        deltas,
+        { day: dayStart(event.data.metadata.occurredAt), warehouseId: state.warehouseId, zoneId: state.zoneId, movementType: m.movementType },
+        { eventCount: inWindow ? 1 : 0, quantity: inWindow ? m.quantity : 0, lateCount: late ? 1 : 0 },
+      );
+    }
+    return [...deltas.values()];
+  },
+  write: applyDailyMovements,
+};

@@ -10,10 +10,9 @@ import type { ConsumerHandler } from '../handler.js';
 import { isInventoryEvent, latestVersions } from '../inventory-stream.js';
 import { createOrderedHandler, type Candidate, type Decisions, type OrderedView } from '../ordered-handler.js';
 import { aggregatorMetrics } from './aggregator-metrics.js';
-import { applyDailyMovements, type LatePolicy } from './daily-movements.js';
+import type { LatePolicy } from './daily-movements.js';
+import { writeInventoryViews } from './inventory-views.js';
 import { planViews, type ViewChanges, type ViewState } from './inventory-views-plan.js';
-import { applyAlerts } from './low-stock-alerts.js';
-import { applyStockDeltas } from './stock-views.js';
 import { liveViewTables, publishedViews, type ViewTables } from './view-tables.js';
 import * as store from './view-store.js';
 
@@ -51,9 +50,10 @@ interface Loaded {
 type Planned = Omit<ViewChanges<Candidate<InventoryEvent>>, 'deadLetters'> & Decisions<Candidate<InventoryEvent>>;
 
 /**
- * The `inventory-views` aggregator: stock by warehouse × zone and by category
- * × storage condition, zone utilisation (a view), low-stock alerts and daily
- * movements, all maintained by deltas inside the runner's transaction, so
+ * The `inventory-views` aggregator: the views of `inventoryViews` (stock by
+ * warehouse × zone and by category × storage condition, zone utilisation (a
+ * SQL view), low-stock alerts, daily movements, ...), all maintained by
+ * deltas inside the runner's transaction, so
  * view rows, the group's own state and the consumed offsets commit together
  * (exactly-once effect).
  *
@@ -73,7 +73,7 @@ type Planned = Omit<ViewChanges<Candidate<InventoryEvent>>, 'deadLetters'> & Dec
  *
  * Transactions of the group take their locks in one order — partition
  * watermark, per-id advisory locks, parked rows, then view rows table by
- * table in key order — so concurrent partitions and maintain() never
+ * table (in the order of `inventoryViews`) in key order — so concurrent partitions and maintain() never
  * deadlock; they do queue on the few hot stock rows, which bounds scale-out
  * by batch size rather than by instances.
  */
@@ -115,10 +115,7 @@ export function createInventoryViewsAggregator(options: InventoryViewsAggregator
         logger.info({ late: plan.late.length, policy: lateEvents }, 'late events for closed windows');
       }
       // View rows in a fixed table order (and key order within each): concurrent transactions cannot deadlock.
-      await applyStockDeltas(tx, tables.stockByZone, 'zone', plan.stockByZone);
-      await applyStockDeltas(tx, tables.stockByCategory, 'category', plan.stockByCategory);
-      await applyDailyMovements(tx, tables.daily, plan.daily);
-      await applyAlerts(tx, tables.alerts, plan.alerts);
+      await writeInventoryViews(tx, tables, plan);
       await store.saveStates(tx, tables.state, plan.states.values());
       await store.saveWatermark(tx, groupId, part, plan.watermark);
     },

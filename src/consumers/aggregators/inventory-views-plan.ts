@@ -1,33 +1,24 @@
 import { stockDelta } from '../../command/inventory.js';
 import type { InventoryEvent } from '../../events/generated/inventory.js';
-import { addDaily, dayStart, isLate, movementOf, type DailyDelta, type LatePolicy } from './daily-movements.js';
-import { alertTransition, createAlertCollector, type AlertChanges } from './low-stock-alerts.js';
-import { addStock, type StockDelta } from './stock-views.js';
+import { isLate, type LatePolicy } from './daily-movements.js';
+import type { ViewState, ViewStep } from './group-view.js';
+import { planInventoryViews, type InventoryViewChanges } from './inventory-views.js';
+import { alertTransition } from './low-stock-alerts.js';
 
 /**
  * The pure core of the inventory-views aggregator: from the group's own
  * per-inventory state, the ready (contiguous, in-sequence) events of each
  * inventory, master data and the event-time watermark, it computes every
- * row change of one batch. No I/O; unit-tested without a database.
+ * row change of one batch. It keeps the state, the invariants, lateness and
+ * the alert transitions; each view of `inventoryViews` folds the applied
+ * events into its own rows. No I/O; unit-tested without a database.
  *
  * Guarantees: applying a stream in one batch or cut into any consecutive
  * batches (state and watermark carried over) gives the same changes in sum —
  * events are folded one by one in stream order, and lateness is judged
  * against the watermark of the events before each one.
  */
-export interface ViewState {
-  persistenceId: string;
-  inventoryId: string;
-  productId: string;
-  warehouseId: string;
-  zoneId: string;
-  category: string;
-  storageCondition: string;
-  onHand: number;
-  reserved: number;
-  alertOpen: boolean;
-  lastSequenceNr: number;
-}
+export type { ViewState };
 
 export interface PlanItem {
   event: InventoryEvent;
@@ -50,13 +41,12 @@ export interface ViewPlanInput<T extends PlanItem> {
   lateEvents: LatePolicy;
 }
 
-export interface ViewChanges<T> {
+/** One batch's changes: every view's rows (by key of `inventoryViews`), the group's state, and the plan's decisions. */
+export type ViewChanges<T> = InventoryViewChanges & PlanDecisions<T>;
+
+interface PlanDecisions<T> {
   /** New state of every inventory that changed. */
   states: Map<string, ViewState>;
-  stockByZone: StockDelta[];
-  stockByCategory: StockDelta[];
-  daily: DailyDelta[];
-  alerts: AlertChanges;
   watermark: number | null;
   applied: T[];
   /** Late events (window closed); under 'dead-letter' they are also in `deadLetters`. */
@@ -91,11 +81,8 @@ function streamOrder<T extends PlanItem>(ready: ReadonlyMap<string, readonly T[]
 export function planViews<T extends PlanItem>(input: ViewPlanInput<T>): ViewChanges<T> {
   const { master, graceMs, lateEvents } = input;
   const states = new Map<string, ViewState>();
-  const zone = new Map<string, StockDelta>();
-  const category = new Map<string, StockDelta>();
-  const daily = new Map<string, DailyDelta>();
-  const alerts = createAlertCollector();
-  const out: Omit<ViewChanges<T>, 'states' | 'stockByZone' | 'stockByCategory' | 'daily' | 'alerts' | 'watermark'> = {
+  const steps: ViewStep[] = [];
+  const out: Omit<PlanDecisions<T>, 'states' | 'watermark'> = {
     applied: [], late: [], deadLetters: [], notCreated: [], rejected: [], held: [],
   };
   // Ids whose run stopped (not created, rejected): the rest of their run waits.
@@ -152,46 +139,22 @@ export function planViews<T extends PlanItem>(input: ViewPlanInput<T>): ViewChan
       stopped.set(pid, 'held');
       continue;
     }
-    const delta = { onHand: d.onHand, reserved: d.reserved, inventoryCount: created };
-    addStock(zone, [s.warehouseId, s.zoneId], delta);
-    addStock(category, [s.category, s.storageCondition], delta);
-
     const threshold = master.thresholds.get(s.zoneId) ?? null;
-    let alertOpen = s.alertOpen;
-    const available = onHand - reserved;
-    const transition = alertTransition(alertOpen, available, threshold);
-    if (transition === 'open') {
-      alerts.open(s, threshold!, available, md.occurredAt);
-      alertOpen = true;
-    } else if (transition === 'close') {
-      alerts.close(pid, available, md.occurredAt);
-      alertOpen = false;
-    }
+    const alert = alertTransition(s.alertOpen, onHand - reserved, threshold);
+    const alertOpen = alert === null ? s.alertOpen : alert === 'open';
 
-    const m = movementOf(e);
     const late = isLate(md.occurredAt, watermark, graceMs);
-    const counted = !late || lateEvents === 'correct';
-    addDaily(
-      daily,
-      { day: dayStart(md.occurredAt), warehouseId: s.warehouseId, zoneId: s.zoneId, movementType: m.movementType },
-      { eventCount: counted ? 1 : 0, quantity: counted ? m.quantity : 0, lateCount: late ? 1 : 0 },
-    );
+    const inWindow = !late || lateEvents === 'correct';
     if (late) {
       out.late.push(item);
-      if (!counted) out.deadLetters.push(item);
+      if (!inWindow) out.deadLetters.push(item);
     }
     watermark = watermark === null ? md.occurredAt : Math.max(watermark, md.occurredAt);
 
-    states.set(pid, { ...s, onHand, reserved, alertOpen, lastSequenceNr: md.sequenceNr });
+    const after = { ...s, onHand, reserved, alertOpen, lastSequenceNr: md.sequenceNr };
+    states.set(pid, after);
+    steps.push({ event: e, state: after, delta: { onHand: d.onHand, reserved: d.reserved, inventoryCount: created }, late, inWindow, alert, threshold });
     out.applied.push(item);
   }
-  return {
-    ...out,
-    states,
-    stockByZone: [...zone.values()],
-    stockByCategory: [...category.values()],
-    daily: [...daily.values()],
-    alerts: alerts.changes(),
-    watermark,
-  };
+  return { ...out, states, ...planInventoryViews(steps), watermark };
 }

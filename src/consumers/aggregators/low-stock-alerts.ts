@@ -1,4 +1,5 @@
 import type { PoolClient } from '../../db/db.js';
+import type { InventoryView } from './group-view.js';
 
 /**
  * low_stock_alerts: one row per episode of "available < the zone's threshold"
@@ -91,3 +92,18 @@ export async function applyAlerts(tx: PoolClient, table: string, c: AlertChanges
     );
   }
 }
+
+/** The view: the transitions the group found, replayed into the two writes. */
+export const lowStockAlerts: InventoryView<AlertChanges> = {
+  table: 'low_stock_alerts',
+  plan(steps) {
+    const alerts = createAlertCollector();
+    for (const { event, state, alert, threshold } of steps) {
+      const available = state.onHand - state.reserved;
+      if (alert === 'open') alerts.open(state, threshold!, available, event.data.metadata.occurredAt);
+      else if (alert === 'close') alerts.close(state.persistenceId, available, event.data.metadata.occurredAt);
+    }
+    return alerts.changes();
+  },
+  write: applyAlerts,
+};

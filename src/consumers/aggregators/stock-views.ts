@@ -1,4 +1,6 @@
 import type { PoolClient } from '../../db/db.js';
+import type { DependentView, InventoryView, ViewState } from './group-view.js';
+import { zoneUtilisation } from './zone-utilisation.js';
 
 /**
  * stock_by_warehouse_zone and stock_by_category_condition: sums of on hand /
@@ -47,3 +49,20 @@ export async function applyStockDeltas(tx: PoolClient, table: string, view: Stoc
     [rows.map((d) => d.key[0]), rows.map((d) => d.key[1]), rows.map((d) => d.onHand), rows.map((d) => d.reserved), rows.map((d) => d.inventoryCount)],
   );
 }
+
+/** A stock view keyed by two of the inventory's mapping fields. */
+function stockView(table: string, view: StockView, keyOf: (s: ViewState) => [string, string], dependents: DependentView[] = []): InventoryView<StockDelta[]> {
+  return {
+    table,
+    dependents,
+    plan(steps) {
+      const deltas = new Map<string, StockDelta>();
+      for (const step of steps) addStock(deltas, keyOf(step.state), step.delta);
+      return [...deltas.values()];
+    },
+    write: (tx, t, deltas) => applyStockDeltas(tx, t, view, deltas),
+  };
+}
+
+export const stockByWarehouseZone = stockView('stock_by_warehouse_zone', 'zone', (s) => [s.warehouseId, s.zoneId], [zoneUtilisation]);
+export const stockByCategoryCondition = stockView('stock_by_category_condition', 'category', (s) => [s.category, s.storageCondition]);

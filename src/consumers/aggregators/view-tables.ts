@@ -1,44 +1,41 @@
 import { PipelineError } from '../../shared/errors.js';
 import { renameGroupOffsets } from '../offset-store.js';
 import { withTransaction, type Pool, type PoolClient } from '../../db/db.js';
+import { deleteViewFreshness } from '../../db/view-freshness.js';
+import { inventoryViews, viewKeys, type ViewKey } from './inventory-views.js';
+
+export { recreateZoneUtilisation } from './zone-utilisation.js';
 
 /**
- * Table names of the inventory-views group, so that a rebuild can aggregate
- * from offset 0 into shadow tables (under its own group id) while the live
- * ones keep serving, then swap them in atomically.
+ * Table names of the inventory-views group — its state table and one per
+ * view of `inventoryViews` — so that a rebuild can aggregate from offset 0
+ * into shadow tables (under its own group id) while the live ones keep
+ * serving, then swap them in atomically.
  */
-export interface ViewTables {
-  state: string;
-  stockByZone: string;
-  stockByCategory: string;
-  alerts: string;
-  daily: string;
-}
+export type ViewTables = { state: string } & Record<ViewKey, string>;
 
-export const liveViewTables: ViewTables = {
-  state: 'inventory_view_state',
-  stockByZone: 'stock_by_warehouse_zone',
-  stockByCategory: 'stock_by_category_condition',
-  alerts: 'low_stock_alerts',
-  daily: 'daily_movements',
-};
+/** The same tables under other names, `name(live name)` each. */
+const renamed = (name: (live: string) => string): ViewTables => ({
+  state: name('inventory_view_state'),
+  ...(Object.fromEntries(viewKeys.map((k) => [k, name(inventoryViews[k].table)])) as Record<ViewKey, string>),
+});
 
-const keys = Object.keys(liveViewTables) as (keyof ViewTables)[];
+export const liveViewTables: ViewTables = renamed((live) => live);
 
-/** The same tables under other names, `rename(live name)` each. */
-const renamed = (rename: (live: string) => string): ViewTables => {
-  const l = liveViewTables;
-  return { state: rename(l.state), stockByZone: rename(l.stockByZone), stockByCategory: rename(l.stockByCategory), alerts: rename(l.alerts), daily: rename(l.daily) };
-};
+const keys: (keyof ViewTables)[] = ['state', ...viewKeys];
 
 /**
  * Names of the views the API reads (freshness rows); the state table is the
- * group's own. zone_utilisation reads the live stock table only, so a
- * rebuild into shadow tables must not mark it fresh.
+ * group's own. A SQL view over a table (zone_utilisation) reads the live
+ * table only, so a rebuild into shadow tables must not mark it fresh.
  */
-export const publishedViews = (t: ViewTables) => [
-  t.stockByZone, t.stockByCategory, ...(t.stockByZone === liveViewTables.stockByZone ? ['zone_utilisation'] : []), t.alerts, t.daily,
-];
+export const publishedViews = (t: ViewTables): string[] =>
+  viewKeys.flatMap((k) => [t[k], ...(t[k] === liveViewTables[k] ? (inventoryViews[k].dependents ?? []).map((d) => d.name) : [])]);
+
+/** Re-points every SQL view over the group's tables at the tables now bearing the live names (in a swap's transaction). */
+export async function recreateDependentViews(tx: PoolClient): Promise<void> {
+  for (const k of viewKeys) for (const d of inventoryViews[k].dependents ?? []) await d.recreate(tx);
+}
 
 const SUFFIX = /^[a-z0-9_]{1,20}$/;
 
@@ -73,21 +70,6 @@ export async function createShadowViewTables(pool: Pool, suffix: string): Promis
 }
 
 /**
- * Points zone_utilisation at whatever table is now named
- * stock_by_warehouse_zone. Run it inside a swap's transaction, after the
- * renames: the view would otherwise keep reading the old table (a view is
- * bound to the table, not to its name) and block dropping it.
- */
-export async function recreateZoneUtilisation(tx: PoolClient): Promise<void> {
-  await tx.query(`create or replace view zone_utilisation as
-    select z.warehouse_id, z.zone_id, z.zone_type, z.capacity_units,
-           coalesce(s.on_hand, 0)::bigint as on_hand,
-           round(coalesce(s.on_hand, 0)::numeric / z.capacity_units, 6) as utilisation
-    from warehouse_zones z
-    left join stock_by_warehouse_zone s on s.warehouse_id = z.warehouse_id and s.zone_id = z.zone_id`);
-}
-
-/**
  * Swaps rebuilt shadow tables in, in one transaction: readers see the old
  * views or the new ones, never a mix. The old tables are dropped. The rebuild
  * group's offsets, per-partition watermarks and parked events become the live
@@ -113,8 +95,8 @@ export async function swapInShadowViewTables(
       await tx.query(`alter table ${live} rename to ${live}_old`);
       await tx.query(`alter table ${shadow[k]} rename to ${live}`);
     }
-    await recreateZoneUtilisation(tx);
+    await recreateDependentViews(tx);
     for (const k of keys) await tx.query(`drop table ${liveViewTables[k]}_old`);
-    await tx.query('delete from view_freshness where group_id = $1 or view_name = any($2::text[])', [rebuildGroupId, publishedViews(shadow)]);
+    await deleteViewFreshness(tx, { groupId: rebuildGroupId, views: publishedViews(shadow) });
   });
 }

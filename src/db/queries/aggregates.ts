@@ -9,9 +9,8 @@ export const AGGREGATE_VIEWS = {
   lowStockAlerts: 'low_stock_alerts',
 } as const;
 
-export interface StockByWarehouseZoneRow {
-  warehouseId: string;
-  zoneId: string;
+/** The columns every stock view has (available = on hand − reserved, generated). */
+export interface StockTotals {
   onHand: number;
   reserved: number;
   available: number;
@@ -19,14 +18,14 @@ export interface StockByWarehouseZoneRow {
   updatedAt: Date;
 }
 
-export interface StockByCategoryConditionRow {
+export interface StockByWarehouseZoneRow extends StockTotals {
+  warehouseId: string;
+  zoneId: string;
+}
+
+export interface StockByCategoryConditionRow extends StockTotals {
   category: string;
   storageCondition: string;
-  onHand: number;
-  reserved: number;
-  available: number;
-  inventoryCount: number;
-  updatedAt: Date;
 }
 
 export interface ZoneUtilisationRow {

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { ViewFreshnessRow } from './freshness.js';
+import type { ViewFreshnessRow } from '../view-freshness.js';
 import type { Queryable } from './queryable.js';
 
 /** The `inventories` read model, as the API serves it. */

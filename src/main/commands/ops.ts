@@ -3,12 +3,8 @@ import { Presets, SingleBar } from 'cli-progress';
 import { Registry } from 'prom-client';
 import { checkIntegrity } from '../../consumers/integrity.js';
 import { createInventoryProjector, INVENTORY_PROJECTOR_GROUP } from '../../consumers/projectors/inventory-projector.js';
-import { INVENTORY_VIEWS_GROUP } from '../../consumers/aggregators/inventory-views-aggregator.js';
 import { abortRebuild, rebuildView, type RebuildProgress } from '../../consumers/rebuild.js';
 import { formatProgress } from '../../consumers/rebuild-progress.js';
-import type { JournalReader } from '../../consumers/source-journal.js';
-import type { InventoryEvent } from '../../events/generated/inventory.js';
-import type { EventSerde } from '../../events/serde.js';
 import { liveGroupId, rebuildGroupId } from '../../shared/group-names.js';
 import { createLagMonitor } from '../../monitor/lag-monitor.js';
 import type { LagSnapshot } from '../../monitor/lag-snapshot.js';
@@ -16,8 +12,7 @@ import { loadConnectors } from '../../source/connector.js';
 import { PipelineError } from '../../shared/errors.js';
 import { consumerSources } from '../consumer-role.js';
 import type { CliContext } from '../cli-context.js';
-import type { Clients } from '../clients.js';
-import { viewsRebuildSpec } from '../views-role.js';
+import { CONSUMERS, consumerNamed, type ConsumerDeps } from '../consumer-registry.js';
 
 function progressPrinter() {
   const bar = process.stdout.isTTY
@@ -47,27 +42,19 @@ function progressPrinter() {
   };
 }
 
+const consumerNames = CONSUMERS.map((c) => c.name).join(' or ');
+
 /** What `rebuild <view>` rebuilds: the live group, its tables and its handler writing into the shadow names. */
-function rebuildSpecOf(view: string, clients: Clients, serde: EventSerde<InventoryEvent>, journal: JournalReader) {
-  if (view === INVENTORY_PROJECTOR_GROUP) {
-    const liveGroup = liveGroupId(clients.config.groupPrefix, INVENTORY_PROJECTOR_GROUP);
-    return {
-      liveGroup,
-      tables: [{ live: 'inventories' }, { live: 'inventory_movements' }],
-      makeHandler: (names: Record<string, string>) =>
-        createInventoryProjector({
-          journal,
-          serde,
-          pool: clients.pool(),
-          logger: clients.logger,
-          groupId: rebuildGroupId(liveGroup),
-          tables: { inventories: names.inventories!, movements: names.inventory_movements! },
-        }),
-    };
-  }
-  const spec = viewsRebuildSpec(view, { clients, serde, journal });
-  if (!spec) throw new Error(`unknown view ${view}: use ${INVENTORY_PROJECTOR_GROUP} or ${INVENTORY_VIEWS_GROUP}`);
-  return spec;
+function rebuildSpecOf(view: string, deps: ConsumerDeps) {
+  const c = consumerNamed(view);
+  if (!c) throw new Error(`unknown view ${view}: use ${consumerNames}`);
+  const liveGroup = liveGroupId(deps.clients.config.groupPrefix, c.name);
+  return {
+    liveGroup,
+    tables: [...c.tables],
+    makeHandler: (tables: Record<string, string>) => c.handler(deps, { groupId: rebuildGroupId(liveGroup), tables }),
+    ...(c.afterSwap ? { afterSwap: c.afterSwap } : {}),
+  };
 }
 
 /** SIGINT / SIGTERM stop a rebuild cleanly (resumable); a second signal exits at once. */
@@ -114,7 +101,7 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
 
   program
     .command('rebuild <view>')
-    .description(`rebuild ${INVENTORY_PROJECTOR_GROUP} or ${INVENTORY_VIEWS_GROUP} from the start of the topic into shadow tables and swap atomically`)
+    .description(`rebuild ${consumerNames} from the start of the topic into shadow tables and swap atomically`)
     .option('--restart', 'discard a previous, unfinished rebuild instead of resuming it')
     .option('--abort', 'remove what an unfinished rebuild left (shadow tables, offsets, parked rows, freshness rows, Kafka group) and stop there')
     .action(async (view: string, o: { restart?: boolean; abort?: boolean }) => {
@@ -128,7 +115,7 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
         );
       }
       const topic = topics[0]!;
-      const spec = rebuildSpecOf(view, clients, serde, journal);
+      const spec = rebuildSpecOf(view, { clients, serde, journal });
       if (o.abort) {
         const report = await abortRebuild({
           kafka: clients.kafka(),

@@ -5,7 +5,7 @@ import { runWorkload, type WorkloadOptions, type WorkloadProfile, type WorkloadS
 import { loadConnector } from '../../source/bridge.js';
 import { positiveInt, share, type CliContext } from '../cli-context.js';
 import type { Clients } from '../clients.js';
-import { parseRoles, startRoles, type RunningPipeline } from '../run.js';
+import { parseRoles, ROLES, startRoles, type RunningPipeline } from '../run.js';
 import { errorCode, errorMessage } from '../../shared/errors.js';
 import { redactConfig } from '../../config/secrets.js';
 import { setupDatabase, setupStreams } from './setup.js';
@@ -205,7 +205,7 @@ export function registerRunCommands(program: Command, ctx: CliContext) {
     const db = await setupDatabase(clients);
     const streams = await setupStreams(clients);
     console.log(`setup: ${db.migrations.applied.length} migrations, master data ${JSON.stringify(db.master)}, topic ${streams.topic}`);
-    const pipeline = await startRoles(clients, ['bridge', 'projector', 'views', 'monitor', 'api']);
+    const pipeline = await startRoles(clients, ROLES);
     const api = `http://${clients.config.apiHost}:${pipeline.apiPort}`;
     const abort = new AbortController();
     // On a terminal a status line replaces the workload's progress bar and progress lines.

@@ -1,11 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { INVENTORY_VIEWS_GROUP } from '../../consumers/aggregators/inventory-views-aggregator.js';
-import { INVENTORY_PROJECTOR_GROUP } from '../../consumers/projectors/inventory-projector.js';
 import { renderStatus, type PipelineStatus } from '../../monitor/pipeline-status.js';
 import { createStatusCollector } from '../../monitor/status-collector.js';
 import { liveGroupId } from '../../shared/group-names.js';
 import { loadConnector } from '../../source/bridge.js';
 import type { CliContext } from '../cli-context.js';
+import { CONSUMERS } from '../consumer-registry.js';
 
 /** Exit codes of `status`: usable from cron and CI. */
 export const STATUS_EXIT = { ok: 0, needsAPerson: 1 } as const;
@@ -16,10 +15,10 @@ const seconds = (v: string) => {
   return n;
 };
 
-/** The pipeline's live groups: LAG_GROUPS when it names them, else the projector's and the views'. */
+/** The pipeline's live groups: LAG_GROUPS when it names them, else every consumer group of the registry. */
 export function statusGroups(prefix: string, lagGroups: string[] | 'all'): string[] {
   if (lagGroups !== 'all') return lagGroups;
-  return [liveGroupId(prefix, INVENTORY_PROJECTOR_GROUP), liveGroupId(prefix, INVENTORY_VIEWS_GROUP)];
+  return CONSUMERS.map((c) => liveGroupId(prefix, c.name));
 }
 
 export function registerStatusCommand(program: Command, ctx: CliContext) {

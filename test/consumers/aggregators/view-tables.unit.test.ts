@@ -3,13 +3,17 @@ import { liveViewTables, publishedViews, shadowViewTables, viewTableNames, viewT
 
 describe('view tables', () => {
   it('names shadow tables after the live ones, and refuses names that are not plain identifiers', () => {
-    expect(shadowViewTables('rebuild')).toEqual({
+    const shadow = shadowViewTables('rebuild');
+    expect(shadow).toMatchObject({
       state: 'inventory_view_state_rebuild',
       stockByZone: 'stock_by_warehouse_zone_rebuild',
       stockByCategory: 'stock_by_category_condition_rebuild',
       alerts: 'low_stock_alerts_rebuild',
       daily: 'daily_movements_rebuild',
     });
+    // Every view of the group's list is shadowed, not only the ones named above.
+    expect(Object.keys(shadow)).toEqual(Object.keys(liveViewTables));
+    for (const [k, live] of Object.entries(liveViewTables)) expect(shadow[k as keyof typeof shadow]).toBe(`${live}_rebuild`);
     expect(() => shadowViewTables('x; drop table y')).toThrow(/invalid shadow suffix/);
   });
 

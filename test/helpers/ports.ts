@@ -1,0 +1,14 @@
+import { createServer } from 'node:net';
+
+/** A port nothing listens on right now (for a server a test or a benchmark starts as a process). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
