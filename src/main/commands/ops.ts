@@ -161,11 +161,13 @@ export function registerOpsCommands(program: Command, ctx: CliContext) {
 
   program
     .command('lag')
-    .description('print consumer lag and status of every group, once')
+    .description('print consumer lag and status of every group (or of the groups named), once')
     .option('--json', 'print the JSON snapshot')
-    .action(async (o: { json?: boolean }) => {
+    .option('--group <groups>', 'only these groups (comma-separated)', (v: string) => v.split(',').map((g) => g.trim()).filter(Boolean))
+    .action(async (o: { json?: boolean; group?: string[] }) => {
       const clients = ctx.clients();
-      const monitor = createLagMonitor({ kafka: clients.kafka(), pool: clients.pool(), groups: 'all', registry: new Registry(), logger: clients.logger, pollIntervalMs: 1000 });
+      const groups = o.group && o.group.length > 0 ? o.group : 'all';
+      const monitor = createLagMonitor({ kafka: clients.kafka(), pool: clients.pool(), groups, registry: new Registry(), logger: clients.logger, pollIntervalMs: 1000 });
       try {
         const snap = await monitor.pollOnce();
         if (o.json) console.log(JSON.stringify(snap, null, 2));
