@@ -4,7 +4,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Pool } from '../db/db.js';
 import { PARKED_OFFSET, readGroupPositions } from './offset-store.js';
 
-/** What the sync needs of the group member's LogClient consumer (kafkajs' Consumer, narrowed). */
+/** What the sync needs of the group member's Kafka consumer (kafkajs' Consumer, narrowed). */
 export interface OffsetCommitter {
   commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
 }
@@ -17,7 +17,7 @@ export interface KafkaOffsetSync {
    */
   onAssignment(consumer: OffsetCommitter, assignment: Record<string, number[]>): void;
   /**
-   * The runner's LogClient commit after a batch has committed in PostgreSQL
+   * The runner's Kafka commit after a batch has committed in PostgreSQL
    * (`nextOffset` = the next offset to read). It goes through here so that a
    * sync round never commits behind it. Never throws: a failed commit is only
    * a stale copy, which the next round repairs.
@@ -30,9 +30,9 @@ export interface KafkaOffsetSync {
 export interface PlannedCommit {
   topic: string;
   partition: number;
-  /** The stored offset, to be LogClient's. */
+  /** The stored offset, to be Kafka's. */
   offset: number;
-  /** LogClient's committed offset before; null when it had none. */
+  /** Kafka's committed offset before; null when it had none. */
   from: number | null;
   backwards: boolean;
 }
@@ -40,22 +40,22 @@ export interface PlannedCommit {
 const key = (topic: string, partition: number) => `${topic}/${partition}`;
 
 /**
- * Which of the member's partitions get their stored offset committed to LogClient.
+ * Which of the member's partitions get their stored offset committed to Kafka.
  *
- * `committed` must be read before `stored`. Then a LogClient offset ahead of the
+ * `committed` must be read before `stored`. Then a Kafka offset ahead of the
  * stored one cannot come from this group's own progress: every runner commits
- * to PostgreSQL before LogClient, and stored offsets only grow while the group
- * runs. It means the truth moved back under LogClient's copy — a database
+ * to PostgreSQL before Kafka, and stored offsets only grow while the group
+ * runs. It means the truth moved back under Kafka's copy — a database
  * restored from a backup, a rebuild's swap, offsets reset by hand in
- * PostgreSQL, or LogClient's offsets moved with kafka-consumer-groups (which the
+ * PostgreSQL, or Kafka's offsets moved with kafka-consumer-groups (which the
  * pipeline never reads). The group then re-reads from the stored offset (its
- * positioner seeks there), so LogClient's copy follows it back: tools that read
- * LogClient show the records it will apply again as lag instead of hiding them.
+ * positioner seeks there), so Kafka's copy follows it back: tools that read
+ * Kafka show the records it will apply again as lag instead of hiding them.
  *
  * The one backward move that would be wrong is a stored offset read before
  * one of this member's own later batches committed: `batchCommitted` holds,
  * per partition, the highest offset this member's batches have in flight or
- * had acknowledged since the LogClient read, and no partition is committed below
+ * had acknowledged since the Kafka read, and no partition is committed below
  * it.
  * A partition with no stored offset is left alone (nothing to copy), and so
  * is one whose offset is blocked (partition-positioner.ts) or parked.
@@ -82,7 +82,7 @@ export function planKafkaCommits(input: {
 }
 
 /**
- * Brings the group's LogClient-committed offsets to the offsets it stores in
+ * Brings the group's Kafka-committed offsets to the offsets it stores in
  * PostgreSQL, for the partitions this member owns: after every assignment,
  * and every `intervalMs` for partitions that receive nothing (after a
  * coordinator failover their last commits may have failed, and without new
@@ -144,7 +144,7 @@ export function createKafkaOffsetSync({
     if (!consumer || topics.length === 0) return;
     const a = await getAdmin();
     const readFrom = ackSeq;
-    // LogClient first, then PostgreSQL: see planKafkaCommits.
+    // Kafka first, then PostgreSQL: see planKafkaCommits.
     const fetched = await a.fetchOffsets({ groupId, topics });
     const committed = new Map<string, number>();
     for (const t of fetched) for (const p of t.partitions) if (Number(p.offset) >= 0) committed.set(key(t.topic, p.partition), Number(p.offset));
@@ -156,7 +156,7 @@ export function createKafkaOffsetSync({
       }
     }
     if (gen !== generation || closed) return;
-    // Batch commits acknowledged before the LogClient read are in `committed` already; later ones and those in flight may be ahead of `stored`.
+    // Batch commits acknowledged before the Kafka read are in `committed` already; later ones and those in flight may be ahead of `stored`.
     const batchCommitted = new Map(pending);
     for (const [k, ack] of acked) if (ack.seq > readFrom) batchCommitted.set(k, Math.max(ack.offset, batchCommitted.get(k) ?? -1));
     const plan = planKafkaCommits({ owned, committed, stored, batchCommitted });
@@ -168,7 +168,7 @@ export function createKafkaOffsetSync({
       );
     }
     await consumer.commitOffsets(plan.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.offset) })));
-    logger.debug({ partitions: plan.map((p) => `${p.topic}/${p.partition}: ${p.from ?? '-'} → ${p.offset}`) }, 'LogClient-committed offsets brought to the stored ones');
+    logger.debug({ partitions: plan.map((p) => `${p.topic}/${p.partition}: ${p.from ?? '-'} → ${p.offset}`) }, 'Kafka-committed offsets brought to the stored ones');
   }
 
   function round(): void {
@@ -179,8 +179,8 @@ export function createKafkaOffsetSync({
     }
     running = syncOnce()
       .catch(async (err: unknown) => {
-        // LogClient or PostgreSQL not answering: the copy stays stale until a later round.
-        logger.debug({ err: errorMessage(err) }, 'LogClient offset sync failed; retried next round');
+        // Kafka or PostgreSQL not answering: the copy stays stale until a later round.
+        logger.debug({ err: errorMessage(err) }, 'Kafka offset sync failed; retried next round');
         await dropAdmin();
       })
       .finally(() => {
@@ -211,7 +211,7 @@ export function createKafkaOffsetSync({
         await consumer.commitOffsets([{ topic, partition, offset: String(nextOffset) }]);
         acks.set(k, { offset: Math.max(nextOffset, acks.get(k)?.offset ?? -1), seq: ++ackSeq });
       } catch (err) {
-        logger.debug({ err: errorMessage(err), topic, partition }, 'LogClient offset commit failed (PostgreSQL holds the truth; the offset sync retries)');
+        logger.debug({ err: errorMessage(err), topic, partition }, 'Kafka offset commit failed (PostgreSQL holds the truth; the offset sync retries)');
       } finally {
         if (inFlight.get(k) === nextOffset) inFlight.delete(k);
       }

@@ -167,7 +167,7 @@ export async function planOffsetReset(o: {
  * Moves a stopped group's stored offsets on purpose (the remedy for a
  * partition blocked by its witness, and for a deliberate skip or replay):
  * in one PostgreSQL transaction with the group's rows locked, after checking
- * that the group has no running member. LogClient's committed offsets follow
+ * that the group has no running member. Kafka's committed offsets follow
  * (advisory, for standard lag tooling). Events applied before and read again
  * are skipped by sequence number by the projector and the views.
  */

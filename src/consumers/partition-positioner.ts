@@ -8,7 +8,7 @@ import type { ConsumerObserver, TopicPartition } from './consumer-observer.js';
 import { markBlocked, PARKED_OFFSET, readGroupPositions } from './offset-store.js';
 import { judgePosition, PartitionBlockedError, witnessOf, type BlockKind, type OffsetWitness } from './offset-witness.js';
 
-/** What the positioner needs of the LogClient consumer (kafkajs' Consumer, narrowed). */
+/** What the positioner needs of the Kafka consumer (kafkajs' Consumer, narrowed). */
 export interface Seekable {
   pause(topics: { topic: string; partitions: number[] }[]): void;
   resume(topics: { topic: string; partitions: number[] }[]): void;
@@ -29,7 +29,7 @@ export interface PartitionPositioner {
    * new generation: pauses every assigned partition, then (asynchronously)
    * checks each against the topic and seeks it to the offset PostgreSQL holds
    * — or the log start when it holds none — and resumes it. Partitions
-   * without new records are positioned too, so a group whose LogClient offsets
+   * without new records are positioned too, so a group whose Kafka offsets
    * ran ahead of PostgreSQL's (a restored database, a re-run rebuild, a reset
    * group) catches up without waiting for traffic.
    */
@@ -49,7 +49,7 @@ export interface PartitionPositioner {
    * was handed over, so after it was fetched): the ID the batch's offsets are
    * stored for. Throws PartitionBlockedError when it is not the ID this
    * generation was positioned on — the topic was created again under the
-   * running group, which the LogClient client does not notice (it fetches on from
+   * running group, which the Kafka client does not notice (it fetches on from
    * its old position in the new topic). One Metadata request serves every
    * batch handed over before it started.
    */
@@ -65,12 +65,12 @@ export interface PartitionPositioner {
 /**
  * Never skip silently. A stored offset is read on from only when it still
  * means what it meant when it was stored (offset-witness.ts `judgePosition`):
- * not below LogClient's log start (retention deleted records the group never
+ * not below Kafka's log start (retention deleted records the group never
  * applied), not beyond its log end, and with the record the group applied
  * last still at its offset. Otherwise the partition stays paused, the
  * reason is stored with the offset (`consumer_offsets.blocked_reason`, read
  * by the lag monitor and `status`) and the observer logs one ERROR naming
- * both sides and the remedy. The LogClient client's own offset reset never
+ * both sides and the remedy. The Kafka client's own offset reset never
  * decides what the views skip.
  */
 export function createPartitionPositioner(o: {
@@ -168,7 +168,7 @@ export function createPartitionPositioner(o: {
         }
         return;
       } catch (err) {
-        // PostgreSQL or LogClient not answering: the partitions not yet positioned stay paused until they do.
+        // PostgreSQL or Kafka not answering: the partitions not yet positioned stay paused until they do.
         const delayMs = backoffDelay(Math.min(attempt, 6), 200, 10_000);
         o.observe({ type: 'positioning-failed', error: err, attempt: attempt + 1, delayMs });
         await sleep(delayMs);

@@ -40,7 +40,7 @@ export type { JournalSource } from './rebuild-journal.js';
  * - The shadow tables (`<table>_rebuild`, created LIKE the live ones) are
  *   filled by a consumer group of its own (`<live group>.rebuild`) with the
  *   same handler code. PostgreSQL's offset rows of that group decide where an
- *   interrupted rebuild resumes; its LogClient group is deleted before every
+ *   interrupted rebuild resumes; its Kafka group is deleted before every
  *   start, so no offset committed by an earlier rebuild is ever inherited.
  * - One rebuild per live group at a time (an advisory lock in PostgreSQL).
  * - The swap is one transaction (see `swapIn`): readers see the old or the
@@ -48,7 +48,7 @@ export type { JournalSource } from './rebuild-journal.js';
  *   offsets, and nothing applies twice.
  * - After the swap nothing of the rebuild remains visible: its freshness rows
  *   are merged into the live views' rows inside the swap, its offset rows are
- *   deleted, its LogClient consumer group is deleted once its consumer has left,
+ *   deleted, its Kafka consumer group is deleted once its consumer has left,
  *   and its dead-letter topic too when empty (kept, with a warning, when the
  *   rebuild dead-lettered records: they are the events the new tables lack).
  * - Progress is reported per partition on every poll (`onProgress`) and
@@ -67,7 +67,7 @@ export interface RebuildOptions<E> {
   logger: Logger;
   metrics: Registry;
   batchSize?: number;
-  /** LogClient group session timeout of the rebuild's consumer (CONSUMER_SESSION_TIMEOUT_MS). */
+  /** Kafka group session timeout of the rebuild's consumer (CONSUMER_SESSION_TIMEOUT_MS). */
   sessionTimeoutMs?: number;
   /** Replicas of the rebuild group's DLQ topics (TOPIC_REPLICATION_FACTOR); absent: the broker's default. */
   replicationFactor?: number;
@@ -80,7 +80,7 @@ export interface RebuildOptions<E> {
   pollIntervalMs?: number;
   progressLogIntervalMs?: number;
   stallAfterMs?: number;
-  /** How long to wait for a killed rebuild's consumer to leave its group (LogClient drops it after the session timeout, 30 s). */
+  /** How long to wait for a killed rebuild's consumer to leave its group (Kafka drops it after the session timeout, 30 s). */
   groupEmptyTimeoutMs?: number;
   /** How long the swap waits for the live group's offset rows and the tables before trying again later. */
   swapLockTimeoutMs?: number;
@@ -129,7 +129,7 @@ export async function rebuildView<E>(options: RebuildOptions<E>): Promise<Rebuil
       const applied = [...(await readGroupOffsets(pool, rebuildGroup, topic)).values()].reduce((s, n) => s + n, 0);
       logger.info({ applied }, 'resuming an unfinished rebuild from the offsets stored in PostgreSQL');
     }
-    // A clean LogClient group every time: committed offsets of an earlier rebuild must not position this one.
+    // A clean Kafka group every time: committed offsets of an earlier rebuild must not position this one.
     await deleteGroupWhenEmpty(admin, rebuildGroup, { timeoutMs: groupEmptyTimeoutMs, logger, signal });
 
     const handler = options.makeHandler(names);
@@ -154,7 +154,7 @@ export async function rebuildView<E>(options: RebuildOptions<E>): Promise<Rebuil
     } finally {
       await runner.stop();
       if (!swapped) {
-        // PostgreSQL keeps what resumption needs; the LogClient group would only show up as a stopped consumer.
+        // PostgreSQL keeps what resumption needs; the Kafka group would only show up as a stopped consumer.
         await deleteGroupWhenEmpty(admin, rebuildGroup, { timeoutMs: 10_000, logger }).catch((err: unknown) =>
           logger.warn({ err: errorMessage(err) }, 'could not delete the rebuild consumer group; the next rebuild or rebuild --abort will'),
         );
@@ -269,7 +269,7 @@ export interface AbortReport {
 /**
  * Removes everything an unfinished (crashed, interrupted or abandoned)
  * rebuild left: shadow tables, its offsets, parked events, watermarks and
- * freshness rows, its LogClient consumer group and its dead-letter topic. The
+ * freshness rows, its Kafka consumer group and its dead-letter topic. The
  * live tables and the live group are not touched. Refuses while a rebuild of
  * the same group runs; waits for a killed rebuild's consumer to be dropped
  * from its group (session timeout).

@@ -27,7 +27,7 @@ export interface ConsumerRunnerOptions<E> {
   recovery?: RecoveryPolicy;
   /** Records per PostgreSQL transaction. */
   maxBatchSize?: number;
-  /** LogClient group session timeout (CONSUMER_SESSION_TIMEOUT_MS); see {@link groupTimings}. */
+  /** Kafka group session timeout (CONSUMER_SESSION_TIMEOUT_MS); see {@link groupTimings}. */
   sessionTimeoutMs?: number;
   /** Interval of the handler's maintenance (unparking). */
   maintainIntervalMs?: number;
@@ -80,17 +80,17 @@ export interface ConsumerRunner {
  * PostgreSQL (Akka's `exactlyOnce`):
  * - each partition batch is one PostgreSQL transaction holding the handler's
  *   rows and the consumed offsets (see batch-transaction.ts); PostgreSQL, not
- *   LogClient, says where the group stands;
+ *   Kafka, says where the group stands;
  * - on every assignment each partition is paused, sought to the stored offset
  *   and resumed (partition-positioner.ts), idle partitions included;
- * - after the commit the offsets are also committed to LogClient, for standard lag
+ * - after the commit the offsets are also committed to Kafka, for standard lag
  *   tooling, and brought up to PostgreSQL's after every assignment and
  *   periodically for idle partitions (kafka-offset-sync.ts);
  * - undecodable records and events the handler rejects go to
  *   `<topic>.dlq.<group>`; handler failures follow the recovery policy, and
  *   infrastructure failures are retried until they heal (recovery.ts).
  *
- * Liveness: the LogClient consumer is restarted by this runner (never by
+ * Liveness: the Kafka consumer is restarted by this runner (never by
  * kafkajs, whose own restart can race a stop and leave a consumer running
  * after `disconnect`) with backoff, for as long as the runner is not stopped.
  * Nothing here exits the process; `stop()` returns once nothing of the

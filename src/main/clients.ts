@@ -19,7 +19,7 @@ import { createPool, type Pool, type PoolOptions } from '../db/db.js';
 /**
  * The composition root's clients: the only place real clients are built from
  * configuration. Built lazily, so a command that needs PostgreSQL alone does
- * not connect to LogClient; `close()` closes what was built.
+ * not connect to Kafka; `close()` closes what was built.
  */
 export interface Clients {
   config: Config;

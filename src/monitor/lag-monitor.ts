@@ -20,7 +20,7 @@ export type { LagSnapshot } from './lag-snapshot.js';
 
 export interface LagMonitorOptions {
   kafka: LogClient;
-  /** PostgreSQL with `consumer_offsets` and `view_freshness`; without it only LogClient is read. */
+  /** PostgreSQL with `consumer_offsets` and `view_freshness`; without it only Kafka is read. */
   pool?: Pool;
   /**
    * Groups to watch; 'all' = every group the cluster lists plus every group
@@ -37,12 +37,12 @@ export interface LagMonitorOptions {
   /** Read the first unconsumed record of lagging partitions: exact seconds-lag and transaction-marker detection. */
   exactLagSeconds?: boolean;
   /**
-   * Burrow's window settings. LogClient commits are seen by polling, so a live
+   * Burrow's window settings. Kafka commits are seen by polling, so a live
    * group adds one commit per poll (no closer than `minDistanceMs`): the STALL
    * window is about `intervals` × max(poll interval, minDistanceMs).
    */
   burrow?: Partial<BurrowSettings>;
-  /** How long LogClient-committed and PostgreSQL offsets may differ before the disagreement flag rises (default 30 s). */
+  /** How long Kafka-committed and PostgreSQL offsets may differ before the disagreement flag rises (default 30 s). */
   disagreementGraceMs?: number;
   now?: () => number;
 }
@@ -59,11 +59,11 @@ export interface LagMonitor {
 }
 
 /**
- * Consumer-lag monitor: reads log-start / log-end offsets, LogClient-committed
+ * Consumer-lag monitor: reads log-start / log-end offsets, Kafka-committed
  * offsets of the groups and the offsets our groups store in PostgreSQL, and
  * publishes kafka-lag-exporter-compatible metrics, Burrow-style statuses and
  * view freshness to `registry`, plus a JSON snapshot. A group that stores
- * offsets in PostgreSQL is judged by them; its LogClient-committed offsets are
+ * offsets in PostgreSQL is judged by them; its Kafka-committed offsets are
  * advisory (lag-model.ts). It only reads: no
  * group membership, no commits, so it can never disturb the groups it watches.
  */
@@ -90,7 +90,7 @@ export function createLagMonitor({
   const model = createLagModel({ clusterName, burrow, disagreementGraceMs });
   const newProbe = () => (exactLagSeconds ? createRecordProbe({ kafka, logger }) : undefined);
   let probe: RecordProbe | undefined = newProbe();
-  if (exactLagSeconds && !probe) logger.warn('LogClient client offers no record probe: seconds-lag falls back to interpolation');
+  if (exactLagSeconds && !probe) logger.warn('Kafka client offers no record probe: seconds-lag falls back to interpolation');
   let admin: Promise<LogAdmin> | undefined;
   let current = emptySnapshot(clusterName);
   let inFlight: Promise<LagSnapshot> | undefined;
@@ -108,7 +108,7 @@ export function createLagMonitor({
       return a;
     })().catch((err: unknown) => {
       admin = undefined;
-      throw new PipelineError('LAG_MONITOR_KAFKA', `cannot connect to LogClient: ${errorMessage(err)}`, { retriable: true, cause: err });
+      throw new PipelineError('LAG_MONITOR_KAFKA', `cannot connect to Kafka: ${errorMessage(err)}`, { retriable: true, cause: err });
     });
     return admin;
   };
@@ -116,7 +116,7 @@ export function createLagMonitor({
   async function read(): Promise<PollReadings> {
     let a = await getAdmin();
     const errors: string[] = [];
-    // PostgreSQL being down must not hide LogClient lag: its part of the poll degrades to empty.
+    // PostgreSQL being down must not hide Kafka lag: its part of the poll degrades to empty.
     const fromPg = <T>(what: string, read: (p: Pool) => Promise<T[]>): Promise<T[]> =>
       pool
         ? read(pool).catch((err: unknown) => {

@@ -74,7 +74,7 @@ export interface Bridge {
 }
 
 /**
- * The CDC bridge for one connector: DynamoDB stream → LogClient topic, keyed by
+ * The CDC bridge for one connector: DynamoDB stream → Kafka topic, keyed by
  * persistence id, Avro in Confluent wire format. See shard-worker.ts for the
  * per-batch guarantee, shard-lineage.ts for ordering across shard splits and
  * leases.ts for sharing a table's shards between processes.
