@@ -1,4 +1,5 @@
-import type { LogAdmin, LogClient } from '../log/port.js';
+import type { LogClient } from '../log/port.js';
+import { createSharedAdmin } from '../log/shared-admin.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Pool } from '../db/db.js';
@@ -114,28 +115,14 @@ export function createKafkaOffsetSync({
   let pending = new Map<string, number>();
   let acked = new Map<string, { offset: number; seq: number }>();
   let ackSeq = 0;
-  let admin: Promise<LogAdmin> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
   let closed = false;
 
-  const getAdmin = () => {
-    admin ??= (async () => {
-      const a = kafka.admin();
-      await a.connect();
-      return a;
-    })().catch((err: unknown) => {
-      admin = undefined;
-      throw err;
-    });
-    return admin;
-  };
-  const dropAdmin = async () => {
-    const a = admin;
-    admin = undefined;
-    await a?.then((x) => x.disconnect()).catch(() => undefined);
-  };
+  const shared = createSharedAdmin(kafka);
+  const getAdmin = shared.get;
+  const dropAdmin = shared.drop;
 
   async function syncOnce(): Promise<void> {
     const gen = generation;

@@ -2,6 +2,7 @@ import type { LogClient } from './port.js';
 import { PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { withInternalGroup } from './internal-groups.js';
+import { readToTargets } from './read-to-targets.js';
 
 /**
  * Shard checkpoints of the CDC bridge live in a compacted Kafka topic, keyed
@@ -131,52 +132,24 @@ export function createCheckpointReader(options: { kafka: LogClient; topic: strin
 
   async function readTo(groupId: string, targets: ReadonlyMap<number, bigint>): Promise<Map<string, Checkpoint>> {
     const out = new Map<string, Checkpoint>();
-    const consumer = kafka.consumer({ groupId, readUncommitted: false, sessionTimeout: 10_000, maxWaitTimeInMs: 200 });
-    const reached = new Set<number>();
-    let resolveDone!: () => void;
-    const done = new Promise<void>((r) => (resolveDone = r));
-    const progress = (partition: number, lastOffset: string) => {
-      const target = targets.get(partition);
-      if (target !== undefined && BigInt(lastOffset) >= target) reached.add(partition);
-      if (reached.size === targets.size) resolveDone();
-    };
-    // END_BATCH_PROCESS also fires for fetches that held only transaction
-    // markers, which is how the end of a transactional partition shows.
-    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => progress(e.payload.partition, e.payload.lastOffset));
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachMessage: async ({ message }) => {
+    await readToTargets({
+      kafka, topic, groupId, targets, timeoutMs, timeoutCode: 'CHECKPOINT_READ_TIMEOUT', logger,
+      onRecords: (records) => {
+        for (const message of records) {
           const key = message.key?.toString('utf8');
           if (!key || !message.value) {
             // A tombstone drops the key (compaction deletes it later).
             if (key) out.delete(key);
-            return;
+            continue;
           }
           try {
             out.set(key, decodeCheckpoint(message.value));
           } catch (err) {
             logger.warn({ err, key }, 'skipping malformed checkpoint record');
           }
-        },
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new PipelineError('CHECKPOINT_READ_TIMEOUT', `checkpoint topic ${topic} not read to its end within ${timeoutMs} ms`, { retriable: true })),
-          timeoutMs,
-        );
-      });
-      try {
-        await Promise.race([done, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
-    } finally {
-      await consumer.disconnect().catch((err: unknown) => logger.warn({ err }, 'checkpoint reader disconnect failed'));
-    }
+        }
+      },
+    });
     return out;
   }
 

@@ -1,10 +1,8 @@
 import type { Registry } from 'prom-client';
-import { PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { encodeCheckpoint } from './checkpoints.js';
-import { confluentErrorType, createConfluentKafka, type ConfluentProducer, type ConfluentTopicMessages } from './confluent-client.js';
+import { confluentErrorType, createConfluentKafka, type ConfluentProducer } from './confluent-client.js';
 import type { KafkaSettings } from './kafka.js';
-import { ProducerFencedError, SinkFailedError, type CheckpointWrite, type OutgoingMessage, type ShardSink, type SinkHooks } from './relay-producer.js';
+import { ProducerFencedError, SinkFailedError, toTopicMessages, withTimeout, type ShardSink, type SinkHooks } from './relay-producer.js';
 
 /**
  * The bridge's {@link ShardSink} on librdkafka (@confluentinc/kafka-javascript,
@@ -32,28 +30,6 @@ interface SinkOptions {
   hooks?: SinkHooks;
   operationTimeoutMs?: number;
   registry?: Registry;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<never>((_, reject) => {
-      t = setTimeout(() => reject(new PipelineError('KAFKA_TIMEOUT', `${what} did not finish within ${ms} ms`, { retriable: true })), ms);
-    }),
-  ]);
-}
-
-function toTopicMessages(messages: OutgoingMessage[], checkpoint: CheckpointWrite | undefined): ConfluentTopicMessages[] {
-  const byTopic = new Map<string, ConfluentTopicMessages['messages']>();
-  const push = (topic: string, m: ConfluentTopicMessages['messages'][number]) => {
-    let list = byTopic.get(topic);
-    if (!list) byTopic.set(topic, (list = []));
-    list.push(m);
-  };
-  for (const m of messages) push(m.topic, { key: m.key, value: m.value, headers: m.headers });
-  if (checkpoint) push(checkpoint.topic, { key: checkpoint.key, value: encodeCheckpoint(checkpoint.checkpoint) });
-  return [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs }));
 }
 
 /** Fenced: by code, or a fatal error (ERR__FATAL) whose message names the fencing. */

@@ -1,6 +1,6 @@
-import { PipelineError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { withInternalGroup } from './internal-groups.js';
+import { readToTargets } from './read-to-targets.js';
 import type { LogClient } from './port.js';
 
 /** Highest `sequence_nr` per key found in an event topic's recent records. */
@@ -63,47 +63,21 @@ export async function readKeyHighWaterMarks(options: {
   async function readTo(groupId: string, targets: ReadonlyMap<number, { from: bigint; last: bigint }>): Promise<KeyHighWaterMarks> {
     const marks = new Map<string, number>();
     let records = 0;
-    const consumer = kafka.consumer({ groupId, readUncommitted: false, sessionTimeout: 30_000, maxWaitTimeInMs: 200, maxBytes: 16 * 1024 * 1024 });
-    const reached = new Set<number>();
-    let resolveDone!: () => void;
-    const done = new Promise<void>((r) => (resolveDone = r));
-    const progress = (partition: number, lastOffset: string) => {
-      const t = targets.get(partition);
-      if (t !== undefined && BigInt(lastOffset) >= t.last) reached.add(partition);
-      if (reached.size === targets.size) resolveDone();
-    };
-    // END_BATCH_PROCESS also fires for fetches that held only transaction markers (the end of a transactional partition).
-    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => progress(e.payload.partition, e.payload.lastOffset));
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          for (const m of batch.messages) {
-            const key = m.key?.toString('utf8');
-            const seq = Number(m.headers?.sequence_nr?.toString());
-            records++;
-            if (!key || !Number.isSafeInteger(seq) || m.headers?.cdc_operation?.toString() === 'REMOVE') continue;
-            if (seq > (marks.get(key) ?? 0)) marks.set(key, seq);
-          }
-        },
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new PipelineError('TOPIC_READ_TIMEOUT', `topic ${topic} not read to its end within ${timeoutMs} ms (${records} records read)`, { retriable: true })),
-          timeoutMs,
-        );
-      });
-      try {
-        await Promise.race([done, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
-    } finally {
-      await consumer.disconnect().catch((err: unknown) => logger.warn({ err }, 'high-water reader disconnect failed'));
-    }
+    await readToTargets({
+      kafka, topic, groupId, timeoutMs, timeoutCode: 'TOPIC_READ_TIMEOUT', logger,
+      targets: new Map([...targets].map(([p, t]) => [p, t.last])),
+      consumer: { sessionTimeout: 30_000, maxBytes: 16 * 1024 * 1024 },
+      progress: () => `${records} records read`,
+      onRecords: (batch) => {
+        for (const m of batch) {
+          const key = m.key?.toString('utf8');
+          const seq = Number(m.headers?.sequence_nr?.toString());
+          records++;
+          if (!key || !Number.isSafeInteger(seq) || m.headers?.cdc_operation?.toString() === 'REMOVE') continue;
+          if (seq > (marks.get(key) ?? 0)) marks.set(key, seq);
+        }
+      },
+    });
     return { marks, records };
   }
 }

@@ -1,4 +1,4 @@
-import { Partitioners, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { Partitioners, type Producer } from 'kafkajs';
 import { kafkajsOf } from './kafka.js';
 import type { LogClient } from './port.js';
 import { PipelineError } from '../shared/errors.js';
@@ -82,7 +82,8 @@ export function kafkaErrorType(err: unknown): string {
   return (err as { name?: string } | undefined)?.name ?? 'UNKNOWN';
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** `p`, or a retriable KAFKA_TIMEOUT after `ms` (the client's own timeouts do not bound every step; both sinks use this). */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
   return Promise.race([
     p.finally(() => clearTimeout(t)),
@@ -92,9 +93,16 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-function toTopicMessages(messages: OutgoingMessage[], checkpoint: CheckpointWrite | undefined): TopicMessages[] {
-  const byTopic = new Map<string, Message[]>();
-  const push = (topic: string, m: Message) => {
+/** A transaction's messages per topic (the checkpoint last), as both clients' sendBatch takes them. */
+export interface RelayTopicMessages {
+  topic: string;
+  messages: { key: string; value: Buffer | null; headers?: Record<string, string> }[];
+}
+
+/** The messages grouped by topic, the checkpoint (when given) with them: one sendBatch. */
+export function toTopicMessages(messages: OutgoingMessage[], checkpoint: CheckpointWrite | undefined): RelayTopicMessages[] {
+  const byTopic = new Map<string, RelayTopicMessages['messages']>();
+  const push = (topic: string, m: RelayTopicMessages['messages'][number]) => {
     let list = byTopic.get(topic);
     if (!list) byTopic.set(topic, (list = []));
     list.push(m);

@@ -1,4 +1,5 @@
 import type { LogAdmin, LogClient } from '../log/port.js';
+import { createSharedAdmin } from '../log/shared-admin.js';
 import { readTopicConfigs } from '../log/topics.js';
 import type { Registry } from 'prom-client';
 import { PipelineError, errorMessage } from '../shared/errors.js';
@@ -91,7 +92,6 @@ export function createLagMonitor({
   const newProbe = () => (exactLagSeconds ? createRecordProbe({ kafka, logger }) : undefined);
   let probe: RecordProbe | undefined = newProbe();
   if (exactLagSeconds && !probe) logger.warn('Kafka client offers no record probe: seconds-lag falls back to interpolation');
-  let admin: Promise<LogAdmin> | undefined;
   let current = emptySnapshot(clusterName);
   let inFlight: Promise<LagSnapshot> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -101,17 +101,11 @@ export function createLagMonitor({
   const RETENTION_REFRESH_MS = 5 * 60_000;
   let readTopics = new Set<string>();
 
-  const getAdmin = (): Promise<LogAdmin> => {
-    admin ??= (async () => {
-      const a = kafka.admin();
-      await a.connect();
-      return a;
-    })().catch((err: unknown) => {
-      admin = undefined;
-      throw new PipelineError('LAG_MONITOR_KAFKA', `cannot connect to Kafka: ${errorMessage(err)}`, { retriable: true, cause: err });
-    });
-    return admin;
-  };
+  const admin = createSharedAdmin(
+    kafka,
+    (err) => new PipelineError('LAG_MONITOR_KAFKA', `cannot connect to Kafka: ${errorMessage(err)}`, { retriable: true, cause: err }),
+  );
+  const getAdmin = admin.get;
 
   async function read(): Promise<PollReadings> {
     let a = await getAdmin();
@@ -221,11 +215,10 @@ export function createLagMonitor({
    * clients after a poll with errors make the monitor heal by itself.
    */
   async function resetClients(): Promise<void> {
-    const [oldAdmin, oldProbe] = [admin, probe];
-    admin = undefined;
+    const oldProbe = probe;
     probe = newProbe();
     await oldProbe?.close();
-    if (oldAdmin) await oldAdmin.then((a) => a.disconnect()).catch(() => undefined);
+    await admin.drop();
   }
 
   const reportLeftoverRebuilds = createLeftoverRebuildReporter(logger);
@@ -285,8 +278,7 @@ export function createLagMonitor({
       if (timer) clearTimeout(timer);
       await inFlight?.catch(() => undefined);
       await probe?.close();
-      if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
-      admin = undefined;
+      await admin.drop();
     },
     pollOnce,
     snapshot: () => current,
