@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../shared/logger.js';
 import { confluentErrorType, createConfluentKafka, type ConfluentProducer } from './confluent-client.js';
 import type { KafkaSettings } from './kafka.js';
-import { ProducerFencedError, SinkFailedError, toTopicMessages, withTimeout, type ShardSink, type SinkHooks } from './relay-producer.js';
+import { holdProducer, ProducerFencedError, SinkFailedError, toTopicMessages, withTimeout, type ShardSink, type SinkHooks } from './relay-producer.js';
 
 /**
  * The bridge's {@link ShardSink} on librdkafka (@confluentinc/kafka-javascript,
@@ -71,7 +71,7 @@ export async function createConfluentTransactionalSink(
       throw new SinkFailedError(type, err);
     }
   }
-  let producer = await open();
+  const held = await holdProducer(open, teardown, hooks);
 
   return {
     transactionalId,
@@ -79,17 +79,17 @@ export async function createConfluentTransactionalSink(
       const started = performance.now();
       let began = false;
       try {
-        await withTimeout(producer.transaction(), operationTimeoutMs, 'begin transaction');
+        await withTimeout(held.get().transaction(), operationTimeoutMs, 'begin transaction');
         began = true;
-        await withTimeout(producer.sendBatch({ topicMessages: toTopicMessages(messages, checkpoint) }), operationTimeoutMs, 'transactional send');
-        await withTimeout(producer.commit(), operationTimeoutMs, 'commit');
+        await withTimeout(held.get().sendBatch({ topicMessages: toTopicMessages(messages, checkpoint) }), operationTimeoutMs, 'transactional send');
+        await withTimeout(held.get().commit(), operationTimeoutMs, 'commit');
         hooks.onCommitted?.(messages.length, performance.now() - started);
       } catch (err) {
         let { type, fenced } = classify(err);
         // A fenced producer's sends fail as purged (its queue is emptied on the fatal error); the abort
         // that follows names the cause. Best effort otherwise: the reset that follows fences it either way.
-        if (began && producer.isActive()) {
-          const abortError = await withTimeout(producer.abort(), 10_000, 'abort').then(
+        if (began && held.get().isActive()) {
+          const abortError = await withTimeout(held.get().abort(), 10_000, 'abort').then(
             () => undefined,
             (e: unknown) => e,
           );
@@ -100,14 +100,8 @@ export async function createConfluentTransactionalSink(
         throw new SinkFailedError(type, err);
       }
     },
-    async reset() {
-      hooks.onReset?.('reset');
-      await teardown(producer);
-      producer = await open();
-    },
-    async close() {
-      await teardown(producer);
-    },
+    reset: held.reset,
+    close: held.close,
   };
 }
 
@@ -127,14 +121,14 @@ export async function createConfluentAtLeastOnceSink(options: SinkOptions & { cl
       throw new SinkFailedError(classify(err).type, err);
     }
   }
-  let producer = await open();
+  const held = await holdProducer(open, disconnect, hooks);
   return {
     transactionalId: undefined,
     async commit(messages, checkpoint) {
       const started = performance.now();
       try {
-        if (messages.length > 0) await withTimeout(producer.sendBatch({ topicMessages: toTopicMessages(messages, undefined) }), operationTimeoutMs, 'send');
-        await withTimeout(producer.sendBatch({ topicMessages: toTopicMessages([], checkpoint) }), operationTimeoutMs, 'checkpoint');
+        if (messages.length > 0) await withTimeout(held.get().sendBatch({ topicMessages: toTopicMessages(messages, undefined) }), operationTimeoutMs, 'send');
+        await withTimeout(held.get().sendBatch({ topicMessages: toTopicMessages([], checkpoint) }), operationTimeoutMs, 'checkpoint');
         hooks.onCommitted?.(messages.length, performance.now() - started);
       } catch (err) {
         const { type } = classify(err);
@@ -142,13 +136,7 @@ export async function createConfluentAtLeastOnceSink(options: SinkOptions & { cl
         throw new SinkFailedError(type, err);
       }
     },
-    async reset() {
-      hooks.onReset?.('reset');
-      await disconnect(producer);
-      producer = await open();
-    },
-    async close() {
-      await disconnect(producer);
-    },
+    reset: held.reset,
+    close: held.close,
   };
 }

@@ -112,6 +112,26 @@ export function toTopicMessages(messages: OutgoingMessage[], checkpoint: Checkpo
   return [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs }));
 }
 
+/**
+ * The producer a sink holds: opened once, and on `reset` torn down and
+ * opened afresh (for a transactional one, re-initialising fences every
+ * earlier incarnation). Every sink of both clients keeps its producer so.
+ */
+export async function holdProducer<P>(open: () => Promise<P>, teardown: (p: P) => Promise<unknown>, hooks: SinkHooks) {
+  let current = await open();
+  return {
+    get: () => current,
+    async reset() {
+      hooks.onReset?.('reset');
+      await teardown(current);
+      current = await open();
+    },
+    async close() {
+      await teardown(current);
+    },
+  };
+}
+
 /** Under the broker's default message.max.bytes (1 MiB) for one partition's batch, with room for batch overhead. */
 const DEFAULT_MAX_REQUEST_BYTES = 768 * 1024;
 
@@ -199,7 +219,7 @@ export async function createTransactionalSink(options: {
       throw err;
     }
   }
-  let producer: Producer = await open();
+  const held = await holdProducer(open, teardown, hooks);
 
   return {
     transactionalId,
@@ -207,7 +227,7 @@ export async function createTransactionalSink(options: {
       const started = performance.now();
       let tx: Awaited<ReturnType<Producer['transaction']>> | undefined;
       try {
-        tx = await withTimeout(producer.transaction(), operationTimeoutMs, 'begin transaction');
+        tx = await withTimeout(held.get().transaction(), operationTimeoutMs, 'begin transaction');
         // Several produce requests in one transaction when it is large: each
         // stays under the broker's 1 MiB limit per partition batch, whatever
         // the keys' spread; the checkpoint rides in the last.
@@ -228,14 +248,8 @@ export async function createTransactionalSink(options: {
         throw new SinkFailedError(type, err);
       }
     },
-    async reset() {
-      hooks.onReset?.('reset');
-      await teardown(producer);
-      producer = await open();
-    },
-    async close() {
-      await teardown(producer);
-    },
+    reset: held.reset,
+    close: held.close,
   };
 }
 
@@ -273,29 +287,23 @@ export async function createAtLeastOnceSink(options: {
       throw err;
     }
   }
-  let producer = await open();
+  const held = await holdProducer(open, disconnect, hooks);
   return {
     transactionalId: undefined,
     async commit(messages, checkpoint) {
       const started = performance.now();
       try {
         for (const chunk of messages.length > 0 ? chunkByBytes(messages, maxRequestBytes) : []) {
-          await withTimeout(producer.sendBatch({ topicMessages: toTopicMessages(chunk, undefined), acks: -1 }), operationTimeoutMs, 'send');
+          await withTimeout(held.get().sendBatch({ topicMessages: toTopicMessages(chunk, undefined), acks: -1 }), operationTimeoutMs, 'send');
         }
-        await withTimeout(producer.sendBatch({ topicMessages: toTopicMessages([], checkpoint), acks: -1 }), operationTimeoutMs, 'checkpoint');
+        await withTimeout(held.get().sendBatch({ topicMessages: toTopicMessages([], checkpoint), acks: -1 }), operationTimeoutMs, 'checkpoint');
         hooks.onCommitted?.(messages.length, performance.now() - started);
       } catch (err) {
         hooks.onAborted?.(kafkaErrorType(err));
         throw new SinkFailedError(kafkaErrorType(err), err);
       }
     },
-    async reset() {
-      hooks.onReset?.('reset');
-      await disconnect(producer);
-      producer = await open();
-    },
-    async close() {
-      await disconnect(producer);
-    },
+    reset: held.reset,
+    close: held.close,
   };
 }
