@@ -42,6 +42,8 @@ function startSyntheticRoles(registry: Registry, run: string): () => void {
     bridge.recordsRelayed.inc({ table, shard: 's1' }, 19);
     bridge.recordsDeadLettered.inc({ table, shard: 's1', error_code: 'VALIDATION' });
     bridge.backfillItems.inc({ table }, 5);
+    bridge.gapRepairItemsRead.inc({ table }, 3);
+    bridge.gapRepairRelayed.inc({ table }, 2);
     bridge.getRecordsSeconds.observe({ table }, 0.02 + (tick % 5) / 100);
     bridge.throttles.inc({ table, operation: 'GetRecords' });
     bridge.iteratorAgeMs.set({ table, shard: 's1' }, 1_500);
