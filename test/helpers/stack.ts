@@ -30,6 +30,16 @@ export function kafka(suffix = 'test') {
   );
 }
 
+/**
+ * A producer for a test's fixture records. Idempotent: a produce request that
+ * fails for one partition is retried whole, and without idempotence the
+ * partitions that had been appended get the batch twice (a lag test once saw
+ * 200 records where it wrote 100). The broker drops the duplicates by sequence.
+ */
+export function fixtureProducer(k: ReturnType<typeof kafka>) {
+  return k.producer({ idempotent: true, maxInFlightRequests: 1 });
+}
+
 export function dynamoSettings() {
   return {
     endpoint: config.dynamodbEndpoint,

@@ -10,7 +10,7 @@ import { createLagMonitor, type LagMonitor } from '../../src/monitor/lag-monitor
 import { createBridgeMetrics } from '../../src/source/bridge-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../../src/monitor/metrics-server.js';
 import { announceScrapeTarget } from '../../src/monitor/prometheus-target.js';
-import { config, createTestDatabase, eventually, kafka, testLogger, uniqueName, type TestDatabase } from '../helpers/stack.js';
+import { config, createTestDatabase, eventually, kafka, testLogger, uniqueName, type TestDatabase, fixtureProducer } from '../helpers/stack.js';
 import { alertQueries, dashboardFiles, dashboardQueries, metricNames, substitute, type NamedQuery } from './dashboard-queries.js';
 
 interface PromResponse {
@@ -99,7 +99,7 @@ describe('dashboards and alert expressions against the real Prometheus', () => {
     admin = k.admin();
     await admin.connect();
     await createTopicsAndWait(admin, [{ topic, numPartitions: 4 }]);
-    producer = k.producer();
+    producer = fixtureProducer(k);
     await producer.connect();
     await producer.send({ topic, messages: Array.from({ length: 400 }, (_, i) => ({ partition: i % 4, value: `v${i}` })) });
     await admin.setOffsets({ groupId: groups[0] as string, topic, partitions: [0, 1, 2, 3].map((partition) => ({ partition, offset: '60' })) });

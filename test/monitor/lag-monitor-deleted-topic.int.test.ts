@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { createTopicsAndWait } from '../../src/log/topics.js';
 import { describe, expect, it } from 'vitest';
 import { createLagMonitor } from '../../src/monitor/lag-monitor.js';
-import { eventually, kafka, testLogger, uniqueName } from '../helpers/stack.js';
+import { eventually, kafka, testLogger, uniqueName, fixtureProducer } from '../helpers/stack.js';
 
 describe('lag monitor when a watched topic is deleted (real broker)', () => {
   it('keeps reading the other topics of the group without errors', async () => {
@@ -13,7 +13,7 @@ describe('lag monitor when a watched topic is deleted (real broker)', () => {
     const kept = uniqueName('kept');
     const group = uniqueName('g-deleted');
     await createTopicsAndWait(admin, [{ topic: doomed }, { topic: kept }]);
-    const producer = k.producer();
+    const producer = fixtureProducer(k);
     await producer.connect();
     for (const topic of [doomed, kept]) await producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }] });
     await producer.disconnect();

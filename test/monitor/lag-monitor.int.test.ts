@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLagMonitor, type LagMonitor, type LagSnapshot } from '../../src/monitor/lag-monitor.js';
 import type { PartitionLag } from '../../src/monitor/lag-snapshot.js';
-import { createTestDatabase, kafka, testLogger, uniqueName, type TestDatabase } from '../helpers/stack.js';
+import { createTestDatabase, kafka, testLogger, uniqueName, type TestDatabase, fixtureProducer } from '../helpers/stack.js';
 
 const PARTITIONS = 3;
 const PER_PARTITION = 100;
@@ -54,7 +54,7 @@ describe('lag monitor against the real broker and PostgreSQL', () => {
       { topic, numPartitions: PARTITIONS },
       { topic: txTopic, numPartitions: 1 },
     ]);
-    const producer = k.producer();
+    const producer = fixtureProducer(k);
     await producer.connect();
     // Record i of every partition is stamped baseTs + i s: the exact seconds-lag is known.
     await producer.send({

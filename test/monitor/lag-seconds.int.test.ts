@@ -3,7 +3,7 @@ import { createTopicsAndWait } from '../../src/log/topics.js';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLagMonitor } from '../../src/monitor/lag-monitor.js';
-import { kafka, testLogger, uniqueName } from '../helpers/stack.js';
+import { kafka, testLogger, uniqueName, fixtureProducer } from '../helpers/stack.js';
 
 /**
  * Seconds-lag by interpolation (kafka-lag-exporter's method, used when the
@@ -38,7 +38,7 @@ describe('seconds-lag by interpolation on a known produce schedule', () => {
       pollIntervalMs: 1_000,
       exactLagSeconds: false,
     });
-    const producer = k.producer();
+    const producer = fixtureProducer(k);
     await producer.connect();
     // Each poll's start and end: the monitor samples the log end somewhere in between.
     const polls: { start: number; end: number }[] = [];
