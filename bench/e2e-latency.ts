@@ -83,6 +83,8 @@ import { defaultSchemasDir, loadCatalog } from '../src/events/catalog.js';
 import { createDynamo } from '../src/source/dynamodb.js';
 import { createPool } from '../src/db/db.js';
 import { ensureReaderRole, migrate } from '../src/db/migrate.js';
+import { privateDynamoPort, startPrivateDynamo, type PrivateDynamo } from './private-dynamo.js';
+import { startStreamVisibilityProbe, type VisibilityResult } from './stream-visibility.js';
 
 const { values } = parseArgs({
   options: {
@@ -99,8 +101,18 @@ const { values } = parseArgs({
     ceiling: { type: 'string' },
     /** Writes CPU profiles of each role process into <folder>/<role>/ (node --cpu-prof: one file per thread, tsx's loader thread included). */
     'cpu-prof': { type: 'string' },
+    /** A private in-memory DynamoDB Local on its own port (bench/private-dynamo.ts) instead of the stack's: nothing shared is restarted. */
+    'private-dynamodb': { type: 'boolean', default: false },
+    /** Run the roles from another checkout (e.g. `git archive` of an earlier commit), for before/after runs side by side. */
+    'roles-dir': { type: 'string' },
+    /** The connector's batch settings: `bench` (maxRecords 1000, poll 50 ms, idle 100 ms), `shipped` (connectors/journal.json of the roles' checkout) or JSON. */
+    batch: { type: 'string', default: 'bench' },
   },
 });
+const privatePort = values['private-dynamodb'] ? privateDynamoPort() : undefined;
+// Before the config is read: the roles, the generator and the probe all inherit it.
+if (privatePort !== undefined) process.env.DYNAMODB_ENDPOINT = `http://127.0.0.1:${privatePort}`;
+const rolesDir = path.resolve(values['roles-dir'] ?? '.');
 const rates = values.rates!.split(',').map(Number);
 const seconds = Number(values.seconds);
 // A full run (windows of 30 s or more) measures the ceilings too; a smoke run (`--seconds 10`) does not.
@@ -178,13 +190,14 @@ function machineSeconds(): { busy: number; total: number } {
   return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
 }
 /** The stack's server processes from its state folder (pid files), if this is the local stack. */
-function stackPids(): Record<string, number> {
+function stackPids(privateDynamoPid?: number): Record<string, number> {
   const dir = process.env.STACK_DIR ?? '.stack';
   const out: Record<string, number> = {};
   for (const svc of ['dynamodb', 'kafka', 'registry', 'postgres', 'prometheus']) {
     const file = path.join(dir, svc, 'pid');
     if (existsSync(file)) out[svc] = Number(readFileSync(file, 'utf8').trim());
   }
+  if (privateDynamoPid !== undefined) out.dynamodb = privateDynamoPid;
   return out;
 }
 
@@ -214,11 +227,11 @@ function metricMax(text: string, name: string): number | undefined {
   }
   return max;
 }
-/** Cumulative bucket counts of the e2e latency histogram of one view, summed over labels. */
-function e2eHistogram(text: string, view: string): Buckets {
+/** Cumulative bucket counts of one histogram, summed over the samples whose line contains every `match`. */
+function bucketsOf(text: string, name: string, ...match: string[]): Buckets {
   const buckets: Buckets = new Map();
   for (const line of text.split('\n')) {
-    if (!line.startsWith('pipeline_e2e_latency_seconds_bucket{') || !line.includes(`view="${view}"`)) continue;
+    if (!line.startsWith(`${name}_bucket{`) || !match.every((m) => line.includes(m))) continue;
     const le = /le="([^"]+)"/.exec(line)?.[1];
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
     if (le === undefined || !Number.isFinite(value)) continue;
@@ -226,6 +239,11 @@ function e2eHistogram(text: string, view: string): Buckets {
     buckets.set(bound, (buckets.get(bound) ?? 0) + value);
   }
   return buckets;
+}
+
+/** Cumulative bucket counts of the e2e latency histogram of one view, summed over labels. */
+function e2eHistogram(text: string, view: string): Buckets {
+  return bucketsOf(text, 'pipeline_e2e_latency_seconds', `view="${view}"`);
 }
 
 /** histogram_quantile over the difference of two scrapes, in milliseconds. */
@@ -263,8 +281,9 @@ interface Child {
   exited: Promise<number | null>;
   output: () => string;
 }
-function node(file: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): Child {
+function node(file: string, args: string[], env: Record<string, string>, nodeArgs: string[] = [], cwd = process.cwd()): Child {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file, ...args], {
+    cwd,
     env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '0', PROMETHEUS_TARGETS_DIR: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -365,6 +384,10 @@ interface RateResult {
    */
   cpuMsPerEventTotal: number | null;
   machineCapacityEstimate: number | null;
+  /** Per-stage latency over the window (stageLatencyOf). */
+  stageLatency: ReturnType<typeof stageLatencyOf>;
+  /** DynamoDB Local's part measured apart: written_at → a reader polling the stream every 10 ms sees it (bench/stream-visibility.ts). */
+  streamVisibility: VisibilityResult;
   sustained: boolean;
   /** Why not sustained (null when sustained). */
   limit: string | null;
@@ -394,8 +417,41 @@ function stageOf(series: { t: number; lag: number }[], throughputPerSecond: numb
   };
 }
 
+/** The connector's batch settings (see --batch). */
+function batchSettings(): Record<string, number> {
+  if (values.batch === 'bench') return { maxRecords: 1000, pollIntervalMs: 50, idlePollIntervalMs: 100 };
+  if (values.batch === 'shipped') return (JSON.parse(readFileSync(path.join(rolesDir, 'connectors/journal.json'), 'utf8')) as { batch: Record<string, number> }).batch;
+  return JSON.parse(values.batch!) as Record<string, number>;
+}
+
+/**
+ * Per-stage latency over one window (p50 / p99 ms from the histograms' difference), one record per
+ * observation: the bridge's three stages, then each group's two (produced → consumed holds the
+ * bridge's commit), and the whole of it (journal → committed in PostgreSQL).
+ */
+function stageLatencyOf(before: Record<'bridge' | 'projector' | 'views', string>, after: Record<'bridge' | 'projector' | 'views', string>) {
+  const q = (name: string, text: 'bridge' | 'projector' | 'views', ...match: string[]) => {
+    const b = bucketsOf(before[text], name, ...match);
+    const a = bucketsOf(after[text], name, ...match);
+    const p50 = histogramQuantile(b, a, 0.5);
+    return { p50Ms: p50.ms, p99Ms: histogramQuantile(b, a, 0.99).ms, count: p50.count };
+  };
+  const bridge = (stage: string) => q('cdc_bridge_stage_latency_seconds', 'bridge', `stage="${stage}"`);
+  const group = (text: 'projector' | 'views', stage: string) => q('consumer_stage_latency_seconds', text, `stage="${stage}"`);
+  return {
+    journalToRead: bridge('journal_to_read'),
+    readToProduced: bridge('read_to_produced'),
+    producedToCommitted: bridge('produced_to_committed'),
+    projector: { producedToConsumed: group('projector', 'produced_to_consumed'), consumedToCommitted: group('projector', 'consumed_to_committed'), journalToCommitted: q('pipeline_e2e_latency_seconds', 'projector', 'view="inventories"') },
+    views: { producedToConsumed: group('views', 'produced_to_consumed'), consumedToCommitted: group('views', 'consumed_to_committed'), journalToCommitted: q('pipeline_e2e_latency_seconds', 'views', 'view="stock_by_warehouse_zone"') },
+  };
+}
+
 async function main() {
-  const mode = dynamoMode();
+  let privateDynamo: PrivateDynamo | undefined;
+  if (privatePort !== undefined) privateDynamo = await startPrivateDynamo(privatePort);
+  process.once('exit', () => privateDynamo?.child.kill('SIGKILL'));
+  const mode = privateDynamo ? 'in-memory' : dynamoMode();
   if (mode === 'on-disk' && !values['allow-on-disk']) {
     console.error(
       'e2e-latency: DynamoDB Local runs on its on-disk file here (100–250 appends/s): every offered rate would measure the file.\n' +
@@ -407,7 +463,7 @@ async function main() {
   if (mode !== 'in-memory') {
     console.error(`\n!!! e2e-latency: DynamoDB is ${mode === 'on-disk' ? 'ON DISK' : 'not the local stack (no STACK_DIR/dynamodb/in-memory)'}: the accepted rate below is the journal's limit, not the pipeline's.\n`);
   }
-  if (mode === 'in-memory' && !values['keep-dynamodb']) restartDynamo();
+  if (mode === 'in-memory' && !values['keep-dynamodb'] && !privateDynamo) restartDynamo();
   const run = randomBytes(3).toString('hex');
   const dbName = `bench_e2e_${run}`;
   const admin = new URL(config.databaseUrl);
@@ -433,7 +489,7 @@ async function main() {
   writeFileSync(connectorFile, JSON.stringify({
     name: 'bench', table, topic, partitions: 6, aggregate: 'inventory',
     mapping: { persistenceId: 'pkey', sequenceNr: 'sequence_nr', eventType: 'event_type', schemaVersion: 'schema_version', payload: 'payload', payloadCodec: 'avro', writtenAt: 'written_at', correlationId: 'correlation_id', causationId: 'causation_id', eventId: 'event_id' },
-    checkpointTopic: `${topic}.checkpoints`, batch: { maxRecords: 1000, pollIntervalMs: 50, idlePollIntervalMs: 100 },
+    checkpointTopic: `${topic}.checkpoints`, batch: batchSettings(),
   }));
   const apiPort = await freePort();
   const ports = { bridge: await freePort(), projector: await freePort(), views: await freePort(), api: await freePort() };
@@ -445,7 +501,7 @@ async function main() {
     API_PORT: String(apiPort),
     LAG_POLL_INTERVAL_MS: '1000',
   };
-  const setup = node('src/main/cli.ts', ['setup'], env);
+  const setup = node('src/main/cli.ts', ['setup'], env, [], rolesDir);
   if ((await setup.exited) !== 0) throw new Error(setup.output());
   // One process per role (api and monitor together), as a scaled-out deployment runs them.
   const roleNames = ['bridge', 'projector', 'views', 'api'] as const;
@@ -455,7 +511,7 @@ async function main() {
   const roles: Partial<Record<RoleName, Child>> = {};
   const startRole = (r: RoleName) =>
     (roles[r] ??= node('src/main/cli.ts', ['run', '--roles', r === 'api' ? 'api,monitor' : r], { ...env, METRICS_PORT: String(ports[r]) },
-      profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, r)}`] : []));
+      profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir, r)}`] : [], rolesDir));
   const started = () => roleNames.filter((r) => roles[r]);
   const metricsUrl = (r: RoleName) => `http://127.0.0.1:${ports[r]}/metrics`;
   const results: RateResult[] = [];
@@ -488,7 +544,7 @@ async function main() {
      * together on the full topic (their apply ceilings).
      */
     async function backlogPhase(): Promise<StagesAlone> {
-      const stack = stackPids();
+      const stack = stackPids(privateDynamo?.child.pid);
       const cpuOfPids = (pids: Record<string, number>) =>
         Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, (k === 'postgres' ? treeCpuSeconds(pid) : cpuSeconds(pid, true)) ?? 0]));
       const loader = node('bench/e2e-load.ts', [table, '0', '3600', values.inventories!, '64', `B-${run}`, String(backlog)], env);
@@ -585,7 +641,7 @@ async function main() {
         bridgeAgeMs: metricMax(b, 'cdc_bridge_written_at_age_ms') ?? null,
       };
     };
-    const stack = stackPids();
+    const stack = stackPids(privateDynamo?.child.pid);
     const cpuNow = (loaderPid: number | undefined): Record<string, number | undefined> => ({
       ...Object.fromEntries(started().map((r) => [r, cpuSeconds(roles[r]!.child.pid!)])),
       loadGenerator: loaderPid === undefined ? undefined : cpuSeconds(loaderPid),
@@ -634,6 +690,7 @@ async function main() {
       // The window opens when the generator has loaded its code and starts writing (tsx start-up is not load).
       await Promise.race([writing, loader.exited]);
       const t0 = Date.now();
+      const visibility = startStreamVisibilityProbe({ endpoint: config.dynamodbEndpoint, table, writtenAt: 'written_at' });
       const cpu0 = cpuNow(loader.child.pid);
       const m0 = machineSeconds();
       const timeline: Sample[] = [];
@@ -695,6 +752,7 @@ async function main() {
       }
       await loader.exited;
       const endAt = Date.now();
+      const streamVisibility = await visibility.stop();
       const cpu1 = cpuNow(undefined);
       const m1 = machineSeconds();
       const windowS = (endAt - t0) / 1000;
@@ -776,6 +834,11 @@ async function main() {
         viewsCommitP99Ms: views99.ms,
         bridgeAgeP50Ms: pct(ages, 50),
         bridgeAgeP99Ms: pct(ages, 99),
+        stageLatency: stageLatencyOf(
+          { bridge: base.bridgeText, projector: base.projectorText, views: base.viewsText },
+          { bridge: after.bridgeText, projector: after.projectorText, views: after.viewsText },
+        ),
+        streamVisibility,
         stages,
         lagGrowing: growing,
         lagEnd: round(stages.projector.lagEnd + stages.views.lagEnd),
@@ -805,13 +868,16 @@ async function main() {
     await pool.end();
     await adminClient.query(`drop database if exists ${dbName} with (force)`);
     await adminClient.end();
+    await privateDynamo?.stop();
     if (!pipelineOk) process.exitCode = 1;
   }
   const sustained = results.filter((r) => r.sustained);
   const firstLimited = results.find((r) => !r.sustained);
   const report = {
     generatedAt: new Date().toISOString(),
-    dynamodb: mode,
+    dynamodb: privateDynamo ? 'private in-memory' : mode,
+    batch: batchSettings(),
+    rolesDir: values['roles-dir'] ?? null,
     machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     loadAverage: { before: loadBefore.map((v) => round(v, 2)), after: loadavg().map((v) => round(v, 2)) },
     processes: 'bridge | projector | views | api+monitor, one Node process each (cli run --roles); loadGenerator = bench/e2e-load.ts; bench = this process (probe, sampler)',

@@ -166,7 +166,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
   }
 
   /** Decodes and applies one chunk of a partition batch until it commits, or the policy gives up. Returns false to stop the batch. */
-  async function processChunk(topic: string, partition: number, messages: LogMessage[], payload: BatchPayload, fetchedAt: number): Promise<boolean> {
+  async function processChunk(topic: string, partition: number, messages: LogMessage[], payload: BatchPayload, fetchedAt: number, consumedAt: number): Promise<boolean> {
     const lastOffset = Number(messages.at(-1)!.offset);
     const span: BatchSpan = {
       topic, partition, firstOffset: Number(messages[0]!.offset), lastOffset, topicId: null,
@@ -195,6 +195,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
           observe({
             type: 'applied', topic, partition, records: messages.length, outcome: r.outcome, committedAt,
             deadLettered: r.deadLettered.length, durationMs: performance.now() - started, transactionMs: r.transactionMs, canaryTimes: r.canaryTimes,
+            consumedAt, producedAts: messages.map((m) => Number(m.timestamp)),
           });
         }
         break;
@@ -268,11 +269,12 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
       partitionsConsumedConcurrently: 2,
       eachBatch: async (payload) => {
         const fetchedAt = performance.now();
+        const consumedAt = Date.now();
         const { batch } = payload;
         const first = batch.messages[0];
         if (!first || !positioner.accept(batch.topic, batch.partition)) return;
         for (let i = 0; i < batch.messages.length && live(payload); i += maxBatchSize) {
-          if (!(await processChunk(batch.topic, batch.partition, batch.messages.slice(i, i + maxBatchSize), payload, fetchedAt))) return;
+          if (!(await processChunk(batch.topic, batch.partition, batch.messages.slice(i, i + maxBatchSize), payload, fetchedAt, consumedAt))) return;
         }
       },
     });

@@ -1,7 +1,7 @@
 import { checkpointKey, type Checkpoint } from '../log/checkpoints.js';
 import type { CheckpointWrite, OutgoingMessage, ShardSink } from '../log/relay-producer.js';
 import type { MappedPage } from './page-mapper.js';
-import { addCounts, emptyCounts, inStage, type RelayCounts, type ShardEvent } from './shard-state.js';
+import { addCounts, emptyCounts, inStage, type PageTiming, type RelayCounts, type ShardEvent } from './shard-state.js';
 
 /** Records read but not yet committed: the next transaction. */
 interface PendingTransaction {
@@ -14,6 +14,7 @@ interface PendingTransaction {
   ended: boolean;
   /** Write time of the last record read that has one (the checkpoint's `writtenAt`). */
   writtenAt: number | undefined;
+  pages: PageTiming[];
 }
 
 /** The position last committed for a shard: where a relay pass starts, and what a fault resumes from. */
@@ -64,7 +65,7 @@ export function createGroupCommit(options: {
 }): GroupCommit {
   const { sink, lease, cursor, limits, emit } = options;
   const key = checkpointKey(options.checkpoint.table, options.checkpoint.shardId);
-  const empty = (): PendingTransaction => ({ out: [], records: 0, bytes: 0, counts: emptyCounts(), lastSeq: null, ended: false, writtenAt: undefined });
+  const empty = (): PendingTransaction => ({ out: [], records: 0, bytes: 0, counts: emptyCounts(), lastSeq: null, ended: false, writtenAt: undefined, pages: [] });
   let pending = empty();
   // The last sequence number read; every transaction started so far ends at or before it.
   let readSeq = cursor.committed?.sequenceNumber ?? null;
@@ -77,10 +78,11 @@ export function createGroupCommit(options: {
 
   function start(t: PendingTransaction): void {
     const writtenAt = t.writtenAt ?? cursor.committed?.writtenAt;
+    const producedAt = Date.now();
     const promise = sink.commit(t.out, checkpointWrite(t.lastSeq, t.ended, writtenAt)).then(() => {
       const at = Date.now();
       cursor.committed = { sequenceNumber: t.lastSeq, shardEnded: t.ended, updatedAt: at, leaseEpoch: lease.epoch(), ...(writtenAt === undefined ? {} : { writtenAt }) };
-      emit({ type: 'committed', lastSequenceNumber: t.lastSeq, records: t.records, ...t.counts, at });
+      emit({ type: 'committed', lastSequenceNumber: t.lastSeq, records: t.records, ...t.counts, at, timing: { producedAt, pages: t.pages } });
     });
     const entry = { promise, settled: false };
     const settled = () => void (entry.settled = true);
@@ -108,6 +110,7 @@ export function createGroupCommit(options: {
       pending.records += page.records;
       pending.bytes += page.bytes;
       addCounts(pending.counts, page.counts);
+      if (page.timing) pending.pages.push(page.timing);
       pending.lastSeq = readSeq;
       pending.ended = ended;
     },

@@ -3,7 +3,7 @@ import { messageBytes, type OutgoingMessage } from '../log/relay-producer.js';
 import type { Item } from './attributes.js';
 import type { RecordMapper } from './mapping.js';
 import { alreadyRelayed, type Seam } from './seam.js';
-import { emptyCounts, RecordMappingError, type RelayCounts } from './shard-state.js';
+import { emptyCounts, RecordMappingError, type PageTiming, type RelayCounts } from './shard-state.js';
 
 /** One GetRecords page mapped: what goes into the shard's next transaction. */
 export interface MappedPage {
@@ -15,11 +15,13 @@ export interface MappedPage {
   counts: RelayCounts;
   /** The write time of the last record that has one (its written_at, else its stream creation time). */
   writtenAt: number | undefined;
+  /** For the stage latencies (undefined for a page that was not read, a closed shard's end). */
+  timing: PageTiming | undefined;
 }
 
 /** A page without records (a closed shard's end). */
 export function noRecords(): MappedPage {
-  return { out: [], records: 0, bytes: 0, counts: emptyCounts(), writtenAt: undefined };
+  return { out: [], records: 0, bytes: 0, counts: emptyCounts(), writtenAt: undefined, timing: undefined };
 }
 
 /**
@@ -30,10 +32,11 @@ export function noRecords(): MappedPage {
  */
 export async function mapPage(
   records: readonly _Record[],
-  context: { mapper: RecordMapper; table: string; shardId: string; seam: Seam },
+  context: { mapper: RecordMapper; table: string; shardId: string; seam: Seam; readAt: number },
 ): Promise<MappedPage> {
   const { mapper, table, shardId, seam } = context;
-  const page: MappedPage = { ...noRecords(), records: records.length };
+  const timing: PageTiming = { readAt: context.readAt, messages: 0, writtenAts: [] };
+  const page: MappedPage = { ...noRecords(), records: records.length, timing };
   const { counts } = page;
   for (const r of records) {
     const created = r.dynamodb?.ApproximateCreationDateTime;
@@ -68,8 +71,12 @@ export async function mapPage(
       counts.deadLettered.push({ code: result.code, reason: result.reason, sequenceNumber });
     } else {
       counts.relayed++;
-      if (result.kind === 'relay' && result.writtenAt !== undefined) counts.lastWrittenAt = result.writtenAt;
+      if (result.kind === 'relay' && result.writtenAt !== undefined) {
+        counts.lastWrittenAt = result.writtenAt;
+        timing.writtenAts.push(result.writtenAt);
+      }
     }
   }
+  timing.messages = page.out.length;
   return page;
 }

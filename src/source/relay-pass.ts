@@ -84,13 +84,15 @@ export async function relayPass(ctx: RelayPassContext): Promise<ShardOutcome> {
     limits: { records: batch.maxTransactionRecords ?? 5_000, bytes: batch.maxTransactionBytes ?? 4 * 1024 * 1024 },
     emit,
   });
-  let prefetched: Promise<RecordsPage> | undefined;
+  let prefetched: Promise<ReadPage> | undefined;
   let trims = 0;
+  /** GetRecords, stamped with the time its answer arrived (a prefetched page may wait a while before it is mapped). */
+  const getRecords = (it: string): Promise<ReadPage> => ports.reader.getRecords(it, batch.maxRecords, signal).then((page) => ({ ...page, readAt: Date.now() }));
 
   /** Read: the next page, or undefined when the iterator must be renewed from the checkpoint. */
   const read = (it: string) =>
-    inStage('get-records', async (): Promise<RecordsPage | undefined> => {
-      const fetching = prefetched ?? ports.reader.getRecords(it, batch.maxRecords, signal);
+    inStage('get-records', async (): Promise<ReadPage | undefined> => {
+      const fetching = prefetched ?? getRecords(it);
       prefetched = undefined;
       try {
         const page = await fetching;
@@ -123,7 +125,7 @@ export async function relayPass(ctx: RelayPassContext): Promise<ShardOutcome> {
   };
 
   /** Map: the page's records as messages, dead letters and counts. */
-  const map = (page: RecordsPage) => inStage('mapping', () => mapPage(page.records, { mapper: ports.mapper, table, shardId, seam }));
+  const map = (page: ReadPage) => inStage('mapping', () => mapPage(page.records, { mapper: ports.mapper, table, shardId, seam, readAt: page.readAt }));
 
   /** Add the mapped page to the pending transaction, then commit as the pace says; false when the lease is lost. */
   const addAndCommit = async (mapped: MappedPage, page: RecordsPage, pace: Pace): Promise<boolean> => {
@@ -167,7 +169,7 @@ export async function relayPass(ctx: RelayPassContext): Promise<ShardOutcome> {
       const pace = paceOf(page, batch.maxRecords);
       if (pace.catchingUp) {
         // Used only if every commit succeeds; after a failure the position comes from the checkpoint.
-        prefetched = ports.reader.getRecords(page.nextIterator!, batch.maxRecords, signal);
+        prefetched = getRecords(page.nextIterator!);
         prefetched.catch(() => undefined);
       }
       const mapped = await map(page);
@@ -188,6 +190,8 @@ export async function relayPass(ctx: RelayPassContext): Promise<ShardOutcome> {
     return { type: 'finished', lastSequenceNumber: cursor.committed?.sequenceNumber ?? null };
   }
 }
+
+type ReadPage = RecordsPage & { readAt: number };
 
 /** How a page sets the pace: read on at once (a full page, or records already seconds old), or pause at the head of the stream. */
 interface Pace {

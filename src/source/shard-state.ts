@@ -44,7 +44,7 @@ export type ShardEvent =
   | { type: 'positioned'; after: string | null; resumed: boolean }
   | { type: 'page-read'; records: number; latencyMs: number }
   /** A transaction (records, dead letters, checkpoint) committed; `at` is the commit time (ms). */
-  | ({ type: 'committed'; lastSequenceNumber: string | null; records: number; at: number } & RelayCounts)
+  | ({ type: 'committed'; lastSequenceNumber: string | null; records: number; at: number; timing?: TransactionTiming } & RelayCounts)
   /** After each page: at the head of the stream (`caughtUp`) or behind it. */
   | { type: 'polled'; caughtUp: boolean; iteratorAgeMs: number; at: number }
   | { type: 'transient-fault'; stage: ShardStage; error: unknown; attempt: number }
@@ -60,6 +60,22 @@ export interface RelayCounts {
   filtered: string[];
   /** written_at of the last relayed event that has one. */
   lastWrittenAt: number | undefined;
+}
+
+/** When a page's records were read, and the journal write times of its events (epoch ms). */
+export interface PageTiming {
+  /** GetRecords answered. */
+  readAt: number;
+  /** Messages the page put in the transaction. */
+  messages: number;
+  /** written_at of each relayed event that has one. */
+  writtenAts: number[];
+}
+
+/** The stage times of one transaction: its pages, and when its records were produced (the commit's sends began). */
+export interface TransactionTiming {
+  producedAt: number;
+  pages: PageTiming[];
 }
 
 export function emptyCounts(): RelayCounts {
