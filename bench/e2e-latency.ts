@@ -386,6 +386,8 @@ interface RateResult {
   machineCapacityEstimate: number | null;
   /** Per-stage latency over the window (stageLatencyOf). */
   stageLatency: ReturnType<typeof stageLatencyOf>;
+  /** Errors the bridge's Kafka client retried by itself during the window, by code (CONCURRENT_TRANSACTIONS: a transaction began before the previous one's markers were written). */
+  bridgeClientRetries: Record<string, number>;
   /** DynamoDB Local's part measured apart: written_at → a reader polling the stream every 10 ms sees it (bench/stream-visibility.ts). */
   streamVisibility: VisibilityResult;
   sustained: boolean;
@@ -422,6 +424,21 @@ function batchSettings(): Record<string, number> {
   if (values.batch === 'bench') return { maxRecords: 1000, pollIntervalMs: 50, idlePollIntervalMs: 100 };
   if (values.batch === 'shipped') return (JSON.parse(readFileSync(path.join(rolesDir, 'connectors/journal.json'), 'utf8')) as { batch: Record<string, number> }).batch;
   return JSON.parse(values.batch!) as Record<string, number>;
+}
+
+/** Increase of `pipeline_client_retries_total` by code between two scrapes. */
+function retriesByCode(before: string, after: string): Record<string, number> {
+  const byCode = (text: string) => {
+    const m = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('pipeline_client_retries_total{')) continue;
+      const code = /code="([^"]*)"/.exec(line)?.[1] ?? '?';
+      m.set(code, (m.get(code) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+    }
+    return m;
+  };
+  const b = byCode(before);
+  return Object.fromEntries([...byCode(after)].map(([code, n]) => [code, n - (b.get(code) ?? 0)]).filter(([, n]) => Number(n) > 0));
 }
 
 /**
@@ -839,6 +856,7 @@ async function main() {
           { bridge: after.bridgeText, projector: after.projectorText, views: after.viewsText },
         ),
         streamVisibility,
+        bridgeClientRetries: retriesByCode(base.bridgeText, after.bridgeText),
         stages,
         lagGrowing: growing,
         lagEnd: round(stages.projector.lagEnd + stages.views.lagEnd),

@@ -27,6 +27,8 @@ export interface ConsumerRunnerOptions<E> {
   recovery?: RecoveryPolicy;
   /** Records per PostgreSQL transaction. */
   maxBatchSize?: number;
+  /** Partition batches applied at once (CONSUMER_CONCURRENCY), one PostgreSQL transaction each. */
+  concurrency?: number;
   /** LogClient group session timeout (CONSUMER_SESSION_TIMEOUT_MS); see {@link groupTimings}. */
   sessionTimeoutMs?: number;
   /** Interval of the handler's maintenance (unparking). */
@@ -107,12 +109,14 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     logger: baseLogger,
     recovery = { kind: 'retryAndDeadLetter', attempts: 3, delayMs: 200 },
     maxBatchSize = 2000,
+    concurrency = 6,
     sessionTimeoutMs = 30_000,
     maintainIntervalMs = 2000,
     replicationFactor,
   } = options;
   if (topics.length === 0) throw new Error('a consumer runner needs at least one topic');
   if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new Error(`maxBatchSize must be a positive integer, got ${maxBatchSize}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${concurrency}`);
   const timings = groupTimings(sessionTimeoutMs);
   const logger = baseLogger.child({ group: groupId });
   const base = consumerObserver({ registry: options.metrics, groupId, views: handler.views, logger });
@@ -266,7 +270,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     await c.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 2,
+      partitionsConsumedConcurrently: concurrency,
       eachBatch: async (payload) => {
         const fetchedAt = performance.now();
         const consumedAt = Date.now();

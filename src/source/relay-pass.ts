@@ -3,6 +3,7 @@ import type { ShardSink } from '../log/relay-producer.js';
 import { backoffDelay, sleep } from '../shared/retry.js';
 import type { ConnectorConfig } from './connector.js';
 import { createGroupCommit, type ShardCursor } from './group-commit.js';
+import type { Item } from './attributes.js';
 import type { RecordMapper } from './mapping.js';
 import { mapPage, noRecords, type MappedPage } from './page-mapper.js';
 import { seamOf } from './seam.js';
@@ -86,8 +87,11 @@ export async function relayPass(ctx: RelayPassContext): Promise<ShardOutcome> {
   });
   let prefetched: Promise<ReadPage> | undefined;
   let trims = 0;
-  /** GetRecords, stamped with the time its answer arrived (a prefetched page may wait a while before it is mapped). */
-  const getRecords = (it: string): Promise<ReadPage> => ports.reader.getRecords(it, batch.maxRecords, signal).then((page) => ({ ...page, readAt: Date.now() }));
+  /** GetRecords, stamped with when it was asked and when its answer arrived (a prefetched page may wait before it is mapped). */
+  const getRecords = (it: string): Promise<ReadPage> => {
+    const requestedAt = Date.now();
+    return ports.reader.getRecords(it, batch.maxRecords, signal).then((page) => ({ ...page, requestedAt, readAt: Date.now() }));
+  };
 
   /** Read: the next page, or undefined when the iterator must be renewed from the checkpoint. */
   const read = (it: string) =>
@@ -133,23 +137,28 @@ export async function relayPass(ctx: RelayPassContext): Promise<ShardOutcome> {
     if (commits.overflows(mapped) && !(await commits.commit({ wait: false }))) return false;
     commits.add(mapped, page.records.at(-1)?.dynamodb?.SequenceNumber, pace.ended);
     if (commits.pendingRecords() > 0 || pace.ended) {
-      // At the head of the stream (or the shard's end): commit what is read, and wait for it.
+      // At the head of the stream (or the shard's end): commit what is read; the pause waits for it.
       // Catching up: start as soon as no commit runs; pages read meanwhile join the next one.
-      if (!pace.catchingUp && !(await commits.commit({ wait: true }))) return false;
+      if (!pace.catchingUp && !(await commits.commit({ wait: false }))) return false;
       if (pace.catchingUp && !commits.committing() && !(await commits.commit({ wait: false }))) return false;
     }
-    // Caught up (or an empty page): no commit may stay unawaited while the
-    // worker sleeps, or a failed one would wait for the next records to be noticed.
-    if (!pace.catchingUp) await commits.drain();
     return true;
   };
 
-  /** After a page: report the poll, then pause before the next read unless reading on. */
-  const pause = async (page: RecordsPage, pace: Pace) => {
+  /**
+   * After a page at the head of the stream: wait for its commit — no commit may
+   * stay unawaited while the worker sleeps, or a failed one would wait for the
+   * next records to be noticed — then report the poll, and read again once the
+   * poll interval has passed since this page was asked for (the commit's time
+   * counts towards it; DynamoDB Streams serves 5 GetRecords a second per shard).
+   */
+  const pause = async (page: ReadPage, pace: Pace) => {
+    if (!pace.catchingUp) await commits.drain();
     emit({ type: 'polled', caughtUp: !pace.readOn, iteratorAgeMs: pace.createdAt === undefined ? 0 : Math.max(0, Date.now() - pace.createdAt), at: Date.now() });
-    if (pace.ended) return;
-    if (page.records.length === 0) await sleep(batch.idlePollIntervalMs, signal);
-    else if (!pace.readOn) await sleep(batch.pollIntervalMs, signal);
+    if (pace.ended || pace.readOn) return;
+    const interval = page.records.length === 0 ? batch.idlePollIntervalMs : batch.pollIntervalMs;
+    // Even when the interval has passed: a timer turn, so a stop or a lease expiry can be seen.
+    await sleep(Math.max(0, page.requestedAt + interval - Date.now()), signal);
   };
 
   try {
@@ -166,7 +175,7 @@ export async function relayPass(ctx: RelayPassContext): Promise<ShardOutcome> {
         iterator = await renew();
         continue;
       }
-      const pace = paceOf(page, batch.maxRecords);
+      const pace = paceOf(page, batch.maxRecords, ports.mapper);
       if (pace.catchingUp) {
         // Used only if every commit succeeds; after a failure the position comes from the checkpoint.
         prefetched = getRecords(page.nextIterator!);
@@ -191,12 +200,12 @@ export async function relayPass(ctx: RelayPassContext): Promise<ShardOutcome> {
   }
 }
 
-type ReadPage = RecordsPage & { readAt: number };
+type ReadPage = RecordsPage & { requestedAt: number; readAt: number };
 
 /** How a page sets the pace: read on at once (a full page, or records already seconds old), or pause at the head of the stream. */
 interface Pace {
   ended: boolean;
-  /** A full page, or its last record was created over 2 s ago. */
+  /** A full page, or its last record was written over 2 s ago. */
   readOn: boolean;
   /** Reading on with records to commit: the next page is read while this one commits. */
   catchingUp: boolean;
@@ -204,13 +213,21 @@ interface Pace {
   createdAt: number | undefined;
 }
 
-function paceOf(page: RecordsPage, maxRecords: number): Pace {
+/**
+ * How old a page's last record is comes from its journal write time when the
+ * connector maps one: ApproximateCreationDateTime is rounded down to the
+ * second by DynamoDB and to the minute by DynamoDB Local, where it would make
+ * every page look seconds behind.
+ */
+function paceOf(page: RecordsPage, maxRecords: number, mapper: Pick<RecordMapper, 'writtenAtOf'>): Pace {
   const { records, nextIterator } = page;
   const ended = nextIterator === undefined;
-  const created = records.at(-1)?.dynamodb?.ApproximateCreationDateTime;
+  const last = records.at(-1)?.dynamodb;
+  const created = last?.ApproximateCreationDateTime;
   const createdAt = created === undefined ? undefined : new Date(created).getTime();
+  const writtenAt = mapper.writtenAtOf(last?.NewImage as Item | undefined) ?? createdAt;
   const full = records.length >= maxRecords;
-  const behind = createdAt !== undefined && Date.now() - createdAt > 2_000;
+  const behind = writtenAt !== undefined && Date.now() - writtenAt > 2_000;
   const readOn = records.length > 0 && (full || behind);
   return { ended, readOn, catchingUp: !ended && readOn, createdAt };
 }
