@@ -14,9 +14,10 @@
  * beside it, e.g.
  *   mkdir -p scratch/before && git archive <commit> | tar -x -C scratch/before && ln -s "$PWD/node_modules" scratch/before/node_modules
  *   node --import tsx bench/e2e-compare.ts --before scratch/before [--rounds 3] [--rates 400,900] [--seconds 30]
+ *   node --import tsx bench/e2e-compare.ts --before scratch/before --from /tmp/e2e-compare-XXXX   # summarise runs on file
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +29,10 @@ const { values } = parseArgs({
     rates: { type: 'string', default: '400,900' },
     seconds: { type: 'string', default: '30' },
     out: { type: 'string', default: 'bench/results/e2e-stages.json' },
+    /** Summarise the run reports already in this folder (<variant>-<round>.json), running nothing. */
+    from: { type: 'string' },
+    /** More variants of this checkout, each `name:ENV=value,...` (e.g. `c2:CONSUMER_CONCURRENCY=2`), taking their turn after before and after. */
+    extra: { type: 'string', multiple: true, default: [] },
   },
 });
 if (!values.before) {
@@ -37,26 +42,40 @@ if (!values.before) {
 const before = path.resolve(values.before);
 const rounds = Number(values.rounds);
 // Each run's own report (with its timeline) stays out of the repository.
-const work = mkdtempSync(path.join(tmpdir(), 'e2e-compare-'));
+const work = values.from ?? mkdtempSync(path.join(tmpdir(), 'e2e-compare-'));
 console.log(`runs' reports in ${work}`);
 const git = (dir: string) => spawnSync('git', ['log', '-1', '--format=%h %s'], { cwd: dir, encoding: 'utf8' }).stdout.trim().slice(0, 120);
 
 type Json = Record<string, unknown>;
 interface Run {
-  variant: 'before' | 'after';
+  variant: string;
   round: number;
   loadAverage: { before: number[]; after: number[] };
   results: Json[];
 }
+const extras = new Map(
+  values.extra!.map((spec) => {
+    const [name, env = ''] = spec.split(':');
+    return [name!, Object.fromEntries(env.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]))];
+  }),
+);
 const runs: Run[] = [];
 for (let round = 1; round <= rounds; round++) {
-  const order: Run['variant'][] = round % 2 === 1 ? ['before', 'after'] : ['after', 'before'];
+  const turn = ['before', 'after', ...extras.keys()];
+  // Every variant first once, last once: a drift in the machine's load falls on all of them.
+  const order = round % 2 === 1 ? turn : [...turn].reverse();
   for (const variant of order) {
     const out = path.join(work, `${variant}-${round}.json`);
+    if (values.from) {
+      if (!existsSync(out)) continue;
+      const report = JSON.parse(readFileSync(out, 'utf8')) as { loadAverage: Run['loadAverage']; results: Json[] };
+      runs.push({ variant, round, loadAverage: report.loadAverage, results: report.results });
+      continue;
+    }
     const args = ['--import', 'tsx', 'bench/e2e-latency.ts', '--private-dynamodb', '--batch', 'shipped', '--rates', values.rates!, '--seconds', values.seconds!, '--backlog', '0', '--ceiling', '0', '--out', out];
     if (variant === 'before') args.push('--roles-dir', before);
     console.log(`=== round ${round}: ${variant}`);
-    const r = spawnSync(process.execPath, args, { stdio: 'inherit', timeout: 20 * 60_000 });
+    const r = spawnSync(process.execPath, args, { stdio: 'inherit', timeout: 20 * 60_000, env: { ...process.env, ...extras.get(variant) } });
     if (r.status !== 0) {
       console.error(`${variant} round ${round} exited ${r.status ?? r.signal}; not counted`);
       continue;
@@ -102,13 +121,16 @@ function figures(r: Json): [string, number | null][] {
 }
 const rates = values.rates!.split(',').map(Number);
 const medians: Record<string, Record<string, Record<string, number | null>>> = {};
-for (const variant of ['before', 'after'] as const) {
+/** Each run's verdict (e2e-latency.ts: sustained, or the limit it names). */
+const verdicts: Record<string, Record<string, string[]>> = {};
+for (const variant of ['before', 'after', ...extras.keys()]) {
   medians[variant] = {};
   for (const rate of rates) {
     const rows = runs.filter((x) => x.variant === variant).flatMap((x) => x.results.filter((r) => r.offeredRate === rate));
     const names = [...new Set(rows.flatMap((r) => figures(r).map(([n]) => n)))];
     medians[variant][rate] = Object.fromEntries(names.map((n) => [n, median(rows.map((r) => figures(r).find(([k]) => k === n)?.[1]))]));
     medians[variant][rate].runs = rows.length;
+    (verdicts[variant] ??= {})[rate] = rows.map((r) => (r.sustained === true ? 'sustained' : String(r.limit)));
   }
 }
 const loads = runs.map((x) => ({ variant: x.variant, round: x.round, before: x.loadAverage.before[0], after: x.loadAverage.after[0] }));
@@ -118,9 +140,14 @@ const report = {
   seconds: Number(values.seconds),
   rounds,
   rates,
-  variants: { before: { commit: git(before), connector: 'its connectors/journal.json' }, after: { commit: git('.'), connector: 'connectors/journal.json' } },
+  variants: {
+    before: { commit: git(before), connector: 'its connectors/journal.json' },
+    after: { commit: git('.'), connector: 'connectors/journal.json' },
+    ...Object.fromEntries([...extras].map(([name, env]) => [name, { commit: git('.'), connector: 'connectors/journal.json', env }])),
+  },
   loadAverage: { runs: loads, atEnd: loadavg().map((v) => Math.round(v * 100) / 100) },
   median: medians,
+  verdicts,
 };
 mkdirSync(path.dirname(values.out!), { recursive: true });
 writeFileSync(values.out!, `${JSON.stringify(report, null, 2)}\n`);
