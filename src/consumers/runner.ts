@@ -109,7 +109,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     logger: baseLogger,
     recovery = { kind: 'retryAndDeadLetter', attempts: 3, delayMs: 200 },
     maxBatchSize = 2000,
-    concurrency = 6,
+    concurrency = 3,
     sessionTimeoutMs = 30_000,
     maintainIntervalMs = 2000,
     replicationFactor,
