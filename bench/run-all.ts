@@ -203,6 +203,11 @@ function stagesTable(s: Json | undefined): string[] {
       `${String(s.seconds)} s per rate; median of ${String(s.rounds)} rounds, before and after taking turns (order swapped every round). ` +
       `Per-stage figures are the stage histograms (one observation per record), interpolated within 10 ms / 50 ms buckets; percentiles of stages do not add up to the total's. ` +
       `Load average (1 min) around the runs: ${load.runs.map((r) => `${r.variant[0]}${r.round} ${r.before}→${r.after}`).join(', ')}.`,
+    '',
+    `DynamoDB Local is not DynamoDB here: it truncates ApproximateCreationDateTime to the minute (DynamoDB: to the second), so the bridge judges ` +
+      `how far behind it reads by the journal's own written_at; its stream shows a record some tens of milliseconds after the write returns, more when ` +
+      `it is short of CPU (the "of which DynamoDB Local" row: a second reader polling every 10 ms); and it, not the pipeline, is what stops accepting ` +
+      `the offered rate on this machine (accepted below). DynamoDB serves 5 GetRecords a second per shard: the bridge reads every 250 ms.`,
   ];
   for (const rate of s.rates as number[]) {
     const b = med.before[rate] ?? {};
@@ -223,6 +228,16 @@ function stagesTable(s: Json | undefined): string[] {
         return `| ${label} | ${f(b[k50])} | ${f(b[k99])} | ${f(a[k50])} | ${f(a[k99])} | ${share(a[k50], a[`${total[path]}.p50`])} | ${share(a[k99], a[`${total[path]}.p99`])} |`;
       }),
     );
+    // What still limits it: the stages of the projector's path by their share of the total, largest first.
+    const path = rows.filter(([, key, p]) => p === 'projector' && key !== 'journalToCommitted' && key !== 'streamVisibility');
+    const largest = (q: 'p50' | 'p99') =>
+      path
+        .map(([label, key]) => [label.trim(), a[`${key}.${q}`] ?? 0] as const)
+        .sort((x, y) => y[1] - x[1])
+        .slice(0, 3)
+        .map(([label, v]) => `${label} ${share(v, a[`journalToCommitted.${q}`])}`)
+        .join(', ');
+    out.push('', `Largest stages after, projector path — of the p50: ${largest('p50')}; of the p99: ${largest('p99')}.`);
   }
   return out;
 }
