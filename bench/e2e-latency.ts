@@ -73,7 +73,7 @@
  *   node --import tsx bench/e2e-latency.ts --rates 200 --seconds 10      # smoke
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -88,7 +88,8 @@ import { createRateWindow } from './e2e/measure.js';
 import { startProbe } from './e2e/probe.js';
 import { round, type RateResult, type StagesAlone } from './e2e/results.js';
 import { createRoleProcesses, node, roleNames } from './e2e/roles.js';
-import { dynamoMode, restartDynamo } from './e2e/stack.js';
+import { dynamoMode, restartDynamo, stackPids } from './e2e/stack.js';
+import { privateDynamoPort, startPrivateDynamo, type PrivateDynamo } from './private-dynamo.js';
 
 const { values } = parseArgs({
   options: {
@@ -105,8 +106,18 @@ const { values } = parseArgs({
     ceiling: { type: 'string' },
     /** Writes CPU profiles of each role process into <folder>/<role>/ (node --cpu-prof: one file per thread, tsx's loader thread included). */
     'cpu-prof': { type: 'string' },
+    /** A private in-memory DynamoDB Local on its own port (bench/private-dynamo.ts) instead of the stack's: nothing shared is restarted. */
+    'private-dynamodb': { type: 'boolean', default: false },
+    /** Run the roles from another checkout (e.g. `git archive` of an earlier commit), for before/after runs side by side. */
+    'roles-dir': { type: 'string' },
+    /** The connector's batch settings: `bench` (maxRecords 1000, poll 50 ms, idle 100 ms), `shipped` (connectors/journal.json of the roles' checkout) or JSON. */
+    batch: { type: 'string', default: 'bench' },
   },
 });
+const privatePort = values['private-dynamodb'] ? privateDynamoPort() : undefined;
+// Before the config is read: the roles, the generator and the probe all inherit it.
+if (privatePort !== undefined) process.env.DYNAMODB_ENDPOINT = `http://127.0.0.1:${privatePort}`;
+const rolesDir = path.resolve(values['roles-dir'] ?? '.');
 const rates = values.rates!.split(',').map(Number);
 const seconds = Number(values.seconds);
 // A full run (windows of 30 s or more) measures the ceilings too; a smoke run (`--seconds 10`) does not.
@@ -115,8 +126,18 @@ const ceilingSeconds = Number(values.ceiling ?? (full ? seconds : 0));
 const backlog = Number(values.backlog ?? (full ? 10_000 : 0));
 const config = loadConfig();
 
+/** The connector's batch settings (see --batch). */
+function batchSettings(): Record<string, number> {
+  if (values.batch === 'bench') return { maxRecords: 1000, pollIntervalMs: 50, idlePollIntervalMs: 100 };
+  if (values.batch === 'shipped') return (JSON.parse(readFileSync(path.join(rolesDir, 'connectors/journal.json'), 'utf8')) as { batch: Record<string, number> }).batch;
+  return JSON.parse(values.batch!) as Record<string, number>;
+}
+
 async function main() {
-  const mode = dynamoMode();
+  let privateDynamo: PrivateDynamo | undefined;
+  if (privatePort !== undefined) privateDynamo = await startPrivateDynamo(privatePort);
+  process.once('exit', () => privateDynamo?.child.kill('SIGKILL'));
+  const mode = privateDynamo ? 'in-memory' : dynamoMode();
   if (mode === 'on-disk' && !values['allow-on-disk']) {
     console.error(
       'e2e-latency: DynamoDB Local runs on its on-disk file here (100–250 appends/s): every offered rate would measure the file.\n' +
@@ -128,7 +149,7 @@ async function main() {
   if (mode !== 'in-memory') {
     console.error(`\n!!! e2e-latency: DynamoDB is ${mode === 'on-disk' ? 'ON DISK' : 'not the local stack (no STACK_DIR/dynamodb/in-memory)'}: the accepted rate below is the journal's limit, not the pipeline's.\n`);
   }
-  if (mode === 'in-memory' && !values['keep-dynamodb']) restartDynamo(config.dynamodbEndpoint);
+  if (mode === 'in-memory' && !values['keep-dynamodb'] && !privateDynamo) restartDynamo(config.dynamodbEndpoint);
   const run = randomBytes(3).toString('hex');
   const db = await createTestDatabase(`bench_e2e_${run}`, { max: 2 });
   const pool = db.pool;
@@ -147,7 +168,7 @@ async function main() {
   writeFileSync(connectorFile, JSON.stringify({
     name: 'bench', table, topic, partitions: 6, aggregate: 'inventory',
     mapping: { persistenceId: 'pkey', sequenceNr: 'sequence_nr', eventType: 'event_type', schemaVersion: 'schema_version', payload: 'payload', payloadCodec: 'avro', writtenAt: 'written_at', correlationId: 'correlation_id', causationId: 'causation_id', eventId: 'event_id' },
-    checkpointTopic: `${topic}.checkpoints`, batch: { maxRecords: 1000, pollIntervalMs: 50, idlePollIntervalMs: 100 },
+    checkpointTopic: `${topic}.checkpoints`, batch: batchSettings(),
   }));
   const apiPort = await freePort();
   const ports = { bridge: await freePort(), projector: await freePort(), views: await freePort(), api: await freePort() };
@@ -159,23 +180,24 @@ async function main() {
     API_PORT: String(apiPort),
     LAG_POLL_INTERVAL_MS: '1000',
   };
-  const setup = node('src/main/cli.ts', ['setup'], env);
+  const setup = node('src/main/cli.ts', ['setup'], env, [], rolesDir);
   if ((await setup.exited) !== 0) throw new Error(setup.output());
   const profDir = values['cpu-prof'];
   if (profDir) mkdirSync(profDir, { recursive: true });
   const api = `http://127.0.0.1:${apiPort}`;
-  const roles = createRoleProcesses({ env, ports, api, profDir });
+  const roles = createRoleProcesses({ env, ports, api, profDir, rolesDir });
+  const stack = stackPids(privateDynamo?.child.pid);
   const results: RateResult[] = [];
   let ceiling: RateResult | undefined;
   let stagesAlone: StagesAlone | undefined;
   const loadBefore = loadavg();
   let pipelineOk = true;
   try {
-    if (backlog > 0) stagesAlone = await backlogPhase({ roles, env, table, run, inventories: values.inventories!, backlog });
+    if (backlog > 0) stagesAlone = await backlogPhase({ roles, env, table, run, inventories: values.inventories!, backlog, stack });
     for (const r of roleNames) roles.start(r);
     await roles.whenReady(roleNames);
     const probe = await startProbe({ config, table, run, api });
-    const measure = createRateWindow({ counters: createCounters(roles), probe, env, table, run, inventories: values.inventories! });
+    const measure = createRateWindow({ counters: createCounters(roles, stack), probe, env, table, run, inventories: values.inventories!, dynamodbEndpoint: config.dynamodbEndpoint });
     for (const rate of rates) results.push(await measure(rate, seconds));
     if (ceilingSeconds > 0) ceiling = await measure(0, ceilingSeconds);
   } catch (err) {
@@ -185,13 +207,16 @@ async function main() {
   } finally {
     await roles.stop();
     await db.drop();
+    await privateDynamo?.stop();
     if (!pipelineOk) process.exitCode = 1;
   }
   const sustained = results.filter((r) => r.sustained);
   const firstLimited = results.find((r) => !r.sustained);
   const report = {
     generatedAt: new Date().toISOString(),
-    dynamodb: mode,
+    dynamodb: privateDynamo ? 'private in-memory' : mode,
+    batch: batchSettings(),
+    rolesDir: values['roles-dir'] ?? null,
     machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
     loadAverage: { before: loadBefore.map((v) => round(v, 2)), after: loadavg().map((v) => round(v, 2)) },
     processes: 'bridge | projector | views | api+monitor, one Node process each (cli run --roles); loadGenerator = bench/e2e-load.ts; bench = this process (probe, sampler)',

@@ -28,13 +28,14 @@
  *   node --import tsx bench/gap-repair.ts                       (SIZES=10000,100000 EXTRAPOLATE=1000000 OUTAGES=1,25)
  * JSON → bench/results/gap-repair.json, table → bench/results/gap-repair.md
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { CreateTableCommand, ListTablesCommand, PutItemCommand, waitUntilTableExists, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, PutItemCommand, waitUntilTableExists, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { itemOf } from '../src/command/journal.js';
+import { startPrivateDynamo } from './private-dynamo.js';
 import { loadConfig } from '../src/config/config.js';
 import { defaultSchemasDir, loadCatalog } from '../src/events/catalog.js';
 import { createSchemaStore } from '../src/events/schema-store.js';
@@ -69,27 +70,10 @@ const run = `bench-gap-${Date.now().toString(36)}`;
 const base = loadConnector(path.resolve(import.meta.dirname, '../connectors/journal.json'));
 const NOW = Date.now();
 
-/** A private in-memory DynamoDB Local from the stack's jars, on a free port. */
+/** A private in-memory DynamoDB Local (bench/private-dynamo.ts), or the one DYNAMODB_ENDPOINT_BENCH names. */
 async function privateDynamo(): Promise<{ endpoint: string; child: ChildProcess | undefined }> {
   if (process.env.DYNAMODB_ENDPOINT_BENCH) return { endpoint: process.env.DYNAMODB_ENDPOINT_BENCH, child: undefined };
-  const d = path.join(process.env.STACK_DIR ?? path.resolve(import.meta.dirname, '../.stack'), 'dynamodb');
-  const port = 38_000 + Math.floor(Math.random() * 1000);
-  const child = spawn(
-    'java',
-    ['-Xms256m', '-Xmx3g', `-Djava.library.path=${d}/native`, '-Dstack.dynamodb.host=127.0.0.1', '-cp', `${d}/libs/*:${d}/launcher`, 'LoopbackServerRunner', '-port', String(port), '-inMemory', '-sharedDb', '-disableTelemetry'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const endpoint = `http://127.0.0.1:${port}`;
-  const probe = dynamoAt(endpoint);
-  for (let i = 0; ; i++) {
-    try {
-      await probe.send(new ListTablesCommand({}));
-      return { endpoint, child };
-    } catch (err) {
-      if (i > 120 || child.exitCode !== null) throw new Error(`private DynamoDB Local did not start: ${String(err)}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  return startPrivateDynamo();
 }
 
 function dynamoAt(endpoint: string): DynamoDBClient {

@@ -11,7 +11,7 @@ import { machineCpuSeconds } from '../lib/proc-cpu.js';
 import { appliedOf, relayedOf } from './counters.js';
 import { round, type StageAlone, type StagesAlone } from './results.js';
 import { node, type RoleName, type RoleProcesses } from './roles.js';
-import { serverCpuSeconds, stackPids } from './stack.js';
+import { serverCpuSeconds } from './stack.js';
 
 const cpuOfPids = (pids: Record<string, number>) => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, serverCpuSeconds(k, pid) ?? 0]));
 
@@ -22,9 +22,10 @@ export async function backlogPhase(o: {
   run: string;
   inventories: string;
   backlog: number;
+  /** The servers' pids (stackPids). */
+  stack: Record<string, number>;
 }): Promise<StagesAlone> {
-  const { roles, backlog } = o;
-  const stack = stackPids();
+  const { roles, backlog, stack } = o;
   const loader = node('bench/e2e-load.ts', [o.table, '0', '3600', o.inventories, '64', `B-${o.run}`, String(backlog)], o.env);
   const m0 = machineCpuSeconds();
   const s0 = cpuOfPids(stack);

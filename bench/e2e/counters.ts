@@ -3,7 +3,7 @@ import { sleep } from '../../src/shared/retry.js';
 import { histogramBuckets, metricMax, scrapeSamples, sumOf, type Buckets, type Sample } from '../lib/metrics.js';
 import { processCpuSeconds } from '../lib/proc-cpu.js';
 import type { RoleProcesses } from './roles.js';
-import { serverCpuSeconds, stackPids } from './stack.js';
+import { serverCpuSeconds } from './stack.js';
 
 export interface Counters {
   bridge: Sample[];
@@ -23,8 +23,8 @@ export const appliedOf = (group: Sample[]) => sumOf(group, 'consumer_batch_size_
 /** pipeline_e2e_latency_seconds of one view, summed over the other labels. */
 export const e2eHistogram = (samples: Sample[], view: string): Buckets => histogramBuckets(samples, 'pipeline_e2e_latency_seconds', { view });
 
-export function createCounters(roles: RoleProcesses) {
-  const stack = stackPids();
+/** `stack`: the servers' pids (stackPids, with a private DynamoDB Local's in place of the stack's). */
+export function createCounters(roles: RoleProcesses, stack: Record<string, number>) {
   const read = async (): Promise<Counters> => {
     const [bridge, projector, views] = await Promise.all([
       scrapeSamples(roles.metricsUrl('bridge')),

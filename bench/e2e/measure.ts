@@ -13,6 +13,8 @@ import type { Probe } from './probe.js';
 import { pct, round, stageOf, type CpuResult, type RateResult } from './results.js';
 import { node } from './roles.js';
 import { startSampler } from './sampler.js';
+import { retriesByCode, stageLatencyOf } from './stage-latency.js';
+import { startStreamVisibilityProbe } from '../stream-visibility.js';
 import { limitOf } from './verdict.js';
 
 export function createRateWindow(o: {
@@ -22,6 +24,8 @@ export function createRateWindow(o: {
   table: string;
   run: string;
   inventories: string;
+  /** The journal's DynamoDB endpoint: DynamoDB Local's stream visibility is measured apart there. */
+  dynamodbEndpoint: string;
 }) {
   const { counters, probe } = o;
   return async function measure(rate: number, secs: number): Promise<RateResult> {
@@ -52,6 +56,7 @@ export function createRateWindow(o: {
     // The window opens when the generator has loaded its code and starts writing (tsx start-up is not load).
     await Promise.race([writing, loader.exited]);
     const t0 = Date.now();
+    const visibility = startStreamVisibilityProbe({ endpoint: o.dynamodbEndpoint, table: o.table, writtenAt: 'written_at' });
     const cpu0 = counters.cpuNow(loader.child.pid);
     const m0 = machineCpuSeconds();
     let loadDone = false;
@@ -66,6 +71,7 @@ export function createRateWindow(o: {
     const { latencies, gets } = await probe.measure(() => loadDone, t0 + (secs + 30) * 1000);
     await loader.exited;
     const endAt = Date.now();
+    const streamVisibility = await visibility.stop();
     const cpu1 = counters.cpuNow(undefined);
     const m1 = machineCpuSeconds();
     const windowS = (endAt - t0) / 1000;
@@ -131,6 +137,9 @@ export function createRateWindow(o: {
       bridgeAgeP50Ms: pct(ages, 50),
       bridgeAgeP99Ms: pct(ages, 99),
       stages,
+      stageLatency: stageLatencyOf(base, after),
+      bridgeClientRetries: retriesByCode(base.bridge, after.bridge),
+      streamVisibility,
       lagGrowing: growing,
       lagEnd: round(stages.projector.lagEnd + stages.views.lagEnd),
       drainSeconds: drainSeconds === null ? null : round(drainSeconds, 1),

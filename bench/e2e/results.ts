@@ -1,4 +1,5 @@
 /** What bench/e2e-latency.ts records per offered rate and per stage, and how a stage's backlog series is judged. */
+import type { VisibilityResult } from '../stream-visibility.js';
 
 export const round = (v: number, digits = 0) => Math.round(v * 10 ** digits) / 10 ** digits;
 export const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]! : null);
@@ -51,6 +52,26 @@ export interface StagesAlone {
   /** The projector and the views groups together (rate: the slower of the two). */
   consumers: StageAlone;
 }
+/** p50 / p99 of one stage histogram over a window, and how many records it observed. */
+export interface StageQuantiles {
+  p50Ms: number | null;
+  p99Ms: number | null;
+  count: number;
+}
+/** A consumer group's stages, and its whole path (journal → committed in PostgreSQL). */
+export interface GroupStages {
+  producedToConsumed: StageQuantiles;
+  consumedToCommitted: StageQuantiles;
+  journalToCommitted: StageQuantiles;
+}
+/** Per-stage latency over one window (bench/e2e/stage-latency.ts). */
+export interface StageLatency {
+  journalToRead: StageQuantiles;
+  readToProduced: StageQuantiles;
+  producedToCommitted: StageQuantiles;
+  projector: GroupStages;
+  views: GroupStages;
+}
 export interface RateResult {
   offeredRate: number;
   acceptedRate: number | null;
@@ -75,6 +96,12 @@ export interface RateResult {
   bridgeAgeP50Ms: number | null;
   bridgeAgeP99Ms: number | null;
   stages: { relay: StageResult; projector: StageResult; views: StageResult };
+  /** Per-stage latency over the window, one observation per record. */
+  stageLatency: StageLatency;
+  /** Errors the bridge's Kafka client retried by itself during the window, by code (CONCURRENT_TRANSACTIONS: a transaction began before the previous one's markers were written). */
+  bridgeClientRetries: Record<string, number>;
+  /** DynamoDB Local's part measured apart: written_at → a reader polling the stream every 10 ms sees it (bench/stream-visibility.ts). */
+  streamVisibility: VisibilityResult;
   lagGrowing: boolean;
   /** Summed backlog of the consumer groups at the end of the load. */
   lagEnd: number;

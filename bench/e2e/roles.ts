@@ -10,8 +10,9 @@ export interface Child {
 }
 
 /** A TypeScript entry point in a Node process of its own (its last 200 kB of output kept). */
-export function node(file: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): Child {
+export function node(file: string, args: string[], env: Record<string, string>, nodeArgs: string[] = [], cwd = process.cwd()): Child {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file, ...args], {
+    cwd,
     env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '0', PROMETHEUS_TARGETS_DIR: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -45,6 +46,8 @@ export function createRoleProcesses(o: {
   api: string;
   /** Writes CPU profiles of each role into <profDir>/<role>/. */
   profDir?: string | undefined;
+  /** The checkout the roles run from (--roles-dir; default this one). */
+  rolesDir?: string | undefined;
 }): RoleProcesses {
   const roles: Partial<Record<RoleName, Child>> = {};
   const started = () => roleNames.filter((r) => roles[r]);
@@ -52,7 +55,7 @@ export function createRoleProcesses(o: {
   return {
     start: (r) =>
       (roles[r] ??= node('src/main/cli.ts', ['run', '--roles', r === 'api' ? 'api,monitor' : r], { ...o.env, METRICS_PORT: String(o.ports[r]) },
-        o.profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(o.profDir, r)}`] : [])),
+        o.profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.profDir, r)}`] : [], o.rolesDir)),
     started,
     process: processOf,
     pid: (r) => processOf(r).child.pid!,

@@ -29,13 +29,14 @@ export function restartDynamo(dynamodbEndpoint: string) {
 }
 
 /** The stack's server processes from its state folder (pid files), if this is the local stack. */
-export function stackPids(): Record<string, number> {
+export function stackPids(privateDynamoPid?: number): Record<string, number> {
   const dir = process.env.STACK_DIR ?? '.stack';
   const out: Record<string, number> = {};
   for (const svc of ['dynamodb', 'kafka', 'registry', 'postgres', 'prometheus']) {
     const file = path.join(dir, svc, 'pid');
     if (existsSync(file)) out[svc] = Number(readFileSync(file, 'utf8').trim());
   }
+  if (privateDynamoPid !== undefined) out.dynamodb = privateDynamoPid;
   return out;
 }
 

@@ -216,6 +216,12 @@ export const configEntries = {
   ),
   workerId: entry('WORKER_ID', z.string(), '', 'Stable worker id for bridge leases (default: host-pid).'),
   consumerBatchSize: entry('CONSUMER_BATCH_SIZE', int(1, 50_000), '2000', 'Records per PostgreSQL transaction in projectors and aggregators.'),
+  consumerConcurrency: entry(
+    'CONSUMER_CONCURRENCY',
+    int(1, 64),
+    '3',
+    'Partition batches a projector or aggregator process applies at once, each in its own PostgreSQL transaction (a connection each, from PG_POOL_MAX). A fetch is applied whole before the next: with fewer than the partitions it holds, a record waits for the batches ahead of it; with more, the transactions contend for CPU and the views\' few hot rows (measured in bench/results/report.md: 3 gave the lowest journal → committed latency on 6 partitions).',
+  ),
   consumerSessionTimeoutMs: entry(
     'CONSUMER_SESSION_TIMEOUT_MS',
     int(6_000, 300_000),

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from '../shared/latency-buckets.js';
 
 /** Metrics every consumer group of the pipeline exports; one set per registry. */
 export interface ConsumerMetrics {
@@ -12,6 +13,7 @@ export interface ConsumerMetrics {
   canaryLatency: Histogram<'group'>;
   parkedIds: Gauge<'group'>;
   e2eLatency: Histogram<'view'>;
+  stageLatency: Histogram<'group' | 'stage'>;
   blocked: Counter<'group' | 'kind'>;
 }
 
@@ -90,7 +92,14 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
       name: 'pipeline_e2e_latency_seconds',
       help: 'Journal written_at → view commit, one observation per applied event, per view.',
       labelNames: ['view'],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      buckets: [...LATENCY_BUCKETS],
+      registers,
+    }),
+    stageLatency: new Histogram({
+      name: 'consumer_stage_latency_seconds',
+      help: 'Per record, by stage: produced_to_consumed (its Kafka timestamp, set when the bridge produced it in its transaction → fetched by this group; includes the bridge\'s commit) and consumed_to_committed (fetched → its batch committed in PostgreSQL).',
+      labelNames: ['group', 'stage'],
+      buckets: [...LATENCY_BUCKETS],
       registers,
     }),
   };

@@ -30,6 +30,8 @@ export type ConsumerEvent =
   | {
       type: 'applied'; topic: string; partition: number; records: number; outcome: HandlerOutcome<unknown>; committedAt: number;
       deadLettered: number; durationMs: number; transactionMs: number; canaryTimes: number[];
+      /** When the batch was fetched, and the records' Kafka timestamps (when the bridge produced them), for the stage latencies. */
+      consumedAt?: number; producedAts?: number[];
     }
   | { type: 'undecodable'; topic: string; partition: number; count: number; code: string }
   | { type: 'skipped'; topic: string; partition: number; count: number; fromOffset: number; toOffset: number }
@@ -80,6 +82,14 @@ export function consumerObserver(o: { registry: Registry; groupId: string; views
         m.batchDuration.observe({ group }, e.durationMs / 1000);
         m.txDuration.observe({ group }, e.transactionMs / 1000);
         for (const t of e.canaryTimes) m.canaryLatency.observe({ group }, Math.max(0, (e.committedAt - t) / 1000));
+        if (e.consumedAt !== undefined) {
+          const consumed = m.stageLatency.labels({ group, stage: 'produced_to_consumed' });
+          const applied = m.stageLatency.labels({ group, stage: 'consumed_to_committed' });
+          for (const t of e.producedAts ?? []) {
+            if (Number.isFinite(t)) consumed.observe(Math.max(0, e.consumedAt - t) / 1000);
+            applied.observe(Math.max(0, e.committedAt - e.consumedAt) / 1000);
+          }
+        }
         const sourceTimes = outcome.appliedSourceTimes ?? (outcome.newestSourceTime ? [outcome.newestSourceTime] : []);
         for (const v of o.views) {
           const h = m.e2eLatency.labels({ view: v });

@@ -27,6 +27,8 @@ export interface ConsumerRunnerOptions<E> {
   recovery?: RecoveryPolicy;
   /** Records per PostgreSQL transaction. */
   maxBatchSize?: number;
+  /** Partition batches applied at once (CONSUMER_CONCURRENCY), one PostgreSQL transaction each. */
+  concurrency?: number;
   /** Kafka group session timeout (CONSUMER_SESSION_TIMEOUT_MS); see {@link groupTimings}. */
   sessionTimeoutMs?: number;
   /** Interval of the handler's maintenance (unparking). */
@@ -107,12 +109,14 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     logger: baseLogger,
     recovery = { kind: 'retryAndDeadLetter', attempts: 3, delayMs: 200 },
     maxBatchSize = 2000,
+    concurrency = 3,
     sessionTimeoutMs = 30_000,
     maintainIntervalMs = 2000,
     replicationFactor,
   } = options;
   if (topics.length === 0) throw new Error('a consumer runner needs at least one topic');
   if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new Error(`maxBatchSize must be a positive integer, got ${maxBatchSize}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${concurrency}`);
   const timings = groupTimings(sessionTimeoutMs);
   const logger = baseLogger.child({ group: groupId });
   const base = consumerObserver({ registry: options.metrics, groupId, views: handler.views, logger });
@@ -166,7 +170,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
   }
 
   /** Decodes and applies one chunk of a partition batch until it commits, or the policy gives up. Returns false to stop the batch. */
-  async function processChunk(topic: string, partition: number, messages: LogMessage[], payload: BatchPayload, fetchedAt: number): Promise<boolean> {
+  async function processChunk(topic: string, partition: number, messages: LogMessage[], payload: BatchPayload, fetchedAt: number, consumedAt: number): Promise<boolean> {
     const lastOffset = Number(messages.at(-1)!.offset);
     const span: BatchSpan = {
       topic, partition, firstOffset: Number(messages[0]!.offset), lastOffset, topicId: null,
@@ -195,6 +199,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
           observe({
             type: 'applied', topic, partition, records: messages.length, outcome: r.outcome, committedAt,
             deadLettered: r.deadLettered.length, durationMs: performance.now() - started, transactionMs: r.transactionMs, canaryTimes: r.canaryTimes,
+            consumedAt, producedAts: messages.map((m) => Number(m.timestamp)),
           });
         }
         break;
@@ -265,14 +270,15 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     await c.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 2,
+      partitionsConsumedConcurrently: concurrency,
       eachBatch: async (payload) => {
         const fetchedAt = performance.now();
+        const consumedAt = Date.now();
         const { batch } = payload;
         const first = batch.messages[0];
         if (!first || !positioner.accept(batch.topic, batch.partition)) return;
         for (let i = 0; i < batch.messages.length && live(payload); i += maxBatchSize) {
-          if (!(await processChunk(batch.topic, batch.partition, batch.messages.slice(i, i + maxBatchSize), payload, fetchedAt))) return;
+          if (!(await processChunk(batch.topic, batch.partition, batch.messages.slice(i, i + maxBatchSize), payload, fetchedAt, consumedAt))) return;
         }
       },
     });

@@ -190,7 +190,11 @@ export async function createTransactionalSink(options: {
       createPartitioner: Partitioners.DefaultPartitioner,
       // kafkajs keeps retrying idempotent sends indefinitely by default (limiting
       // it "may invalidate EoS"); our own timeouts bound each step instead.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
+      // The first retry after 20 ms, not 100: a transaction begun right after
+      // the previous commit meets CONCURRENT_TRANSACTIONS until the broker has
+      // written that commit's markers, a matter of milliseconds (the Java
+      // client retries AddPartitionsToTxn after 20 ms for the same reason).
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 20, maxRetryTime: 2_000 },
     });
   /**
    * kafkajs sends InitProducerId for the transactional id only at the first

@@ -83,6 +83,7 @@ export async function startConsumerRole(o: Omit<ConsumerRoleInput, 'journal'> & 
     logger,
     metrics: registry,
     maxBatchSize: config.consumerBatchSize,
+    concurrency: config.consumerConcurrency,
     sessionTimeoutMs: config.consumerSessionTimeoutMs,
     replicationFactor: config.topicReplicationFactor,
     producer,

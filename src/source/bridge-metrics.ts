@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from '../shared/latency-buckets.js';
 
 /**
  * The CDC bridge's Prometheus metrics (`cdc_bridge_*`), registered on the
@@ -12,6 +13,7 @@ export interface BridgeMetrics {
   recordsDeadLettered: Counter<'table' | 'shard' | 'error_code'>;
   batchSize: Histogram<'table'>;
   getRecordsSeconds: Histogram<'table'>;
+  stageLatency: Histogram<'table' | 'stage'>;
   throttles: Counter<'table' | 'operation'>;
   iteratorAgeMs: Gauge<'table' | 'shard'>;
   writtenAtAgeMs: Gauge<'table' | 'shard'>;
@@ -50,6 +52,12 @@ export function createBridgeMetrics(registry: Registry): BridgeMetrics {
     recordsDeadLettered: counter('cdc_bridge_records_dead_lettered_total', 'Records written to the bridge DLQ.', ['table', 'shard', 'error_code']),
     batchSize: histogram('cdc_bridge_batch_size', 'Records per GetRecords page that was relayed.', ['table'], [1, 5, 10, 50, 100, 250, 500, 1000]),
     getRecordsSeconds: histogram('cdc_bridge_get_records_seconds', 'GetRecords latency.', ['table'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]),
+    stageLatency: histogram(
+      'cdc_bridge_stage_latency_seconds',
+      'Per relayed record, by stage: journal_to_read (written_at → GetRecords answered), read_to_produced (→ its transaction began sending: mapping and the group commit\'s wait), produced_to_committed (→ the transaction committed).',
+      ['table', 'stage'],
+      [...LATENCY_BUCKETS],
+    ),
     throttles: counter('cdc_bridge_throttles_total', 'Throttled DynamoDB Streams calls (retried with backoff).', ['table', 'operation']),
     iteratorAgeMs: gauge('cdc_bridge_iterator_age_ms', 'Now minus ApproximateCreationDateTime of the last record read (24 h = retention).', ['table', 'shard']),
     writtenAtAgeMs: gauge('cdc_bridge_written_at_age_ms', 'Relay time minus written_at of the last relayed record.', ['table', 'shard']),

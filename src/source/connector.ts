@@ -140,10 +140,15 @@ export const connectorSchema = z
       .object({
         /** GetRecords Limit; DynamoDB Streams caps it at 1,000. */
         maxRecords: z.number().int().min(1).max(1000).default(1000),
-        /** Pause after a page that was not full (DynamoDB allows ~5 GetRecords/s per shard). */
+        /**
+         * At the head of the stream, the time from one GetRecords call to the next after a
+         * page that was not full (the page's commit counts towards it). DynamoDB Streams serves
+         * 5 GetRecords a second per shard; 250 ms is AWS Lambda's own cadence and leaves room
+         * for a second reader.
+         */
         pollIntervalMs: z.number().int().min(0).max(60_000).default(250),
-        /** Pause after an empty page. */
-        idlePollIntervalMs: z.number().int().min(0).max(60_000).default(1000),
+        /** The same after an empty page: the longest an event written to an idle shard waits to be read. */
+        idlePollIntervalMs: z.number().int().min(0).max(60_000).default(250),
         /**
          * Catching up, pages read while a transaction commits join the next
          * one, up to this many records (default 5,000)…
@@ -153,7 +158,7 @@ export const connectorSchema = z
         maxTransactionBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
       })
       .strict()
-      .default({ maxRecords: 1000, pollIntervalMs: 250, idlePollIntervalMs: 1000 }),
+      .default({ maxRecords: 1000, pollIntervalMs: 250, idlePollIntervalMs: 250 }),
     shards: z
       .object({
         rediscoveryIntervalMs: z.number().int().min(100).max(600_000).default(10_000),

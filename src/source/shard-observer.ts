@@ -1,7 +1,7 @@
 import { errorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { BridgeMetrics } from './bridge-metrics.js';
-import { initialShardStatus, reduceShardStatus, type ShardEvent, type ShardStatus } from './shard-state.js';
+import { initialShardStatus, reduceShardStatus, type ShardEvent, type ShardStatus, type TransactionTiming } from './shard-state.js';
 
 export interface ShardObserver {
   observe(event: ShardEvent): void;
@@ -24,6 +24,22 @@ export function createShardObserver(options: { shardId: string; table: string; m
   const labels = { table, shard: shardId };
   let status = initialShardStatus(shardId);
 
+  const stage = (name: string) => metrics.stageLatency.labels({ table, stage: name });
+  const toRead = stage('journal_to_read');
+  const toProduced = stage('read_to_produced');
+  const toCommitted = stage('produced_to_committed');
+  /** One observation per record and stage (seconds; a clock step backwards counts as 0). */
+  function observeStages(timing: TransactionTiming, committedAt: number): void {
+    const s = (ms: number) => Math.max(0, ms) / 1000;
+    for (const page of timing.pages) {
+      for (const w of page.writtenAts) toRead.observe(s(page.readAt - w));
+      for (let i = 0; i < page.messages; i++) {
+        toProduced.observe(s(timing.producedAt - page.readAt));
+        toCommitted.observe(s(committedAt - timing.producedAt));
+      }
+    }
+  }
+
   function record(e: ShardEvent): void {
     switch (e.type) {
       case 'positioned':
@@ -44,6 +60,7 @@ export function createShardObserver(options: { shardId: string; table: string; m
         metrics.batchSize.observe({ table }, e.records);
         metrics.lastCheckpointAt.set(labels, e.at / 1000);
         if (e.lastWrittenAt !== undefined) metrics.writtenAtAgeMs.set(labels, e.at - e.lastWrittenAt);
+        if (e.timing) observeStages(e.timing, e.at);
         break;
       case 'polled':
         metrics.checkpointAgeSeconds.set(labels, status.lastCommitAt ? (e.at - status.lastCommitAt) / 1000 : 0);

@@ -43,23 +43,52 @@ export type ShardEvent =
   /** Iterator obtained from the committed checkpoint (at start and after each recovery). */
   | { type: 'positioned'; after: string | null; resumed: boolean }
   | { type: 'page-read'; records: number; latencyMs: number }
-  /** A page (records, dead letters, checkpoint) committed; `at` is the commit time (ms). */
-  | {
-      type: 'committed';
-      lastSequenceNumber: string | null;
-      records: number;
-      relayed: number;
-      deadLettered: { code: string; reason: string; sequenceNumber: string }[];
-      filtered: string[];
-      lastWrittenAt: number | undefined;
-      at: number;
-    }
+  /** A transaction (records, dead letters, checkpoint) committed; `at` is the commit time (ms). */
+  | ({ type: 'committed'; lastSequenceNumber: string | null; records: number; at: number; timing?: TransactionTiming } & RelayCounts)
   /** After each page: at the head of the stream (`caughtUp`) or behind it. */
   | { type: 'polled'; caughtUp: boolean; iteratorAgeMs: number; at: number }
   | { type: 'transient-fault'; stage: ShardStage; error: unknown; attempt: number }
   | { type: 'producer-reset' }
   | { type: 'iterator-renewed'; reason: 'expired' | 'spurious-trim'; attempt: number }
   | ShardOutcome;
+
+/** What a page or a transaction did with the records it read (the `committed` event carries it). */
+export interface RelayCounts {
+  relayed: number;
+  deadLettered: { code: string; reason: string; sequenceNumber: string }[];
+  /** One reason per record skipped (MODIFY/REMOVE policy, or ALREADY_RELAYED by the seam). */
+  filtered: string[];
+  /** written_at of the last relayed event that has one. */
+  lastWrittenAt: number | undefined;
+}
+
+/** When a page's records were read, and the journal write times of its events (epoch ms). */
+export interface PageTiming {
+  /** GetRecords answered. */
+  readAt: number;
+  /** Messages the page put in the transaction. */
+  messages: number;
+  /** written_at of each relayed event that has one. */
+  writtenAts: number[];
+}
+
+/** The stage times of one transaction: its pages, and when its records were produced (the commit's sends began). */
+export interface TransactionTiming {
+  producedAt: number;
+  pages: PageTiming[];
+}
+
+export function emptyCounts(): RelayCounts {
+  return { relayed: 0, deadLettered: [], filtered: [], lastWrittenAt: undefined };
+}
+
+/** Adds `more` into `into` (in place; lists keep read order). */
+export function addCounts(into: RelayCounts, more: RelayCounts): void {
+  into.relayed += more.relayed;
+  for (const d of more.deadLettered) into.deadLettered.push(d);
+  for (const f of more.filtered) into.filtered.push(f);
+  if (more.lastWrittenAt !== undefined) into.lastWrittenAt = more.lastWrittenAt;
+}
 
 export interface ShardStatus {
   shardId: string;
@@ -163,6 +192,30 @@ export function classifyFailure(err: unknown): FailureClass {
   if (!programming) return 'transient';
   const sdk = e as { $metadata?: unknown; $responseBodyText?: unknown };
   return sdk.$metadata === undefined && sdk.$responseBodyText === undefined ? 'programming' : 'transient';
+}
+
+/**
+ * A fault and the step of the relay it happened in. Each step of a relay pass
+ * tags what it throws ({@link inStage}); the worker unwraps it to decide, so
+ * the stage is a property of the fault, not of a variable set before each step.
+ */
+export class StageFault extends Error {
+  constructor(
+    readonly stage: ShardStage,
+    readonly error: unknown,
+  ) {
+    super(`${stage}: ${messageOf(error)}`, { cause: error });
+    this.name = 'StageFault';
+  }
+}
+
+/** Runs one step; what it throws leaves tagged with `stage` (a fault already tagged keeps its stage). */
+export async function inStage<T>(stage: ShardStage, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw err instanceof StageFault ? err : new StageFault(stage, err);
+  }
 }
 
 /** A mapper failure, with the stream position of the record it failed on. */

@@ -18,6 +18,9 @@ import { collectShards, type ShardInfo, type ShardPage } from './shard-lineage.j
  * with full-jitter backoff until the caller's signal aborts.
  */
 
+/** DynamoDB Streams keeps records for 24 hours. */
+export const STREAM_RETENTION_MS = 24 * 3600_000;
+
 /** The shard iterator expired (15 min) or was otherwise refused: renew it from the checkpoint. */
 export class IteratorExpiredError extends PipelineError {
   constructor(cause: unknown) {
