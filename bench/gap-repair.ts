@@ -34,7 +34,7 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { CreateTableCommand, PutItemCommand, waitUntilTableExists, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
-import { itemOf } from '../src/command/journal.js';
+import { itemOf, journalTableInput } from '../src/command/journal.js';
 import { startPrivateDynamo } from './private-dynamo.js';
 import { loadConfig } from '../src/config/config.js';
 import { defaultSchemasDir, loadCatalog } from '../src/events/catalog.js';
@@ -82,35 +82,7 @@ function dynamoAt(endpoint: string): DynamoDBClient {
 
 /** The journal layout with (or without) the write-time index, no stream: the bench reads the table, not its stream. */
 async function createTable(ddb: DynamoDBClient, table: string, withIndex: boolean) {
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: table,
-      AttributeDefinitions: [
-        { AttributeName: 'pkey', AttributeType: 'S' },
-        { AttributeName: 'sequence_nr', AttributeType: 'N' },
-        ...(withIndex ? [{ AttributeName: JOURNAL_WRITE_TIME_INDEX.bucketAttribute, AttributeType: 'S' as const }, { AttributeName: 'written_at', AttributeType: 'N' as const }] : []),
-      ],
-      KeySchema: [
-        { AttributeName: 'pkey', KeyType: 'HASH' },
-        { AttributeName: 'sequence_nr', KeyType: 'RANGE' },
-      ],
-      ...(withIndex
-        ? {
-            GlobalSecondaryIndexes: [
-              {
-                IndexName: JOURNAL_WRITE_TIME_INDEX.name,
-                KeySchema: [
-                  { AttributeName: JOURNAL_WRITE_TIME_INDEX.bucketAttribute, KeyType: 'HASH' as const },
-                  { AttributeName: 'written_at', KeyType: 'RANGE' as const },
-                ],
-                Projection: { ProjectionType: 'ALL' as const },
-              },
-            ],
-          }
-        : {}),
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await ddb.send(new CreateTableCommand(journalTableInput(table, { stream: false, writeTimeIndex: withIndex })));
   await waitUntilTableExists({ client: ddb, maxWaitTime: 60 }, { TableName: table });
 }
 

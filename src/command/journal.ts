@@ -10,6 +10,7 @@ import {
   TransactWriteItemsCommand,
   waitUntilTableExists,
   type AttributeValue,
+  type CreateTableCommandInput,
   type DynamoDBClient,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
@@ -108,6 +109,50 @@ export interface Journal {
 }
 
 /** The items of one persistence id with sequence numbers in [from, to], in order: a strongly consistent Query, every page. */
+/**
+ * The journal table's definition: key (pkey, sequence_nr), on demand;
+ * `stream`: a NEW_IMAGE stream (what the bridge reads); `writeTimeIndex`: the
+ * write-time index a gap repair reads the missed window from (projection ALL:
+ * a repair relays straight from the index, no read of the table per event; the
+ * copy costs storage, not extra write units). Tests and benches build their
+ * tables from it too (a table adopting CDC late: no stream, enabled later).
+ */
+export function journalTableInput(table: string, o: { stream: boolean; writeTimeIndex: boolean }): CreateTableCommandInput {
+  return {
+    TableName: table,
+    AttributeDefinitions: [
+      { AttributeName: 'pkey', AttributeType: 'S' },
+      { AttributeName: 'sequence_nr', AttributeType: 'N' },
+      ...(o.writeTimeIndex
+        ? [
+            { AttributeName: JOURNAL_WRITE_TIME_INDEX.bucketAttribute, AttributeType: 'S' as const },
+            { AttributeName: 'written_at', AttributeType: 'N' as const },
+          ]
+        : []),
+    ],
+    KeySchema: [
+      { AttributeName: 'pkey', KeyType: 'HASH' },
+      { AttributeName: 'sequence_nr', KeyType: 'RANGE' },
+    ],
+    ...(o.writeTimeIndex
+      ? {
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: JOURNAL_WRITE_TIME_INDEX.name,
+              KeySchema: [
+                { AttributeName: JOURNAL_WRITE_TIME_INDEX.bucketAttribute, KeyType: 'HASH' as const },
+                { AttributeName: 'written_at', KeyType: 'RANGE' as const },
+              ],
+              Projection: { ProjectionType: 'ALL' as const },
+            },
+          ],
+        }
+      : {}),
+    BillingMode: 'PAY_PER_REQUEST',
+    ...(o.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' as const } } : {}),
+  };
+}
+
 export async function queryRange(
   ddb: DynamoDBClient,
   keys: { table: string; idAttribute: string; sequenceAttribute: string },
@@ -241,33 +286,7 @@ export function createJournal(options: { ddb: DynamoDBClient; table: string; cat
         if (!(err instanceof ResourceNotFoundException)) throw err;
       }
       const created = await ddb.send(
-        new CreateTableCommand({
-          TableName: table,
-          AttributeDefinitions: [
-            { AttributeName: 'pkey', AttributeType: 'S' },
-            { AttributeName: 'sequence_nr', AttributeType: 'N' },
-            { AttributeName: JOURNAL_WRITE_TIME_INDEX.bucketAttribute, AttributeType: 'S' },
-            { AttributeName: 'written_at', AttributeType: 'N' },
-          ],
-          KeySchema: [
-            { AttributeName: 'pkey', KeyType: 'HASH' },
-            { AttributeName: 'sequence_nr', KeyType: 'RANGE' },
-          ],
-          // Projection ALL: a repair relays straight from the index (no read of the table per
-          // event); the copy costs storage, not extra write units (an event is one unit either way).
-          GlobalSecondaryIndexes: [
-            {
-              IndexName: JOURNAL_WRITE_TIME_INDEX.name,
-              KeySchema: [
-                { AttributeName: JOURNAL_WRITE_TIME_INDEX.bucketAttribute, KeyType: 'HASH' },
-                { AttributeName: 'written_at', KeyType: 'RANGE' },
-              ],
-              Projection: { ProjectionType: 'ALL' },
-            },
-          ],
-          BillingMode: 'PAY_PER_REQUEST',
-          StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
-        }),
+        new CreateTableCommand(journalTableInput(table, { stream: true, writeTimeIndex: true })),
       );
       await waitUntilTableExists({ client: ddb, maxWaitTime: 60 }, { TableName: table });
       return created.TableDescription!.LatestStreamArn!;

@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../shared/logger.js';
 import { confluentErrorType, createConfluentKafka, type ConfluentProducer } from './confluent-client.js';
 import type { KafkaSettings } from './kafka.js';
-import { holdProducer, ProducerFencedError, SinkFailedError, toTopicMessages, withTimeout, type ShardSink, type SinkHooks } from './relay-producer.js';
+import { atLeastOnceSinkOf, holdProducer, ProducerFencedError, SinkFailedError, toTopicMessages, withTimeout, type ShardSink, type SinkHooks } from './relay-producer.js';
 
 /**
  * The bridge's {@link ShardSink} on librdkafka (@confluentinc/kafka-javascript,
@@ -109,34 +109,13 @@ export async function createConfluentTransactionalSink(
 export async function createConfluentAtLeastOnceSink(options: SinkOptions & { clientIdSuffix?: string }): Promise<ShardSink> {
   const { settings, logger, hooks = {}, operationTimeoutMs = 30_000 } = options;
   const kafka = createConfluentKafka(settings, logger, { clientIdSuffix: options.clientIdSuffix ?? 'relay', ...(options.registry ? { registry: options.registry } : {}) });
-  const disconnect = (p: ConfluentProducer) =>
-    withTimeout(p.disconnect(), 10_000, 'disconnect').catch((err: unknown) => logger.warn({ err }, 'producer disconnect failed'));
-  async function open(): Promise<ConfluentProducer> {
-    const p = kafka.producer({ kafkaJS: { idempotent: true, acks: -1 } });
-    try {
-      await withTimeout(p.connect(), operationTimeoutMs, 'producer connect');
-      return p;
-    } catch (err) {
-      await disconnect(p);
-      throw new SinkFailedError(classify(err).type, err);
-    }
-  }
-  const held = await holdProducer(open, disconnect, hooks);
-  return {
-    transactionalId: undefined,
-    async commit(messages, checkpoint) {
-      const started = performance.now();
-      try {
-        if (messages.length > 0) await withTimeout(held.get().sendBatch({ topicMessages: toTopicMessages(messages, undefined) }), operationTimeoutMs, 'send');
-        await withTimeout(held.get().sendBatch({ topicMessages: toTopicMessages([], checkpoint) }), operationTimeoutMs, 'checkpoint');
-        hooks.onCommitted?.(messages.length, performance.now() - started);
-      } catch (err) {
-        const { type } = classify(err);
-        hooks.onAborted?.(type);
-        throw new SinkFailedError(type, err);
-      }
-    },
-    reset: held.reset,
-    close: held.close,
-  };
+  return atLeastOnceSinkOf({
+    // acks=-1 is the producer's (librdkafka splits requests by message.max.bytes itself).
+    build: () => kafka.producer({ kafkaJS: { idempotent: true, acks: -1 } }),
+    send: (p: ConfluentProducer, topicMessages) => p.sendBatch({ topicMessages }),
+    errorType: (err) => classify(err).type,
+    logger,
+    hooks,
+    operationTimeoutMs,
+  });
 }

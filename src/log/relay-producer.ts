@@ -272,23 +272,51 @@ export async function createAtLeastOnceSink(options: {
   const { kafka, logger, hooks = {}, operationTimeoutMs = 30_000, maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES } = options;
   const confluent = confluentSinkOf(kafka);
   if (confluent) return createConfluentAtLeastOnceSink({ ...confluent, logger, hooks, operationTimeoutMs });
-  const build = () =>
-    kafkajsOf(kafka).producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
-    });
-  const disconnect = (p: Producer) =>
-    withTimeout(p.disconnect(), 10_000, 'disconnect').catch((err: unknown) => logger.warn({ err }, 'producer disconnect failed'));
-  async function open(): Promise<Producer> {
-    const p = build();
+  return atLeastOnceSinkOf({
+    build: () =>
+      kafkajsOf(kafka).producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
+      }),
+    send: (p: Producer, topicMessages) => p.sendBatch({ topicMessages, acks: -1 }),
+    chunks: (messages) => chunkByBytes(messages, maxRequestBytes),
+    errorType: kafkaErrorType,
+    logger,
+    hooks,
+    operationTimeoutMs,
+  });
+}
+
+/**
+ * The at-least-once sink over either client's producer, written once: the
+ * producer opened with a bounded connect (a failed one discarded) and held
+ * (reset opens afresh); each commit sends the records, chunk by chunk, each
+ * acknowledged by all in-sync replicas, and only then the checkpoint.
+ */
+export async function atLeastOnceSinkOf<P extends { connect(): Promise<unknown>; disconnect(): Promise<unknown> }>(o: {
+  build: () => P;
+  /** One acks=all send of the grouped messages. */
+  send: (p: P, topicMessages: RelayTopicMessages[]) => Promise<unknown>;
+  /** How the records are split into requests (default: one). */
+  chunks?: (messages: OutgoingMessage[]) => OutgoingMessage[][];
+  errorType: (err: unknown) => string;
+  logger: Logger;
+  hooks: SinkHooks;
+  operationTimeoutMs: number;
+}): Promise<ShardSink> {
+  const { hooks, operationTimeoutMs } = o;
+  const disconnect = (p: P) =>
+    withTimeout(p.disconnect(), 10_000, 'disconnect').catch((err: unknown) => o.logger.warn({ err }, 'producer disconnect failed'));
+  async function open(): Promise<P> {
+    const p = o.build();
     try {
       await withTimeout(p.connect(), operationTimeoutMs, 'producer connect');
       return p;
     } catch (err) {
       await disconnect(p);
-      throw err;
+      throw new SinkFailedError(o.errorType(err), err);
     }
   }
   const held = await holdProducer(open, disconnect, hooks);
@@ -297,14 +325,15 @@ export async function createAtLeastOnceSink(options: {
     async commit(messages, checkpoint) {
       const started = performance.now();
       try {
-        for (const chunk of messages.length > 0 ? chunkByBytes(messages, maxRequestBytes) : []) {
-          await withTimeout(held.get().sendBatch({ topicMessages: toTopicMessages(chunk, undefined), acks: -1 }), operationTimeoutMs, 'send');
+        for (const chunk of messages.length === 0 ? [] : (o.chunks?.(messages) ?? [messages])) {
+          await withTimeout(o.send(held.get(), toTopicMessages(chunk, undefined)), operationTimeoutMs, 'send');
         }
-        await withTimeout(held.get().sendBatch({ topicMessages: toTopicMessages([], checkpoint), acks: -1 }), operationTimeoutMs, 'checkpoint');
+        await withTimeout(o.send(held.get(), toTopicMessages([], checkpoint)), operationTimeoutMs, 'checkpoint');
         hooks.onCommitted?.(messages.length, performance.now() - started);
       } catch (err) {
-        hooks.onAborted?.(kafkaErrorType(err));
-        throw new SinkFailedError(kafkaErrorType(err), err);
+        const type = o.errorType(err);
+        hooks.onAborted?.(type);
+        throw new SinkFailedError(type, err);
       }
     },
     reset: held.reset,

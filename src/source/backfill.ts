@@ -1,15 +1,13 @@
 import { DescribeTableCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BACKFILL_KEY, checkpointKey, SPECIAL_KEY_PREFIX, type BackfillProgress, type Checkpoint, type CheckpointReader } from '../log/checkpoints.js';
+import { BACKFILL_KEY, checkpointKey, SPECIAL_KEY_PREFIX, type BackfillProgress, type Checkpoint } from '../log/checkpoints.js';
 import type { CheckpointWrite, OutgoingMessage, ShardSink } from '../log/relay-producer.js';
 import type { Logger } from '../shared/logger.js';
 import type { Item } from './attributes.js';
 import type { ConnectorConfig } from './connector.js';
 import { planWindow, probeHead, type ShardHead } from './gap-window.js';
-import type { RecordMapper } from './mapping.js';
 import { checkpointRecord, seamRecords } from './seam.js';
-import type { ShardInfo } from './shard-lineage.js';
 import { STREAM_RETENTION_MS } from './shard-worker.js';
-import type { StreamReader } from './stream-reader.js';
+import type { TableSource } from './table-source.js';
 
 export interface BackfillResult {
   /** Items this run scanned (a resumed run: from where the last one stopped). */
@@ -62,14 +60,7 @@ export function decodeKey(json: string): Record<string, AttributeValue> {
  * Sinks: one per segment, opened (fencing every earlier run's) before the
  * checkpoints are read, so a predecessor's open transaction is settled first.
  */
-export async function runBackfill(options: {
-  ddb: DynamoDBClient;
-  connector: ConnectorConfig;
-  mapper: RecordMapper;
-  reader: StreamReader;
-  streamArn: string;
-  shards: readonly ShardInfo[];
-  checkpoints: CheckpointReader;
+export async function runBackfill(options: TableSource & {
   /** Opens (and fences) the sink of segment `n`. */
   openSink: (n: number) => Promise<ShardSink>;
   logger: Logger;

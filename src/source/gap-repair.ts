@@ -1,14 +1,12 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { checkpointKey, SPECIAL_KEY_PREFIX, type Checkpoint, type CheckpointReader } from '../log/checkpoints.js';
+import { checkpointKey, SPECIAL_KEY_PREFIX, type Checkpoint } from '../log/checkpoints.js';
 import type { KeyHighWaterMarks } from '../log/key-high-water.js';
 import type { OutgoingMessage, ShardSink } from '../log/relay-producer.js';
 import type { Logger } from '../shared/logger.js';
-import type { ConnectorConfig } from './connector.js';
 import { planWindow, probeHead, type GapWindow, type ShardHead } from './gap-window.js';
-import type { MapResult, RecordMapper } from './mapping.js';
+import type { MapResult } from './mapping.js';
 import { checkpointRecord, seamRecords } from './seam.js';
-import type { ShardInfo } from './shard-lineage.js';
 import type { StreamReader } from './stream-reader.js';
+import type { TableSource } from './table-source.js';
 import { readWindowByIndex, readWindowByScan, usableIndex, type WindowItem, type WindowReadMethod } from './window-read.js';
 
 export const REPAIR_KEY = `${SPECIAL_KEY_PREFIX}repair`;
@@ -35,15 +33,7 @@ export interface GapRepairResult {
   durationMs: number;
 }
 
-export interface GapRepairOptions {
-  ddb: DynamoDBClient;
-  connector: ConnectorConfig;
-  mapper: RecordMapper;
-  reader: StreamReader;
-  streamArn: string;
-  /** The stream's shards as just described. */
-  shards: readonly ShardInfo[];
-  checkpoints: CheckpointReader;
+export interface GapRepairOptions extends TableSource {
   /** The repair's own sink (one transactional id per table): opening it fences any earlier repair. */
   openSink: () => Promise<ShardSink>;
   /** Highest sequence number per id among the event topic's records since a time (src/log/key-high-water.ts). */

@@ -10,6 +10,7 @@ import type { ConnectorConfig } from './connector.js';
 import { REPAIR_KEY, runGapRepair } from './gap-repair.js';
 import type { RecordMapper } from './mapping.js';
 import type { StreamReader } from './stream-reader.js';
+import type { TableSource } from './table-source.js';
 
 /** The bridge's reads of the table itself: the first-start backfill and stream-gap repairs. */
 export interface TableReads {
@@ -61,18 +62,23 @@ export function createTableReads(o: {
     }
   }
 
+  /** The table and its stream as they stand now, for a read of the table. */
+  const source = async (): Promise<TableSource> => ({
+    ddb: o.ddb,
+    connector,
+    mapper: o.mapper,
+    reader: o.reader,
+    streamArn: status.streamArn!,
+    shards: await o.reader.describeShards(status.streamArn!, signal),
+    checkpoints: o.checkpoints,
+  });
+
   return {
     backfill(reason) {
       backfilling ??= inState('backfilling', async () => {
         logger.info({ reason, segments: connector.backfill.segments }, 'backfilling the table into the topic');
         const r = await runBackfill({
-          ddb: o.ddb,
-          connector,
-          mapper: o.mapper,
-          reader: o.reader,
-          streamArn: status.streamArn!,
-          shards: await o.reader.describeShards(status.streamArn!, signal),
-          checkpoints: o.checkpoints,
+          ...(await source()),
           openSink: (n) => o.openSink(`${BACKFILL_KEY}-${n}`),
           logger,
           signal,
@@ -89,13 +95,7 @@ export function createTableReads(o: {
       repairing ??= inState('repairing', async () => {
         await o.pauseShards();
         const r = await runGapRepair({
-          ddb: o.ddb,
-          connector,
-          mapper: o.mapper,
-          reader: o.reader,
-          streamArn: status.streamArn!,
-          shards: await o.reader.describeShards(status.streamArn!, signal),
-          checkpoints: o.checkpoints,
+          ...(await source()),
           openSink: () => o.openSink(REPAIR_KEY),
           readMarks: o.readMarks,
           logger,

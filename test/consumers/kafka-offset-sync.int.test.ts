@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaOffsetSync, type KafkaOffsetSync } from '../../src/consumers/kafka-offset-sync.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createTopicsAndWait } from '../../src/log/topics.js';
-import { createTestDatabase, eventually, kafka, testLogger, uniqueName, type TestDatabase, fixtureProducer } from '../helpers/stack.js';
+import { createTestDatabase, eventually, kafka, testLogger, uniqueName, type TestDatabase, writeFixture } from '../helpers/stack.js';
 
 /**
  * The runner's Kafka offset sync against the real broker and PostgreSQL: a
@@ -35,10 +35,7 @@ describe('Kafka offset sync', () => {
     admin = k.admin();
     await admin.connect();
     await createTopicsAndWait(admin, [{ topic, numPartitions: 3 }]);
-    const producer = fixtureProducer(k);
-    await producer.connect();
-    await producer.send({ topic, messages: Array.from({ length: 60 }, (_, i) => ({ partition: i % 3, value: `v${i}` })) });
-    await producer.disconnect();
+    await writeFixture(k, { topic, messages: Array.from({ length: 60 }, (_, i) => ({ partition: i % 3, value: `v${i}` })) });
     db = await createTestDatabase('sync');
     await migrate(db.pool, 'migrations');
     // Kafka's copy is stale: committed while the group was stopped (a failover left it there).

@@ -44,6 +44,16 @@ describe('stored offsets of another topic incarnation (real servers)', () => {
     await runner.start();
     return runner;
   };
+  /** Starts `group` and waits until each of the three partitions reports itself blocked. */
+  const startBlocked = async (group: string) => {
+    const events: ConsumerEvent[] = [];
+    const runner = await start(group, events);
+    const blocked = await eventually(async () => {
+      const b = events.flatMap((e) => (e.type === 'blocked' ? [e] : []));
+      return b.length === 3 ? b : undefined;
+    }, 60_000, 200);
+    return { runner, blocked };
+  };
   const stored = async (group: string) =>
     new Map(
       (await f.db.pool.query<{ partition: number; next_offset: string; blocked_reason: string | null }>(
@@ -56,6 +66,14 @@ describe('stored offsets of another topic incarnation (real servers)', () => {
       const s = await stored(group);
       return ends.every((e) => (s.get(e.partition)?.next ?? 0) >= Number(e.high)) ? true : undefined;
     }, 90_000, 250);
+  };
+  /** A fresh read model; the history relayed to the topic and consumed by `group` to its end, then the group stopped. */
+  const consumedOnce = async (group: string) => {
+    await f.db.pool.query('truncate inventories, inventory_movements');
+    await produceRecords(f.producer, f.serde, f.topic, history);
+    const first = await start(group);
+    await caughtUp(group);
+    await first.stop();
   };
   /** The read model and movements against the independent oracle's fold of every journal record written so far. */
   const expectReadModelEqualsFold = async (records: JournalRecord[]) => {
@@ -100,12 +118,7 @@ describe('stored offsets of another topic incarnation (real servers)', () => {
     const ends = new Map((await f.admin.fetchTopicOffsets(f.topic)).map((e) => [e.partition, Number(e.high)]));
     expect([...before].every(([p, s]) => ends.get(p)! > s.next)).toBe(true);
 
-    const events: ConsumerEvent[] = [];
-    const second = await start(group, events);
-    const blocked = await eventually(async () => {
-      const b = events.flatMap((e) => (e.type === 'blocked' ? [e] : []));
-      return b.length === 3 ? b : undefined;
-    }, 60_000, 200);
+    const { runner: second, blocked: blocked } = await startBlocked(group);
     expect(blocked.map((b) => b.kind)).toEqual(['topic-recreated', 'topic-recreated', 'topic-recreated']);
     for (const b of blocked) expect(b.reason).toMatch(/stored offset \d+ \(after inventory-OI-\d+ seq \d+ at offset \d+\) was stored for topic ID [0-9a-f-]{36}, and the topic now has ID [0-9a-f-]{36}/);
     expect(second.health().blocked).toHaveLength(3);
@@ -118,12 +131,7 @@ describe('stored offsets of another topic incarnation (real servers)', () => {
 
     // Offsets stored before topic IDs were kept (or on a cluster that gives none): the witness alone tells.
     await f.db.pool.query('update consumer_offsets set topic_id = null where group_id = $1', [group]);
-    const witnessOnly: ConsumerEvent[] = [];
-    const third = await start(group, witnessOnly);
-    const byWitness = await eventually(async () => {
-      const b = witnessOnly.flatMap((e) => (e.type === 'blocked' ? [e] : []));
-      return b.length === 3 ? b : undefined;
-    }, 60_000, 200);
+    const { runner: third, blocked: byWitness } = await startBlocked(group);
     expect(byWitness.map((b) => b.kind)).toEqual(['other-record', 'other-record', 'other-record']);
     for (const b of byWitness) expect(b.reason).toMatch(/the group applied inventory-OI-\d+ seq \d+ at offset \d+ before its stored offset \d+, but the topic now holds /);
     // The check an operator runs says the same without joining the group.
@@ -148,11 +156,7 @@ describe('stored offsets of another topic incarnation (real servers)', () => {
 
   it('recreated topic, new log end below the stored offsets: blocked beyond the log end (the client never resets it by itself)', async () => {
     const group = uniqueName('inc-b');
-    await f.db.pool.query('truncate inventories, inventory_movements');
-    await produceRecords(f.producer, f.serde, f.topic, history);
-    const first = await start(group);
-    await caughtUp(group);
-    await first.stop();
+    await consumedOnce(group);
     const before = await stored(group);
 
     await recreateTopic();
@@ -160,12 +164,7 @@ describe('stored offsets of another topic incarnation (real servers)', () => {
     await produceRecords(f.producer, f.serde, f.topic, added);
     // As on a cluster that gives no topic IDs: the log end tells.
     await f.db.pool.query('update consumer_offsets set topic_id = null where group_id = $1', [group]);
-    const events: ConsumerEvent[] = [];
-    const second = await start(group, events);
-    const blocked = await eventually(async () => {
-      const b = events.flatMap((e) => (e.type === 'blocked' ? [e] : []));
-      return b.length === 3 ? b : undefined;
-    }, 60_000, 200);
+    const { runner: second, blocked: blocked } = await startBlocked(group);
     expect(blocked.map((b) => b.kind)).toEqual(['beyond-log-end', 'beyond-log-end', 'beyond-log-end']);
     await sleep(1500);
     expect([...(await stored(group))].map(([p, s]) => [p, s.next])).toEqual([...before].map(([p, s]) => [p, s.next]));
@@ -186,11 +185,7 @@ describe('stored offsets of another topic incarnation (real servers)', () => {
 
   it('an offsets snapshot restored next to a topic that moved on: blocked when the snapshot is of another incarnation, read on when it is of this one', async () => {
     const group = uniqueName('inc-c');
-    await f.db.pool.query('truncate inventories, inventory_movements');
-    await produceRecords(f.producer, f.serde, f.topic, history);
-    const first = await start(group);
-    await caughtUp(group);
-    await first.stop();
+    await consumedOnce(group);
     const snapshot = (await f.db.pool.query('select * from consumer_offsets where group_id = $1', [group])).rows;
 
     // The same topic moves on; restoring the older snapshot is no reason to stop (the witness is still there).
@@ -217,9 +212,7 @@ describe('stored offsets of another topic incarnation (real servers)', () => {
     await recreateTopic();
     await produceRecords(f.producer, f.serde, f.topic, [...history].reverse());
     await restore();
-    const blockedEvents: ConsumerEvent[] = [];
-    const third = await start(group, blockedEvents);
-    await eventually(async () => (blockedEvents.filter((e) => e.type === 'blocked').length === 3 ? true : undefined), 60_000, 200);
+    const { runner: third } = await startBlocked(group);
     await third.stop();
     await eventually(async () => ((await f.admin.describeGroups([group])).groups[0]!.members.length === 0 ? true : undefined), 30_000, 200);
     const plan = await planOffsetReset({ kafka: f.kafka, pool: f.db.pool, group, topic: f.topic, to: { kind: 'earliest' } });

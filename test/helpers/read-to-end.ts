@@ -19,9 +19,11 @@ export async function readCommittedToEnd(o: {
   timeoutMs: number;
   /** Progress for the timeout's message. */
   progress?: () => string;
+  /** Read aborted records too (read_uncommitted): to show what read_committed hides. */
+  readUncommitted?: boolean;
 }): Promise<void> {
-  const { kafka, topic, groupId, onMessage, ready, timeoutMs, progress = () => '' } = o;
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 200 });
+  const { kafka, topic, groupId, onMessage, ready, timeoutMs, progress = () => '', readUncommitted = false } = o;
+  const consumer = kafka.consumer({ groupId, readUncommitted, maxWaitTimeInMs: 200 });
   const reached = new Map<number, bigint>();
   const passed = (partition: number, offset: string) => {
     const at = BigInt(offset);

@@ -40,6 +40,17 @@ export function fixtureProducer(k: ReturnType<typeof kafka>) {
   return k.producer({ idempotent: true, maxInFlightRequests: 1 });
 }
 
+/** Writes a test's fixture records (one send through a fixture producer, connected for it). */
+export async function writeFixture(k: ReturnType<typeof kafka>, record: Parameters<ReturnType<typeof fixtureProducer>['send']>[0]): Promise<void> {
+  const producer = fixtureProducer(k);
+  await producer.connect();
+  try {
+    await producer.send(record);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 export function dynamoSettings() {
   return {
     endpoint: config.dynamodbEndpoint,

@@ -4,7 +4,7 @@ import { listDeadLetters } from '../../src/consumers/dlq-admin.js';
 import { sweepInternalGroups, withInternalGroup } from '../../src/log/internal-groups.js';
 import { createTopicsAndWait } from '../../src/log/topics.js';
 import { freshInternalGroupId, isInternalGroup } from '../../src/shared/group-names.js';
-import { kafka, testLogger, uniqueName, fixtureProducer } from '../helpers/stack.js';
+import { kafka, testLogger, uniqueName, writeFixture } from '../helpers/stack.js';
 
 const HOUR = 3_600_000;
 
@@ -19,10 +19,7 @@ describe('internal consumer groups', () => {
     admin = k.admin();
     await admin.connect();
     await createTopicsAndWait(admin, [{ topic, numPartitions: 1 }]);
-    const producer = fixtureProducer(k);
-    await producer.connect();
-    await producer.send({ topic, messages: [{ value: 'a', headers: { dlq_error_code: 'BAD' } }, { value: 'b', headers: { dlq_error_code: 'BAD' } }] });
-    await producer.disconnect();
+    await writeFixture(k, { topic, messages: [{ value: 'a', headers: { dlq_error_code: 'BAD' } }, { value: 'b', headers: { dlq_error_code: 'BAD' } }] });
   });
 
   afterAll(async () => {

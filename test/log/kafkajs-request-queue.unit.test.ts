@@ -19,16 +19,22 @@ const logger = { debug: () => undefined, info: () => undefined, warn: () => unde
 const queue = () =>
   new RequestQueue({ maxInFlightRequests: 1, requestTimeout: 30_000, enforceRequestTimeout: true, clientId: 't', broker: 'b:9092', logger });
 
+/** The delays every setTimeout is called with from here on (the timers still run). */
+function recordTimerDelays(): number[] {
+  const delays: number[] = [];
+  const real = globalThis.setTimeout;
+  vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+    delays.push(ms ?? 0);
+    return real(fn, ms);
+  }) as typeof setTimeout);
+  return delays;
+}
+
 describe('kafkajs request queue timer (patched)', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('schedules the unthrottled check 1 ms ahead, never with a negative delay, and runs it', async () => {
-    const delays: number[] = [];
-    const real = globalThis.setTimeout;
-    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
-      delays.push(ms ?? 0);
-      return real(fn, ms);
-    }) as typeof setTimeout);
+    const delays = recordTimerDelays();
     const q = queue();
     const checked = new Promise<void>((resolve) => {
       q.checkPendingRequests = () => resolve();
@@ -39,12 +45,7 @@ describe('kafkajs request queue timer (patched)', () => {
   });
 
   it('keeps a client-side throttle: the check waits until it ends', () => {
-    const delays: number[] = [];
-    const real = globalThis.setTimeout;
-    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
-      delays.push(ms ?? 0);
-      return real(fn, ms);
-    }) as typeof setTimeout);
+    const delays = recordTimerDelays();
     const q = queue();
     q.throttledUntil = Date.now() + 5_000;
     q.scheduleCheckPendingRequests();

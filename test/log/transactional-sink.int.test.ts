@@ -1,4 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
+import { readCommittedToEnd } from '../helpers/read-to-end.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckpointReader, decodeCheckpoint } from '../../src/log/checkpoints.js';
 import { partitionForKey } from '../../src/log/partitioner.js';
@@ -23,39 +24,16 @@ interface Read {
 
 /** Every record of `topic` up to its end offsets at the call, with read_committed or not. */
 async function readAll(k: Kafka, topic: string, readUncommitted: boolean): Promise<Read[]> {
-  const admin = k.admin();
-  await admin.connect();
-  const ends = new Map(
-    (await admin.fetchTopicOffsets(topic)).filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n] as const),
-  );
-  await admin.disconnect();
   const out: Read[] = [];
-  if (ends.size === 0) return out;
-  const consumer = k.consumer({ groupId: uniqueName('sink-read'), readUncommitted, maxWaitTimeInMs: 200 });
-  const reached = new Set<number>();
-  const passed = (partition: number, offset: string) => {
-    const end = ends.get(partition);
-    if (end !== undefined && BigInt(offset) >= end) reached.add(partition);
-  };
-  consumer.on(consumer.events.END_BATCH_PROCESS, (e) => passed(e.payload.partition, e.payload.lastOffset));
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
-        out.push({ partition, key: message.key?.toString() ?? '', value: message.value?.toString() ?? '' });
-        passed(partition, message.offset);
-      },
-    });
-    const deadline = Date.now() + 60_000;
-    while (reached.size < ends.size) {
-      if (Date.now() > deadline) throw new Error(`${topic} not read to its end (${[...reached].join(',')} of ${[...ends.keys()].join(',')})`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } finally {
-    await consumer.disconnect();
-  }
+  await readCommittedToEnd({
+    kafka: k,
+    topic,
+    groupId: uniqueName('sink-read'),
+    readUncommitted,
+    onMessage: (partition, message) => out.push({ partition, key: message.key?.toString() ?? '', value: message.value?.toString() ?? '' }),
+    ready: () => true,
+    timeoutMs: 60_000,
+  });
   return out;
 }
 

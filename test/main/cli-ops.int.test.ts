@@ -5,7 +5,7 @@ import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopicsAndWait } from '../../src/log/topics.js';
 import { spawnCli } from '../helpers/process.js';
-import { kafka, uniqueName, fixtureProducer } from '../helpers/stack.js';
+import { kafka, uniqueName, writeFixture } from '../helpers/stack.js';
 
 /**
  * The operator commands of docs/operating/README.md's table not run as a process
@@ -66,10 +66,7 @@ describe('cli lag [--json]', () => {
     admin = k.admin();
     await admin.connect();
     await createTopicsAndWait(admin, [{ topic, numPartitions: 1 }]);
-    const producer = fixtureProducer(k);
-    await producer.connect();
-    await producer.send({ topic, messages: Array.from({ length: 30 }, (_, i) => ({ value: `r${i}` })) });
-    await producer.disconnect();
+    await writeFixture(k, { topic, messages: Array.from({ length: 30 }, (_, i) => ({ value: `r${i}` })) });
     // A group that consumed 12 of the 30 records and stopped.
     await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '12' }] });
   });

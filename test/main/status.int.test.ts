@@ -7,7 +7,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { readJournal, waitForProjector } from '../helpers/assertions.js';
 import { journalFor, serdeFor } from '../helpers/pipeline.js';
 import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
-import { createTestDatabase, eventually, kafka, uniqueName, type TestDatabase, fixtureProducer } from '../helpers/stack.js';
+import { createTestDatabase, eventually, kafka, uniqueName, type TestDatabase, writeFixture } from '../helpers/stack.js';
 
 /** `cli status` as cron or CI runs it: the screen and the exit code. */
 async function status(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
@@ -92,10 +92,7 @@ describe('cli status against a running pipeline', () => {
     const dlq = `${topic}.dlq.${prefix}inventory-projector`;
     await admin.createTopics({ topics: [{ topic: dlq, numPartitions: 1 }], waitForLeaders: true });
     await admin.disconnect();
-    const producer = fixtureProducer(k);
-    await producer.connect();
-    await producer.send({ topic: dlq, messages: [{ key: 'x', value: 'poison' }] });
-    await producer.disconnect();
+    await writeFixture(k, { topic: dlq, messages: [{ key: 'x', value: 'poison' }] });
     const withDlq = await status(env);
     expect(withDlq.out).toContain(`1 dead letter(s) in ${dlq}`);
     expect(withDlq.out).toContain('dead letters 1');

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopicsAndWait } from '../../src/log/topics.js';
 import { createLagMonitor } from '../../src/monitor/lag-monitor.js';
 import { freshInternalGroupId, rebuildGroupId } from '../../src/shared/group-names.js';
-import { kafka, uniqueName, fixtureProducer } from '../helpers/stack.js';
+import { kafka, uniqueName, writeFixture } from '../helpers/stack.js';
 
 /**
  * With `groups: 'all'` (what `run --roles monitor` uses) the monitor leaves
@@ -26,10 +26,7 @@ describe('lag monitor: internal and rebuild groups', () => {
     admin = k.admin();
     await admin.connect();
     await createTopicsAndWait(admin, [{ topic, numPartitions: 1 }]);
-    const producer = fixtureProducer(k);
-    await producer.connect();
-    await producer.send({ topic, messages: Array.from({ length: 50 }, (_, i) => ({ value: `v${i}` })) });
-    await producer.disconnect();
+    await writeFixture(k, { topic, messages: Array.from({ length: 50 }, (_, i) => ({ value: `v${i}` })) });
     for (const groupId of [live, rebuild, internal, legacy, legacyDlq]) {
       await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '10' }] });
     }

@@ -1,11 +1,11 @@
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, ScanCommand, UpdateTableCommand, waitUntilTableExists, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createJournal, type Journal } from '../../src/command/journal.js';
+import { createJournal, journalTableInput, type Journal } from '../../src/command/journal.js';
 import { createCheckpointReader } from '../../src/log/checkpoints.js';
 import { loadConnector } from '../../src/source/connector.js';
 import { spawnCli, writeConnector, type CliProcess } from '../helpers/process.js';
 import { dynamo, eventually, kafka, testLogger, uniqueName } from '../helpers/stack.js';
-import { bridgeFor, catalog, positions, prepareTopics, readTopic, testConnector, type ReadMessage } from './bridge-env.js';
+import { bridgeFor, catalog, expectEachOnce, prepareTopics, readTopic, testConnector } from './bridge-env.js';
 import { readAll, sleep, startWriter } from './harness/split-env.js';
 
 /**
@@ -30,20 +30,7 @@ afterAll(async () => {
 /** A journal-layout table without a stream (the stream is enabled later, as a table adopting CDC late does). */
 async function tableWithoutStream(table: string): Promise<Journal> {
   tables.push(table);
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: table,
-      AttributeDefinitions: [
-        { AttributeName: 'pkey', AttributeType: 'S' },
-        { AttributeName: 'sequence_nr', AttributeType: 'N' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pkey', KeyType: 'HASH' },
-        { AttributeName: 'sequence_nr', KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await ddb.send(new CreateTableCommand(journalTableInput(table, { stream: false, writeTimeIndex: false })));
   await waitUntilTableExists({ client: ddb, maxWaitTime: 30 }, { TableName: table });
   return createJournal({ ddb, table, catalog });
 }
@@ -69,20 +56,6 @@ async function enableStream(table: string): Promise<void> {
   await eventually(async () => ((await ddb.send(new DescribeTableCommand({ TableName: table }))).Table?.LatestStreamArn ? true : undefined), 30_000);
 }
 
-function expectEachOnce(messages: ReadMessage[], counts: Map<string, number>) {
-  const seen = positions(messages);
-  const missing: string[] = [];
-  const doubled: string[] = [];
-  for (const [id, n] of counts) {
-    const got = seen.get(id) ?? [];
-    for (let s = 1; s <= n; s++) {
-      const times = got.filter((x) => x === s).length;
-      if (times === 0) missing.push(`${id}#${s}`);
-      if (times > 1) doubled.push(`${id}#${s}`);
-    }
-  }
-  expect({ missing: missing.slice(0, 20), doubled: doubled.slice(0, 20), extra: messages.length - [...counts.values()].reduce((a, b) => a + b, 0) }).toEqual({ missing: [], doubled: [], extra: 0 });
-}
 
 async function writtenAts(table: string): Promise<number[]> {
   const out: number[] = [];

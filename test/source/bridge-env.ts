@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateTableCommand, DeleteTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { Registry } from 'prom-client';
+import { expect } from 'vitest';
 import { createJournal, type Journal } from '../../src/command/journal.js';
 import { ConcurrencyError } from '../../src/shared/errors.js';
 import { createLogger } from '../../src/shared/logger.js';
@@ -169,6 +170,22 @@ export function positions(messages: ReadMessage[]): Map<string, number[]> {
     m.set(msg.key, list);
   }
   return m;
+}
+
+/** Every journal position 1..n of each id in `counts` is in the topic exactly once, and nothing else is (the first 20 of each kind named). */
+export function expectEachOnce(messages: ReadMessage[], counts: Map<string, number>) {
+  const seen = positions(messages);
+  const missing: string[] = [];
+  const doubled: string[] = [];
+  for (const [id, n] of counts) {
+    const got = seen.get(id) ?? [];
+    for (let s = 1; s <= n; s++) {
+      const times = got.filter((x) => x === s).length;
+      if (times === 0) missing.push(`${id}#${s}`);
+      if (times > 1) doubled.push(`${id}#${s}`);
+    }
+  }
+  expect({ missing: missing.slice(0, 20), doubled: doubled.slice(0, 20), extra: messages.length - [...counts.values()].reduce((a, b) => a + b, 0) }).toEqual({ missing: [], doubled: [], extra: 0 });
 }
 
 /**

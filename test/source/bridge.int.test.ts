@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createJournal, type Journal } from '../../src/command/journal.js';
+import { createJournal, journalTableInput, type Journal } from '../../src/command/journal.js';
 import { partitionForKey } from '../../src/log/partitioner.js';
 import { SINK_CLIENTS } from '../helpers/sink-clients.js';
 import { dynamo, eventually, kafka } from '../helpers/stack.js';
@@ -152,20 +152,7 @@ describe('CDC bridge against DynamoDB Local, Kafka and the registry', () => {
   it('backfills a table that has history from before its stream, then streams: every event once, none twice across the seam', async () => {
     const connector = testConnector('journal.json');
     tables.push(connector.table);
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: connector.table,
-        AttributeDefinitions: [
-          { AttributeName: 'pkey', AttributeType: 'S' },
-          { AttributeName: 'sequence_nr', AttributeType: 'N' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pkey', KeyType: 'HASH' },
-          { AttributeName: 'sequence_nr', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await ddb.send(new CreateTableCommand(journalTableInput(connector.table, { stream: false, writeTimeIndex: false })));
     await waitUntilTableExists({ client: ddb, maxWaitTime: 30 }, { TableName: connector.table });
     const journal = createJournal({ ddb, table: connector.table, catalog });
     const ids = Array.from({ length: 4 }, (_, i) => `inventory-OLD-${i}`);

@@ -1,3 +1,4 @@
+import { journalTableInput } from '../../src/command/journal.js';
 import { CreateTableCommand, DeleteTableCommand, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,21 +15,7 @@ describe('DynamoDB Local with Streams (real server)', () => {
   });
 
   it('delivers a NEW_IMAGE stream record for a put item', async () => {
-    const created = await ddb.send(
-      new CreateTableCommand({
-        TableName: table,
-        AttributeDefinitions: [
-          { AttributeName: 'pkey', AttributeType: 'S' },
-          { AttributeName: 'sequence_nr', AttributeType: 'N' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pkey', KeyType: 'HASH' },
-          { AttributeName: 'sequence_nr', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
-      }),
-    );
+    const created = await ddb.send(new CreateTableCommand(journalTableInput(table, { stream: true, writeTimeIndex: false })));
     await waitUntilTableExists({ client: ddb, maxWaitTime: 30 }, { TableName: table });
     const streamArn = created.TableDescription?.LatestStreamArn;
     expect(streamArn).toBeTruthy();

@@ -1,14 +1,9 @@
-import { DeleteTableCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { Registry } from 'prom-client';
+import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EventSerde } from '../../src/events/serde.js';
-import { createBridge, type Bridge } from '../../src/source/bridge.js';
-import type { ConnectorConfig } from '../../src/source/connector.js';
-import { dynamo, dynamoStreams, eventually, kafka, testLogger } from '../helpers/stack.js';
-import { schemaStore } from '../helpers/schemas.js';
-import { catalog, journalConnector, positions, readTopic, type ReadMessage } from './bridge-env.js';
-import { harnessStreams, readAll, sleep, startWriter, streamArnOf } from './harness/split-env.js';
-import { startSplitStreamsServer, type SplitStreamsServer } from './harness/split-streams-server.js';
+import { dynamo, dynamoStreams, eventually } from '../helpers/stack.js';
+import { expectEachOnce, journalConnector, readTopic } from './bridge-env.js';
+import { readAll, sleep, splitTestScope, startWriter, streamArnOf } from './harness/split-env.js';
+import { startSplitStreamsServer } from './harness/split-streams-server.js';
 
 /**
  * A stream gap, repaired: a bridge stops under load, writes go on, the
@@ -24,41 +19,11 @@ import { startSplitStreamsServer, type SplitStreamsServer } from './harness/spli
 const SKEW_MS = 2_000;
 /** Events per id written and relayed before the outage. */
 const HISTORY = 50;
-const tables: string[] = [];
-const servers: SplitStreamsServer[] = [];
-const bridges: Bridge[] = [];
-afterAll(async () => {
-  await Promise.all(bridges.map((b) => b.stop().catch(() => undefined)));
-  await Promise.all(servers.map((s) => s.close()));
-  for (const t of tables) {
-    await dynamo().send(new DeleteTableCommand({ TableName: t })).catch(() => undefined);
-    await dynamo().send(new DeleteTableCommand({ TableName: `${t}-leases` })).catch(() => undefined);
-  }
-});
-
-function bridgeOn(h: SplitStreamsServer, connector: ConnectorConfig, serde: EventSerde, workerId: string): Bridge {
-  const b = createBridge({ connector, kafka: kafka('gap-bridge'), ddb: dynamo(), streams: harnessStreams(h), serde, schemaStore: schemaStore(), logger: testLogger, metrics: new Registry(), catalog, workerId });
-  bridges.push(b);
-  return b;
-}
+const { tables, servers, bridgeOn, cleanup } = splitTestScope('gap-bridge');
+afterAll(cleanup);
 
 const keyOf = (id: string | undefined, seq: string | number | undefined) => `${id}#${seq}`;
 
-function expectEachOnce(messages: ReadMessage[], counts: Map<string, number>) {
-  const seen = positions(messages);
-  const missing: string[] = [];
-  const doubled: string[] = [];
-  for (const [id, n] of counts) {
-    const got = seen.get(id) ?? [];
-    for (let s = 1; s <= n; s++) {
-      const times = got.filter((x) => x === s).length;
-      if (times === 0) missing.push(keyOf(id, s));
-      if (times > 1) doubled.push(keyOf(id, s));
-    }
-  }
-  expect({ missing, doubled }).toEqual({ missing: [], doubled: [] });
-  expect(messages).toHaveLength([...counts.values()].reduce((a, b) => a + b, 0));
-}
 
 async function tableItems(table: string): Promise<Record<string, AttributeValue>[]> {
   const out: Record<string, AttributeValue>[] = [];

@@ -1,31 +1,18 @@
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBridge, type Bridge } from '../../src/source/bridge.js';
 import type { ConnectorConfig } from '../../src/source/connector.js';
 import type { EventSerde } from '../../src/events/serde.js';
-import { dynamo, dynamoStreams, eventually, kafka, testLogger } from '../helpers/stack.js';
-import { catalog, journalConnector, positions, readTopic } from './bridge-env.js';
-import { schemaStore } from '../helpers/schemas.js';
+import { dynamoStreams, eventually } from '../helpers/stack.js';
+import { journalConnector, positions, readTopic } from './bridge-env.js';
 import { startSplitStreamsServer, type SplitStreamsServer } from './harness/split-streams-server.js';
-import { childReadsVersusParentEnd, harnessStreams, readAll, sleep, startWriter, streamArnOf } from './harness/split-env.js';
+import { childReadsVersusParentEnd, readAll, sleep, splitTestScope, startWriter, streamArnOf } from './harness/split-env.js';
 
 /**
  * The bridge through the real AWS SDK against a stream whose shards split
  * (test/source/harness: DynamoDB Local's real records, simulated layout).
  */
 
-const tables: string[] = [];
-const servers: SplitStreamsServer[] = [];
-const bridges: Bridge[] = [];
-afterAll(async () => {
-  await Promise.all(bridges.map((b) => b.stop().catch(() => undefined)));
-  await Promise.all(servers.map((s) => s.close()));
-  for (const t of tables) {
-    await dynamo().send(new DeleteTableCommand({ TableName: t })).catch(() => undefined);
-    await dynamo().send(new DeleteTableCommand({ TableName: `${t}-leases` })).catch(() => undefined);
-  }
-});
+const { tables, servers, bridgeOn: bridgeOnAs, cleanup } = splitTestScope('split-bridge');
+afterAll(cleanup);
 
 const fast = { shards: { rediscoveryIntervalMs: 500 }, leases: { enabled: true, durationMs: 4000, renewIntervalMs: 1000 } };
 
@@ -35,22 +22,7 @@ async function harness(policy: { everyRecords: number; maxDepth: number }) {
   return h;
 }
 
-function bridgeOn(h: SplitStreamsServer, connector: ConnectorConfig, serde: EventSerde): Bridge {
-  const b = createBridge({
-    connector,
-    kafka: kafka('split-bridge'),
-    ddb: dynamo(),
-    streams: harnessStreams(h),
-    serde,
-    schemaStore: schemaStore(),
-    logger: testLogger,
-    metrics: new Registry(),
-    catalog,
-    workerId: 'split-w1',
-  });
-  bridges.push(b);
-  return b;
-}
+const bridgeOn = (h: SplitStreamsServer, connector: ConnectorConfig, serde: EventSerde) => bridgeOnAs(h, connector, serde, 'split-w1');
 
 function expectInOrderOnce(messages: Awaited<ReturnType<typeof readTopic>>, counts: Map<string, number>) {
   const seen = positions(messages);

@@ -1,9 +1,13 @@
-import { DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DescribeTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { Registry } from 'prom-client';
+import type { EventSerde } from '../../../src/events/serde.js';
+import { createBridge, type Bridge } from '../../../src/source/bridge.js';
 import type { Journal } from '../../../src/command/journal.js';
 import type { ConnectorConfig } from '../../../src/source/connector.js';
 import { createDynamoStreams } from '../../../src/source/dynamodb.js';
-import { dynamo, dynamoSettings } from '../../helpers/stack.js';
-import { appendReceived, positions, readTopic, type ReadMessage } from '../bridge-env.js';
+import { schemaStore } from '../../helpers/schemas.js';
+import { dynamo, dynamoSettings, kafka, testLogger } from '../../helpers/stack.js';
+import { appendReceived, catalog, positions, readTopic, type ReadMessage } from '../bridge-env.js';
 import type { SplitLayout } from './split-layout.js';
 import type { HarnessCall, SplitStreamsServer } from './split-streams-server.js';
 
@@ -13,6 +17,35 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A streams client of the harness, as the bridge gets it from DYNAMODB_STREAMS_ENDPOINT. */
 export const harnessStreams = (h: SplitStreamsServer) => createDynamoStreams({ ...dynamoSettings(), endpoint: h.endpoint });
+
+/**
+ * What a split test file starts, and its teardown: the bridges it runs on a
+ * harness (bridgeOn), the harness servers and the tables (with their lease
+ * tables) it created. Call `cleanup` from afterAll.
+ */
+export function splitTestScope(clientSuffix: string) {
+  const tables: string[] = [];
+  const servers: SplitStreamsServer[] = [];
+  const bridges: Bridge[] = [];
+  return {
+    tables,
+    servers,
+    /** A bridge reading the stream through harness `h`. */
+    bridgeOn(h: SplitStreamsServer, connector: ConnectorConfig, serde: EventSerde, workerId: string): Bridge {
+      const b = createBridge({ connector, kafka: kafka(clientSuffix), ddb: dynamo(), streams: harnessStreams(h), serde, schemaStore: schemaStore(), logger: testLogger, metrics: new Registry(), catalog, workerId });
+      bridges.push(b);
+      return b;
+    },
+    async cleanup() {
+      await Promise.all(bridges.map((b) => b.stop().catch(() => undefined)));
+      await Promise.all(servers.map((s) => s.close()));
+      for (const t of tables) {
+        await dynamo().send(new DeleteTableCommand({ TableName: t })).catch(() => undefined);
+        await dynamo().send(new DeleteTableCommand({ TableName: `${t}-leases` })).catch(() => undefined);
+      }
+    },
+  };
+}
 
 export async function streamArnOf(table: string): Promise<string> {
   const d = await dynamo().send(new DescribeTableCommand({ TableName: table }));
