@@ -13,7 +13,7 @@
  * The "before" checkout is a snapshot of an earlier commit with node_modules
  * beside it, e.g.
  *   mkdir -p scratch/before && git archive <commit> | tar -x -C scratch/before && ln -s "$PWD/node_modules" scratch/before/node_modules
- *   node --import tsx bench/e2e-compare.ts --before scratch/before [--rounds 3] [--rates 400,900] [--seconds 30]
+ *   node --import tsx bench/e2e-compare.ts --before scratch/before --before-commit <commit> [--rounds 3] [--rates 400,900] [--seconds 30]
  *   node --import tsx bench/e2e-compare.ts --before scratch/before --from /tmp/e2e-compare-XXXX   # summarise runs on file
  */
 import { spawnSync } from 'node:child_process';
@@ -33,6 +33,8 @@ const { values } = parseArgs({
     from: { type: 'string' },
     /** More variants of this checkout, each `name:ENV=value,...` (e.g. `c2:CONSUMER_CONCURRENCY=2`), taking their turn after before and after. */
     extra: { type: 'string', multiple: true, default: [] },
+    /** The commit the --before folder holds, when it is not a git checkout (a `git archive` snapshot): named in the report. */
+    'before-commit': { type: 'string' },
   },
 });
 if (!values.before) {
@@ -44,7 +46,16 @@ const rounds = Number(values.rounds);
 // Each run's own report (with its timeline) stays out of the repository.
 const work = values.from ?? mkdtempSync(path.join(tmpdir(), 'e2e-compare-'));
 console.log(`runs' reports in ${work}`);
-const git = (dir: string) => spawnSync('git', ['log', '-1', '--format=%h %s'], { cwd: dir, encoding: 'utf8' }).stdout.trim().slice(0, 120);
+/** `<short hash> <subject>` of a commit (HEAD of `dir`, or `rev` of this repository), the subject cut at 80 characters. */
+const git = (dir: string, rev = 'HEAD') => {
+  const line = spawnSync('git', ['log', '-1', '--format=%h %s', rev], { cwd: dir, encoding: 'utf8' }).stdout.trim();
+  return line.length > 90 ? `${line.slice(0, 89)}…` : line;
+};
+const beforeCommit = values['before-commit'] ? git('.', values['before-commit']) : git(before);
+if (!beforeCommit) {
+  console.error(`e2e-compare: ${before} is not a git checkout; name the commit it holds with --before-commit <rev>`);
+  process.exit(2);
+}
 
 type Json = Record<string, unknown>;
 interface Run {
@@ -141,7 +152,7 @@ const report = {
   rounds,
   rates,
   variants: {
-    before: { commit: git(before), connector: 'its connectors/journal.json' },
+    before: { commit: beforeCommit, connector: 'its connectors/journal.json' },
     after: { commit: git('.'), connector: 'connectors/journal.json' },
     ...Object.fromEntries([...extras].map(([name, env]) => [name, { commit: git('.'), connector: 'connectors/journal.json', env }])),
   },
