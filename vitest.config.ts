@@ -9,6 +9,7 @@ const fcSeed = process.env.FC_SEED ?? String(randomInt(0, 2 ** 31 - 1));
 process.env.FC_SEED = fcSeed;
 // eslint-disable-next-line no-console -- the run's seed belongs in its log
 console.log(`fast-check seed: ${fcSeed} (repeat a run with FC_SEED=${fcSeed})`);
+const FAULT_SUITE = 'test/e2e/faults.e2e.test.ts';
 const env = { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', FC_SEED: fcSeed };
 
 export default defineConfig({
@@ -29,9 +30,22 @@ export default defineConfig({
         },
       },
       {
+        // The whole pipeline, roles as processes; two files at a time (they restart no shared server).
         test: {
           name: 'e2e',
           include: ['test/**/*.e2e.test.ts'],
+          exclude: [FAULT_SUITE],
+          env,
+          setupFiles: ['test/helpers/cleanup.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        // The fault suite restarts and kills the shared servers: alone, after everything else.
+        test: {
+          name: 'faults',
+          include: [FAULT_SUITE],
           env,
           setupFiles: ['test/helpers/cleanup.ts'],
           testTimeout: 600_000,

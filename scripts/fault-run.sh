@@ -46,5 +46,5 @@ for seed in $seeds; do
     FAULT_FREEZES="${FAULT_FREEZES:-bridge,projector,views}" \
     FAULT_SERVER_FAULTS="${FAULT_SERVER_FAULTS:-restart:kafka,crash:kafka,restart:postgres,restart:postgres,restart:postgres,restart:dynamodb,crash:dynamodb}" \
     FAULT_BROKER_FAULTS="${FAULT_BROKER_FAULTS-$broker_faults}" \
-    npx vitest run --project e2e --testTimeout 1800000 test/e2e/faults.e2e.test.ts
+    npx vitest run --project faults --testTimeout 1800000
 done
