@@ -17,6 +17,9 @@ source scripts/node-runtime.sh
 use_node
 echo "== runtime: Node $(node --version) ($(command -v node))"
 
+# What the stack and the tests need installed (npm dependencies, Java, the servers' jars): first,
+# so that the Node 22 unit run below finds node_modules.
+bash scripts/stack.sh install
 # The other supported LTS: the unit suite on Node 22 too (bootstrapped the same way; ≈ 40 s). It needs
 # no server, so it runs while the stack starts (mostly waiting on ports); its output follows the lint's.
 node22_log="$(mktemp)"
