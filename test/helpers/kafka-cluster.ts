@@ -94,6 +94,35 @@ export async function findCoordinator(key: string, type: CoordinatorType, broker
   throw new Error(`no coordinator for ${type} ${key} within ${timeoutMs} ms: ${last}`);
 }
 
+/**
+ * Waits until the cluster is whole again: every broker of the bootstrap list
+ * registered, and every partition of the internal topics (group offsets,
+ * transaction state) led and fully in sync. A cluster test that kills brokers
+ * leaves the cluster healing behind it; the next one must not start on that
+ * (a topic created with the default replication factor 3 while a broker is
+ * still away fails, and a coordinator found then moves again).
+ */
+export async function untilClusterWhole(admin: Admin, brokers = config.kafkaBrokers.length, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const { brokers: live } = await admin.describeCluster();
+      const internal = (await admin.listTopics()).filter((t) => t === '__consumer_offsets' || t === '__transaction_state');
+      const md = internal.length === 0 ? { topics: [] } : await admin.fetchTopicMetadata({ topics: internal });
+      const lagging = md.topics.flatMap((t) =>
+        t.partitions.filter((p) => p.leader < 0 || p.isr.length < p.replicas.length).map((p) => `${t.name}-${p.partitionId}`),
+      );
+      if (live.length >= brokers && lagging.length === 0) return;
+      last = `${live.length} of ${brokers} brokers registered; partitions not led or not in sync: ${lagging.slice(0, 5).join(', ')}${lagging.length > 5 ? ', …' : ''}`;
+    } catch (err) {
+      last = String(err);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`the cluster is not whole after ${timeoutMs} ms: ${last}`);
+}
+
 /** Partitions led per node id for a topic. */
 export async function leadersOf(admin: Admin, topic: string): Promise<Map<number, number[]>> {
   const md = await admin.fetchTopicMetadata({ topics: [topic] });

@@ -1,6 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMasterData, loadMasterData } from '../../src/command/master-data.js';
 import { migrate } from '../../src/db/migrate.js';
+import { untilClusterWhole } from '../helpers/kafka-cluster.js';
 import { spawnCli, writeConnector } from '../helpers/process.js';
 import { createTestDatabase, kafka, uniqueName, type TestDatabase } from '../helpers/stack.js';
 
@@ -13,6 +14,12 @@ import { createTestDatabase, kafka, uniqueName, type TestDatabase } from '../hel
 describe('setup on 3 brokers without TOPIC_REPLICATION_FACTOR (real servers)', () => {
   let db: TestDatabase | undefined;
   const topic = uniqueName('setup-rf.events');
+  beforeAll(async () => {
+    // Another cluster test may have killed a broker just before: setup as users run it, on a whole cluster.
+    const admin = kafka('setup-rf-whole').admin();
+    await admin.connect();
+    await untilClusterWhole(admin).finally(() => admin.disconnect());
+  });
   afterAll(async () => {
     const admin = kafka('setup-rf').admin();
     await admin.connect();

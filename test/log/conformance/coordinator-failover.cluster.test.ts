@@ -6,9 +6,9 @@ import type { ConsumerEvent } from '../../../src/consumers/consumer-observer.js'
 import { createInventoryProjector } from '../../../src/consumers/projectors/inventory-projector.js';
 import { createConsumerRunner, type ConsumerRunner } from '../../../src/consumers/runner.js';
 import { createLagMonitor } from '../../../src/monitor/lag-monitor.js';
-import { findCoordinator } from '../../helpers/kafka-cluster.js';
+import { findCoordinator, untilClusterWhole } from '../../helpers/kafka-cluster.js';
 import { consumerFixture, produceRecords, writeHistory } from '../../helpers/pipeline.js';
-import { eventually, testLogger } from '../../helpers/stack.js';
+import { eventually, kafka, testLogger } from '../../helpers/stack.js';
 
 const execFileAsync = promisify(execFile);
 const stackSh = (...args: string[]) => execFileAsync('bash', ['scripts/stack.sh', ...args], { timeout: 180_000, maxBuffer: 16 << 20 });
@@ -38,6 +38,9 @@ describe('group coordinator failover (3 brokers, real servers)', () => {
   const events: ConsumerEvent[] = [];
 
   beforeAll(async () => {
+    const admin = kafka('coord-failover-whole').admin();
+    await admin.connect();
+    await untilClusterWhole(admin).finally(() => admin.disconnect());
     f = await consumerFixture('coord-failover', 6);
   });
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckpointReader } from '../../../src/log/checkpoints.js';
 import { createTransactionalSink, SinkFailedError, type OutgoingMessage, type ShardSink } from '../../../src/log/relay-producer.js';
 import { createTopicsAndWait } from '../../../src/log/topics.js';
-import { findCoordinator, leadersOf } from '../../helpers/kafka-cluster.js';
+import { findCoordinator, leadersOf, untilClusterWhole } from '../../helpers/kafka-cluster.js';
 import { readCommittedToEnd } from '../../helpers/read-to-end.js';
 import { kafka, testLogger, uniqueName } from '../../helpers/stack.js';
 
@@ -29,15 +29,20 @@ describe('transactional sink across broker loss (3 brokers, real servers)', () =
   const checkpoints = `${topic}.checkpoints`;
   const transactionalId = uniqueName('conformance-txn');
   let sink: ShardSink | undefined;
+  /** The killed brokers' restarts: awaited before the file ends, so the next cluster test starts on a whole cluster. */
+  const restarts: Promise<unknown>[] = [];
 
   beforeAll(async () => {
     await admin.connect();
+    await untilClusterWhole(admin);
     await createTopicsAndWait(admin, [
       { topic, numPartitions: 6 },
       { topic: checkpoints, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
     ]);
   });
   afterAll(async () => {
+    await Promise.allSettled(restarts);
+    await untilClusterWhole(admin).catch(() => undefined);
     await sink?.close().catch(() => undefined);
     await admin.deleteTopics({ topics: [topic, checkpoints] }).catch(() => undefined);
     await admin.disconnect();
@@ -54,12 +59,19 @@ describe('transactional sink across broker loss (3 brokers, real servers)', () =
     const kill = async (what: string, node: number) => {
       kills.push(`${what} ${node}`);
       await stackSh('stop', '--kill', `kafka-${node}`);
-      setTimeout(() => void stackSh('up', `kafka-${node}`), 15_000);
+      restarts.push(new Promise((r) => setTimeout(r, 15_000)).then(() => stackSh('up', `kafka-${node}`)));
     };
+    // Each kill once, the first time the stream reaches its batch: after a failed transaction the loop goes back
+    // to the checkpoint and passes that batch again.
+    const killAt = new Map<number, () => Promise<void>>([
+      [15, async () => kill('leader of most partitions', [...(await leadersOf(admin, topic))].sort((a, b) => b[1].length - a[1].length)[0]![0])],
+      [35, async () => kill('transaction coordinator', await findCoordinator(transactionalId, 'transaction'))],
+    ]);
 
     for (let i = 0; i < batches; ) {
-      if (i === 15) await kill('leader of most partitions', [...(await leadersOf(admin, topic))].sort((a, b) => b[1].length - a[1].length)[0]![0]);
-      if (i === 35) await kill('transaction coordinator', await findCoordinator(transactionalId, 'transaction'));
+      const killNow = killAt.get(i);
+      killAt.delete(i);
+      await killNow?.();
       try {
         await sink.commit(batch(i), { topic: checkpoints, key: 'shard-table/shard', checkpoint: { sequenceNumber: String(i), shardEnded: false, updatedAt: Date.now(), leaseEpoch: 0 } });
         i++;
