@@ -6,7 +6,8 @@ import { createTransactionalSink, SinkFailedError, type OutgoingMessage, type Sh
 import { createTopicsAndWait } from '../../../src/log/topics.js';
 import { findCoordinator, leadersOf, untilClusterWhole } from '../../helpers/kafka-cluster.js';
 import { readCommittedToEnd } from '../../helpers/read-to-end.js';
-import { kafka, testLogger, uniqueName } from '../../helpers/stack.js';
+import { SINK_CLIENTS, kafkaWithSink } from '../../helpers/sink-clients.js';
+import { testLogger, uniqueName } from '../../helpers/stack.js';
 
 const execFileAsync = promisify(execFile);
 const stackSh = (...args: string[]) => execFileAsync('bash', ['scripts/stack.sh', ...args], { timeout: 180_000, maxBuffer: 16 << 20 });
@@ -20,10 +21,12 @@ const stackSh = (...args: string[]) => execFileAsync('bash', ['scripts/stack.sh'
  * (kafkajs #1416 / #1282: a transaction interrupted by the broker loss must
  * not wedge the producer). After each failure the sink is reset and the
  * batch's fate read back from the checkpoint, as the bridge does. The topic
- * must end with every record exactly once, read_committed.
+ * must end with every record exactly once, read_committed. It runs on each
+ * client of the bridge's producer that is built here (SINK_CLIENTS: kafkajs,
+ * and confluent after `stack.sh install --kafka-client confluent`).
  */
-describe('transactional sink across broker loss (3 brokers, real servers)', () => {
-  const k = kafka('conformance-txn');
+describe.each(SINK_CLIENTS)('transactional sink across broker loss on %s (3 brokers, real servers)', (client) => {
+  const k = kafkaWithSink(client, 'conformance-txn');
   const admin = k.admin();
   const topic = uniqueName('conformance.txn');
   const checkpoints = `${topic}.checkpoints`;
