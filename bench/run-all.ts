@@ -121,6 +121,31 @@ function peersTable(peers: Json | undefined): string[] {
   ];
 }
 
+/**
+ * The bridge's producer on each Kafka client (decision 0007): the peers bench
+ * run with `--sinks "kafkajs confluent"` (bench/results/bridge-peers-sinks.json)
+ * and the sink alone (bench/sink-clients.ts). Neither is run by this script.
+ */
+function clientsTable(peersSinks: Json | undefined, sinks: Json | undefined): string[] {
+  const summary = (sinks?.summary as Record<string, Json> | undefined) ?? {};
+  const f = (v: unknown) => (num(v) === undefined ? 'n/a' : String(num(v)));
+  const load = (v: unknown) => String(v).split(' ').slice(0, 3).join(' ');
+  return [
+    'The whole relay, each project case on each client of its producer (`bench/bridge-peers.ts --sinks "kafkajs confluent"`, `@confluent` = @confluentinc/kafka-javascript):',
+    '',
+    ...peersTable(peersSinks),
+    '',
+    sinks
+      ? `The sink alone (\`bench/sink-clients.ts\`): ${String(sinks.records)} bridge-shaped records, ${String(sinks.transactionRecords)} records + a checkpoint per transaction, ` +
+        `the clients alternating within each round, median of ${String(sinks.rounds)}; load average ${load(sinks.loadAverageBefore)} before, ${load(sinks.loadAverageAfter)} after.`
+      : 'The sink alone (`bench/sink-clients.ts`): not run.',
+    '',
+    '| client | records/s | CPU s per million records (librdkafka threads included) |',
+    '|---|---|---|',
+    ...Object.entries(summary).map(([client, c]) => `| ${client} | ${f(c.medianRecordsPerS)} | ${f(c.medianCpuSecondsPerMillion)} |`),
+  ];
+}
+
 /** The API, the minimal handler and pgbench under the same load (bench/api-latency.ts). */
 function apiTable(api: Json | undefined): string[] {
   const m = api?.median as Record<string, Json> | undefined;
@@ -320,6 +345,10 @@ async function main() {
     ...peersTable(results['bridge-peers']),
     ``,
     `![relays](relays.svg)`,
+    ``,
+    `## The bridge's producer on each Kafka client`,
+    ``,
+    ...clientsTable(read(`${resultsDir}/bridge-peers-sinks.json`), read(`${resultsDir}/sink-clients.json`)),
     ``,
     `## API against its limit`,
     ``,
