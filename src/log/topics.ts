@@ -61,6 +61,21 @@ export function topicConfigOf(spec: TopicSpec, replicationFactor: number | undef
 
 /** Metadata errors a broker answers while a just-created topic propagates to its metadata cache. */
 const PROPAGATING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+/** How long a topic known to exist may be unknown to the broker asked (the brokers' caches catch up in well under a second). */
+const PROPAGATION_MS = 30_000;
+
+/** Runs `call` again while it fails with a propagation error, for at most `ms`; other errors at once. */
+export async function whilePropagating<T>(call: () => Promise<T>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!PROPAGATING.has((err as { type?: string }).type ?? '') || Date.now() >= deadline) throw err;
+      await sleep(200);
+    }
+  }
+}
 
 /**
  * Creates topics (existing ones are left alone) and returns once every
@@ -129,8 +144,11 @@ export interface ClusterReplication {
 export async function describeReplication(admin: Admin, topics: string[]): Promise<ClusterReplication> {
   const brokers = (await admin.describeCluster()).brokers.length;
   if (topics.length === 0) return { brokers, topics: [] };
-  const md = await admin.fetchTopicMetadata({ topics });
-  const configs = await readTopicConfigs(admin, topics, ['min.insync.replicas']);
+  // The topics exist (listed, or created a moment ago), but the broker kafkajs asks next may not know a new
+  // one yet: its metadata cache lags the controller, and kafkajs gives up on Metadata or DescribeConfigs
+  // answering UNKNOWN_TOPIC_OR_PARTITION (setup failed so 4 times in 8 on the stack's 3 brokers).
+  const md = await whilePropagating(() => admin.fetchTopicMetadata({ topics }), PROPAGATION_MS);
+  const configs = await readTopicConfigs(admin, topics, ['min.insync.replicas'], { propagatingMs: PROPAGATION_MS });
   const minIsr = new Map(topics.map((name) => {
     const value = configs.get(name)?.get('min.insync.replicas');
     return [name, value === undefined ? undefined : Number(value)] as const;
@@ -177,11 +195,26 @@ export function replicationWarnings(cluster: ClusterReplication): string[] {
  * Topic configuration values (`retention.ms`, `min.insync.replicas`, ...) of
  * the given topics: per topic, the names asked that the broker answered.
  */
-export async function readTopicConfigs(admin: Admin, topics: readonly string[], names: readonly string[]): Promise<Map<string, Map<string, string>>> {
-  const res = await admin.describeConfigs({
-    includeSynonyms: false,
-    resources: topics.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: [...names] })),
-  });
+export async function readTopicConfigs(
+  admin: Admin,
+  topics: readonly string[],
+  names: readonly string[],
+  options: {
+    /**
+     * For topics known to exist: how long an UNKNOWN_TOPIC_OR_PARTITION answer (a broker whose metadata
+     * cache has not caught up with a topic just created) is asked again before it is thrown. 0: at once.
+     */
+    propagatingMs?: number;
+  } = {},
+): Promise<Map<string, Map<string, string>>> {
+  const res = await whilePropagating(
+    () =>
+      admin.describeConfigs({
+        includeSynonyms: false,
+        resources: topics.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: [...names] })),
+      }),
+    options.propagatingMs ?? 0,
+  );
   return new Map(
     res.resources.map((r) => [
       r.resourceName,
