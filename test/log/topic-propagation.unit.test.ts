@@ -17,23 +17,21 @@ describe('whilePropagating (a topic known to exist, asked of a broker whose meta
     expect(calls).toBe(3);
   });
 
+  /** A call that always fails with a protocol error of `type`, counting its calls. */
+  const failing = (type: string) => {
+    const c = { calls: 0, call: () => (c.calls++, Promise.reject(protocolError(type))) };
+    return c;
+  };
+
   it('throws any other error at once', async () => {
-    let calls = 0;
-    const call = () => {
-      calls++;
-      return Promise.reject(protocolError('TOPIC_AUTHORIZATION_FAILED'));
-    };
-    await expect(whilePropagating(call, 10_000)).rejects.toThrow('TOPIC_AUTHORIZATION_FAILED');
-    expect(calls).toBe(1);
+    const f = failing('TOPIC_AUTHORIZATION_FAILED');
+    await expect(whilePropagating(f.call, 10_000)).rejects.toThrow('TOPIC_AUTHORIZATION_FAILED');
+    expect(f.calls).toBe(1);
   });
 
   it('throws the propagation error once its time is up', async () => {
-    let calls = 0;
-    const call = () => {
-      calls++;
-      return Promise.reject(protocolError('UNKNOWN_TOPIC_OR_PARTITION'));
-    };
-    await expect(whilePropagating(call, 0)).rejects.toThrow('UNKNOWN_TOPIC_OR_PARTITION');
-    expect(calls).toBe(1);
+    const f = failing('UNKNOWN_TOPIC_OR_PARTITION');
+    await expect(whilePropagating(f.call, 0)).rejects.toThrow('UNKNOWN_TOPIC_OR_PARTITION');
+    expect(f.calls).toBe(1);
   });
 });
