@@ -30,9 +30,9 @@ export interface BatchTransaction<E> {
 /**
  * Applies one partition batch exactly once: one PostgreSQL transaction takes
  * the partition's offset row FOR UPDATE, drops records below it (a redelivery
- * or a batch another owner already applied), runs the handler, advances the
- * offset past `lastOffset`, records view freshness, sends dead letters and
- * commits. A crash anywhere before COMMIT leaves nothing behind but DLQ
+ * or a batch another owner already applied), advances the offset past
+ * `lastOffset`, runs the handler, records view freshness, sends dead letters
+ * and commits. A crash anywhere before COMMIT leaves nothing behind but DLQ
  * records, which are at-least-once (re-sent on redo, identified by their
  * `dlq_source_*` headers).
  *
@@ -90,13 +90,15 @@ export async function applyBatch<E>(
       if (e.sourceWrittenAt !== undefined) canaryTimes.push(e.sourceWrittenAt);
       return false;
     });
+    // The partition's own offset row (locked above) before the handler: what follows the handler's writes
+    // holds rows other partitions wait on (views, freshness) until the commit, so that stretch stays short.
+    await advancePartition(client, b.groupId, topic, partition, lastOffset + 1, { witness: at.witnessAt(lastOffset), topicId: at.topicId });
     const { outcome, failed } =
       fresh.length === 0
         ? { outcome: emptyOutcome<E>(), failed: [] }
         : mode.isolate
           ? await isolated(b.handler, fresh, client, mode.attempt)
           : { outcome: await b.handler.applyBatch(fresh, client), failed: [] };
-    await advancePartition(client, b.groupId, topic, partition, lastOffset + 1, { witness: at.witnessAt(lastOffset), topicId: at.topicId });
     await recordViewFreshness(client, b.handler.views, b.groupId, outcome, canaryTimes.length > 0 ? Math.max(...canaryTimes) : undefined);
     const letters = [...failed, ...outcome.rejected.map((r) => deadLetterOf(r.event, r.code, r.message, mode.attempt + 1))];
     // DLQ before COMMIT: a crash in between re-sends on redo (at-least-once DLQ), never loses.

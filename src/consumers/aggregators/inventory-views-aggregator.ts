@@ -114,10 +114,13 @@ export function createInventoryViewsAggregator(options: InventoryViewsAggregator
         lateCounter?.inc({ group: groupId, policy: lateEvents }, plan.late.length);
         logger.info({ late: plan.late.length, policy: lateEvents }, 'late events for closed windows');
       }
-      // View rows in a fixed table order (and key order within each): concurrent transactions cannot deadlock.
-      await writeInventoryViews(tx, tables, plan);
+      // The group's own rows first (the ids' states, under their advisory locks, and the partition's watermark,
+      // locked in load): no other partition waits on them. Then the view rows every partition shares, in a
+      // fixed table order (and key order within each), so concurrent transactions cannot deadlock and hold
+      // those hot rows only for the view writes, the freshness rows and the commit.
       await store.saveStates(tx, tables.state, plan.states.values());
       await store.saveWatermark(tx, groupId, part, plan.watermark);
+      await writeInventoryViews(tx, tables, plan);
     },
   };
   return createOrderedHandler({
