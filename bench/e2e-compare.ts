@@ -144,6 +144,12 @@ for (const variant of ['before', 'after', ...extras.keys()]) {
     (verdicts[variant] ??= {})[rate] = rows.map((r) => (r.sustained === true ? 'sustained' : String(r.limit)));
   }
 }
+// A variant with no counted run has no figures: stop before its empty medians replace the results on file.
+const missing = ['before', 'after', ...extras.keys()].filter((v) => !runs.some((x) => x.variant === v));
+if (missing.length > 0) {
+  console.error(`e2e-compare: no run of ${missing.join(', ')} was counted (see the errors above); ${values.out} left as it was`);
+  process.exit(1);
+}
 const loads = runs.map((x) => ({ variant: x.variant, round: x.round, before: x.loadAverage.before[0], after: x.loadAverage.after[0] }));
 const report = {
   generatedAt: new Date().toISOString(),
