@@ -63,48 +63,95 @@ export async function applyBatch<E>(
   events: ConsumedEvent<E>[],
   mode: { isolate: boolean; attempt: number },
 ): Promise<BatchResult<E>> {
-  const { topic, partition, lastOffset } = at;
+  return (await applyBatches(b, [{ span: at, events, mode }]))[0]!;
+}
+
+/** One partition batch of a joint transaction. */
+export interface BatchItem<E> {
+  span: BatchSpan;
+  events: ConsumedEvent<E>[];
+  mode: { isolate: boolean; attempt: number };
+}
+
+/**
+ * Applies the batches of several partitions in one PostgreSQL transaction,
+ * each exactly as {@link applyBatch} would: the offset rows are locked and
+ * advanced first (in topic, partition order, as no other transaction of the
+ * group takes more than one), then each batch's handler runs, then view
+ * freshness is recorded once, dead letters are sent and the whole commits.
+ * One result per item, in the order given. A batch another owner already
+ * applied is `stale` and writes nothing; the others still commit. Any error
+ * aborts all of them: nothing of any item is left behind.
+ *
+ * Why (issue 33): a fetch holds a batch for each partition, and one commit for
+ * all of them replaces a commit each — transactions that otherwise queue,
+ * one behind the other, on the few rows every partition of the views group
+ * shares (views, freshness).
+ */
+export async function applyBatches<E>(b: BatchTransaction<E>, items: readonly BatchItem<E>[]): Promise<BatchResult<E>[]> {
+  const order = items.map((_, i) => i).sort((x, y) => compareSpans(items[x]!.span, items[y]!.span));
   const client = await b.pool.connect();
   const opened = performance.now();
   let broken = false;
   try {
     await client.query('BEGIN');
-    const stored = await lockPartition(client, b.groupId, topic, partition);
-    const next = stored.nextOffset;
-    // A batch that reaches back over the witnessed record (a redelivery, or a
-    // client that reset its position by itself) must hold that very record:
-    // otherwise the stored offset names records of another topic incarnation.
-    const w = stored.witness;
-    if (w && w.offset >= at.firstOffset && w.offset <= lastOffset) {
-      const verdict = judgePosition({ topic, partition, nextOffset: next, witness: w, logStart: 0, logEnd: Number.MAX_SAFE_INTEGER, atWitness: at.witnessAt(w.offset) });
-      if (!verdict.ok) throw new PartitionBlockedError(topic, partition, verdict.kind, verdict.reason);
+    const nexts: (number | undefined)[] = [];
+    for (const i of order) {
+      const { span: at } = items[i]!;
+      const { topic, partition, lastOffset } = at;
+      const stored = await lockPartition(client, b.groupId, topic, partition);
+      // A batch that reaches back over the witnessed record (a redelivery, or a
+      // client that reset its position by itself) must hold that very record:
+      // otherwise the stored offset names records of another topic incarnation.
+      const w = stored.witness;
+      if (w && w.offset >= at.firstOffset && w.offset <= lastOffset) {
+        const verdict = judgePosition({ topic, partition, nextOffset: stored.nextOffset, witness: w, logStart: 0, logEnd: Number.MAX_SAFE_INTEGER, atWitness: at.witnessAt(w.offset) });
+        if (!verdict.ok) throw new PartitionBlockedError(topic, partition, verdict.kind, verdict.reason);
+      }
+      if (stored.nextOffset > lastOffset) continue; // stale: another owner applied it
+      nexts[i] = stored.nextOffset;
+      // The partition's own offset row (locked above) before any handler: what follows the handlers' writes
+      // holds rows other partitions wait on (views, freshness) until the commit, so that stretch stays short.
+      await advancePartition(client, b.groupId, topic, partition, lastOffset + 1, { witness: at.witnessAt(lastOffset), topicId: at.topicId });
     }
-    if (next > lastOffset) {
+    if (nexts.every((n) => n === undefined)) {
       await client.query('ROLLBACK');
-      return { stale: true, outcome: emptyOutcome(), deadLettered: [], transactionMs: performance.now() - opened, canaryTimes: [] };
+      const transactionMs = performance.now() - opened;
+      return items.map(() => ({ stale: true, outcome: emptyOutcome<E>(), deadLettered: [], transactionMs, canaryTimes: [] }));
     }
-    const canaryTimes: number[] = [];
-    const fresh = events.filter((e) => {
-      if (e.offset < next) return false;
-      if (!isCanaryKey(e.key)) return true;
-      if (e.sourceWrittenAt !== undefined) canaryTimes.push(e.sourceWrittenAt);
-      return false;
-    });
-    // The partition's own offset row (locked above) before the handler: what follows the handler's writes
-    // holds rows other partitions wait on (views, freshness) until the commit, so that stretch stays short.
-    await advancePartition(client, b.groupId, topic, partition, lastOffset + 1, { witness: at.witnessAt(lastOffset), topicId: at.topicId });
-    const { outcome, failed } =
-      fresh.length === 0
-        ? { outcome: emptyOutcome<E>(), failed: [] }
-        : mode.isolate
-          ? await isolated(b.handler, fresh, client, mode.attempt)
-          : { outcome: await b.handler.applyBatch(fresh, client), failed: [] };
-    await recordViewFreshness(client, b.handler.views, b.groupId, outcome, canaryTimes.length > 0 ? Math.max(...canaryTimes) : undefined);
-    const letters = [...failed, ...outcome.rejected.map((r) => deadLetterOf(r.event, r.code, r.message, mode.attempt + 1))];
+    const applied: (Omit<BatchResult<E>, 'transactionMs'> | undefined)[] = [];
+    const all = emptyOutcome<E>();
+    const allCanaries: number[] = [];
+    const letters: DeadLetter[] = [];
+    for (const i of order) {
+      const next = nexts[i];
+      if (next === undefined) continue;
+      const { events, mode } = items[i]!;
+      const canaryTimes: number[] = [];
+      const fresh = events.filter((e) => {
+        if (e.offset < next) return false;
+        if (!isCanaryKey(e.key)) return true;
+        if (e.sourceWrittenAt !== undefined) canaryTimes.push(e.sourceWrittenAt);
+        return false;
+      });
+      const { outcome, failed } =
+        fresh.length === 0
+          ? { outcome: emptyOutcome<E>(), failed: [] }
+          : mode.isolate
+            ? await isolated(b.handler, fresh, client, mode.attempt)
+            : { outcome: await b.handler.applyBatch(fresh, client), failed: [] };
+      const own = [...failed, ...outcome.rejected.map((r) => deadLetterOf(r.event, r.code, r.message, mode.attempt + 1))];
+      applied[i] = { stale: false, outcome, deadLettered: own, canaryTimes };
+      mergeOutcome(all, outcome);
+      allCanaries.push(...canaryTimes);
+      letters.push(...own);
+    }
+    await recordViewFreshness(client, b.handler.views, b.groupId, all, allCanaries.length > 0 ? Math.max(...allCanaries) : undefined);
     // DLQ before COMMIT: a crash in between re-sends on redo (at-least-once DLQ), never loses.
     if (letters.length > 0) await b.dlq().send(b.groupId, letters);
     await client.query('COMMIT');
-    return { stale: false, outcome, deadLettered: letters, transactionMs: performance.now() - opened, canaryTimes };
+    const transactionMs = performance.now() - opened;
+    return items.map((_, i) => ({ ...(applied[i] ?? { stale: true, outcome: emptyOutcome<E>(), deadLettered: [], canaryTimes: [] }), transactionMs }));
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {
       broken = true;
@@ -113,6 +160,10 @@ export async function applyBatch<E>(
   } finally {
     client.release(broken);
   }
+}
+
+function compareSpans(a: BatchSpan, b: BatchSpan): number {
+  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
 }
 
 async function isolated<E>(handler: ConsumerHandler<E>, events: ConsumedEvent<E>[], client: PoolClient, attempt: number) {

@@ -36,6 +36,8 @@ export type ConsumerEvent =
   | { type: 'undecodable'; topic: string; partition: number; count: number; code: string }
   | { type: 'skipped'; topic: string; partition: number; count: number; fromOffset: number; toOffset: number }
   | { type: 'batch-failed'; topic: string; partition: number; error: unknown; kind: FailureKind; attempt: number; delayMs: number }
+  /** A transaction joining several partitions' batches failed; each applies alone next (not counted as its failure). */
+  | { type: 'joint-failed'; batches: number; error: unknown; kind: FailureKind }
   | { type: 'positioning-failed'; error: unknown; attempt: number; delayMs: number }
   | { type: 'crashed'; error: unknown; restartInMs: number }
   | { type: 'failed'; error: unknown; topic?: string; partition?: number };
@@ -112,6 +114,10 @@ export function consumerObserver(o: { registry: Registry; groupId: string; views
           { topic: e.topic, partition: e.partition, code: errorCode(e.error), err: errorMessage(e.error), kind: e.kind, attempt: e.attempt, retryInMs: e.delayMs },
           e.kind === 'infrastructure' ? 'batch failed on a dependency; retrying' : 'batch failed; retrying by policy',
         );
+        break;
+      case 'joint-failed':
+        m.errors.inc({ group, code: errorCode(e.error), kind: e.kind });
+        logger.warn({ batches: e.batches, code: errorCode(e.error), err: errorMessage(e.error), kind: e.kind }, 'joint transaction failed; its batches apply alone');
         break;
       case 'positioning-failed':
         m.errors.inc({ group, code: errorCode(e.error), kind: 'infrastructure' });

@@ -5,7 +5,8 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { backoffDelay, sleep } from '../shared/retry.js';
 import type { Pool } from '../db/db.js';
-import { applyBatch, type BatchSpan, type BatchTransaction } from './batch-transaction.js';
+import { applyBatch, applyBatches, type BatchItem, type BatchResult, type BatchSpan, type BatchTransaction } from './batch-transaction.js';
+import { createBatchJoiner, JointRunError } from './batch-joiner.js';
 import { consumerObserver, type ConsumerEvent, type ConsumerObserver, type ConsumerState } from './consumer-observer.js';
 import { createDeadLetterQueue, ensureDlqTopics, type DeadLetterQueue } from './dead-letter.js';
 import type { ConsumedEvent, ConsumerHandler } from './handler.js';
@@ -14,6 +15,14 @@ import { createPartitionPositioner, type BlockedPartition } from './partition-po
 import { PartitionBlockedError, witnessOf } from './offset-witness.js';
 import { decodeRecord, deadLetterOf } from './record-decoder.js';
 import { decideRecovery, failureKindOf, type FailureCounts, type RecoveryPolicy } from './recovery.js';
+
+/**
+ * Partition batches kafkajs hands the runner at once (its
+ * partitionsConsumedConcurrently): more than a process holds partitions, in
+ * practice, so that a fetch arrives whole. A kafkajs worker is a loop, not a
+ * thread or a connection.
+ */
+const BATCHES_HANDED_OVER = 64;
 
 export interface ConsumerRunnerOptions<E> {
   kafka: LogClient;
@@ -27,7 +36,7 @@ export interface ConsumerRunnerOptions<E> {
   recovery?: RecoveryPolicy;
   /** Records per PostgreSQL transaction. */
   maxBatchSize?: number;
-  /** Partition batches applied at once (CONSUMER_CONCURRENCY), one PostgreSQL transaction each. */
+  /** PostgreSQL transactions at once (CONSUMER_CONCURRENCY); the partition batches handed over together join one. */
   concurrency?: number;
   /** Kafka group session timeout (CONSUMER_SESSION_TIMEOUT_MS); see {@link groupTimings}. */
   sessionTimeoutMs?: number;
@@ -149,6 +158,20 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
   let maintaining: Promise<void> | undefined;
   const positioner = createPartitionPositioner({ kafka, pool, groupId, observe, paused: () => userPaused });
   const kafkaOffsets = createKafkaOffsetSync({ kafka, pool, groupId, logger });
+  // The partition batches of a fetch arrive together: small ones join one transaction (see batch-joiner.ts).
+  const joiner = createBatchJoiner<BatchItem<E>, BatchResult<E>>({
+    slots: concurrency,
+    maxWeight: maxBatchSize,
+    weight: (item) => item.span.lastOffset - item.span.firstOffset + 1,
+    run: async (items) => {
+      try {
+        return await applyBatches(tx, items);
+      } catch (err) {
+        if (items.length > 1) observe({ type: 'joint-failed', batches: items.length, error: err, kind: failureKindOf(err) });
+        throw err;
+      }
+    },
+  });
   const live = (payload: BatchPayload) => !stopping.signal.aborted && health.state !== 'failed' && payload.isRunning() && !payload.isStale();
 
   /** Decodes a chunk; undecodable records go to the DLQ (a registry that does not answer throws: retried). */
@@ -182,6 +205,9 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     const counts: FailureCounts = { infrastructure: 0, data: 0 };
     let isolate = false;
     let skip = false;
+    // A first attempt joins the other partitions' batches; after a joint failure (whose cause may be
+    // another batch's) and on every retry it runs alone, where a failure is its own.
+    let alone = false;
     // Decoded once: a retried chunk must neither decode again nor send its undecodable records to the DLQ twice.
     let decoded: ConsumedEvent<E>[] | undefined;
     for (;;) {
@@ -191,7 +217,9 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
         span.topicId = await positioner.topicIdFor(topic, partition, fetchedAt);
         decoded ??= await decodeChunk(topic, partition, messages);
         // Skipping by policy still commits the offsets, in the same kind of transaction.
-        const r = await applyBatch(tx, span, skip ? [] : decoded, { isolate, attempt: counts.data });
+        const mode = { isolate, attempt: counts.data };
+        const events = skip ? [] : decoded;
+        const r = alone || isolate || skip ? await applyBatch(tx, span, events, mode) : await joiner.submit({ span, events, mode });
         if (skip) {
           if (!r.stale) observe({ type: 'skipped', topic, partition, count: messages.length, fromOffset: Number(messages[0]!.offset), toOffset: lastOffset });
         } else if (!r.stale) {
@@ -204,6 +232,10 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
         }
         break;
       } catch (err) {
+        if (err instanceof JointRunError) {
+          alone = true; // observed once for the joint run (joint-failed)
+          continue;
+        }
         if (err instanceof PartitionBlockedError) {
           // Not a failure of the batch: the offset does not belong to this topic. Nothing more of the partition is applied.
           await positioner.block(consumer!, { topic, partition, kind: err.kind, reason: err.reason });
@@ -216,6 +248,7 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
         observe({ type: 'batch-failed', topic, partition, error: err, kind, attempt: counts[kind], delayMs });
         switch (decision.action) {
           case 'retry':
+            alone = true;
             setState('retrying', errorMessage(err));
             await sleep(delayMs, stopping.signal);
             await payload.heartbeat().catch(() => undefined);
@@ -270,7 +303,9 @@ export function createConsumerRunner<E>(options: ConsumerRunnerOptions<E>): Cons
     await c.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: concurrency,
+      // Every partition batch of a fetch is handed over at once, so that they can join one transaction;
+      // `concurrency` bounds the transactions (the joiner's slots), not the batches.
+      partitionsConsumedConcurrently: BATCHES_HANDED_OVER,
       eachBatch: async (payload) => {
         const fetchedAt = performance.now();
         const consumedAt = Date.now();
