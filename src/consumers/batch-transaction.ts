@@ -76,8 +76,9 @@ export interface BatchItem<E> {
 /**
  * Applies the batches of several partitions in one PostgreSQL transaction,
  * each exactly as {@link applyBatch} would: the offset rows are locked and
- * advanced first (in topic, partition order, as no other transaction of the
- * group takes more than one), then each batch's handler runs, then view
+ * advanced first (in topic, partition order), then the handler runs once on
+ * the new events of all of them (a handler's batch may span partitions; it
+ * takes its own locks partition by partition in the same order), then view
  * freshness is recorded once, dead letters are sent and the whole commits.
  * One result per item, in the order given. A batch another owner already
  * applied is `stale` and writes nothing; the others still commit. Any error
@@ -119,39 +120,41 @@ export async function applyBatches<E>(b: BatchTransaction<E>, items: readonly Ba
       const transactionMs = performance.now() - opened;
       return items.map(() => ({ stale: true, outcome: emptyOutcome<E>(), deadLettered: [], transactionMs, canaryTimes: [] }));
     }
-    const applied: (Omit<BatchResult<E>, 'transactionMs'> | undefined)[] = [];
-    const all = emptyOutcome<E>();
-    const allCanaries: number[] = [];
-    const letters: DeadLetter[] = [];
-    for (const i of order) {
+    // Each batch's records from its stored offset on, canary heartbeats taken out.
+    const canaries: number[][] = items.map(() => []);
+    const fresh = items.map((item, i) => {
       const next = nexts[i];
-      if (next === undefined) continue;
-      const { events, mode } = items[i]!;
-      const canaryTimes: number[] = [];
-      const fresh = events.filter((e) => {
+      if (next === undefined) return [];
+      return item.events.filter((e) => {
         if (e.offset < next) return false;
         if (!isCanaryKey(e.key)) return true;
-        if (e.sourceWrittenAt !== undefined) canaryTimes.push(e.sourceWrittenAt);
+        if (e.sourceWrittenAt !== undefined) canaries[i]!.push(e.sourceWrittenAt);
         return false;
       });
-      const { outcome, failed } =
-        fresh.length === 0
-          ? { outcome: emptyOutcome<E>(), failed: [] }
-          : mode.isolate
-            ? await isolated(b.handler, fresh, client, mode.attempt)
-            : { outcome: await b.handler.applyBatch(fresh, client), failed: [] };
-      const own = [...failed, ...outcome.rejected.map((r) => deadLetterOf(r.event, r.code, r.message, mode.attempt + 1))];
-      applied[i] = { stale: false, outcome, deadLettered: own, canaryTimes };
-      mergeOutcome(all, outcome);
-      allCanaries.push(...canaryTimes);
-      letters.push(...own);
+    });
+    const outcomes: HandlerOutcome<E>[] = items.map(() => emptyOutcome<E>());
+    const failed: DeadLetter[][] = items.map(() => []);
+    // Batches applied whole: the handler runs once on all their events (one set of round trips, whatever the
+    // number of partitions), its outcome reported on the first of them. Isolating: one by one, each on its own.
+    const whole = order.filter((i) => nexts[i] !== undefined && !items[i]!.mode.isolate && fresh[i]!.length > 0);
+    if (whole.length > 0) outcomes[whole[0]!] = await b.handler.applyBatch(whole.flatMap((i) => fresh[i]!), client);
+    for (const i of order) {
+      if (nexts[i] === undefined || !items[i]!.mode.isolate || fresh[i]!.length === 0) continue;
+      const r = await isolated(b.handler, fresh[i]!, client, items[i]!.mode.attempt);
+      outcomes[i] = r.outcome;
+      failed[i] = r.failed;
     }
+    const all = emptyOutcome<E>();
+    for (const o of outcomes) mergeOutcome(all, o);
+    const allCanaries = canaries.flat();
+    const own = items.map((item, i) => [...failed[i]!, ...outcomes[i]!.rejected.map((r) => deadLetterOf(r.event, r.code, r.message, item.mode.attempt + 1))]);
+    const letters = own.flat();
     await recordViewFreshness(client, b.handler.views, b.groupId, all, allCanaries.length > 0 ? Math.max(...allCanaries) : undefined);
     // DLQ before COMMIT: a crash in between re-sends on redo (at-least-once DLQ), never loses.
     if (letters.length > 0) await b.dlq().send(b.groupId, letters);
     await client.query('COMMIT');
     const transactionMs = performance.now() - opened;
-    return items.map((_, i) => ({ ...(applied[i] ?? { stale: true, outcome: emptyOutcome<E>(), deadLettered: [], canaryTimes: [] }), transactionMs }));
+    return items.map((_, i) => ({ stale: nexts[i] === undefined, outcome: outcomes[i]!, deadLettered: own[i]!, transactionMs, canaryTimes: canaries[i]! }));
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {
       broken = true;

@@ -69,8 +69,10 @@ export function recordAppliedTimes<E>(outcome: HandlerOutcome<E>, applied: reado
  * `applyBatch` runs inside the runner's PostgreSQL transaction, after the
  * runner has dropped records below the stored offsets: it must only write
  * through `tx`, so that its rows and the consumed offsets commit together.
- * Events arrive in partition offset order; ordering per persistence id by
- * sequence number is the handler's job.
+ * A batch may hold the events of several partitions (the small batches of
+ * one fetch join one transaction, see batch-joiner.ts), partition after
+ * partition, each in offset order; ordering per persistence id by sequence
+ * number is the handler's job.
  */
 export interface ConsumerHandler<E> {
   /** Views (tables) this handler maintains, for freshness bookkeeping. */

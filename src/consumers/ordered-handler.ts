@@ -51,6 +51,9 @@ export interface Decisions<C> {
  * What one consumer adds to the core: its state, its pure plan and its table
  * writes — the `{ canHandle, handle }` of an Emmett projection, per batch.
  * `load`, `plan` and `write` run in the caller's transaction, in that order.
+ * A batch may hold the events of several partitions (the small batches of one
+ * fetch, see batch-joiner.ts): `parts` are those partitions in (topic,
+ * partition) order, and `partOf` says which one an id's events come from.
  */
 export interface OrderedView<E, S, P extends Decisions<Candidate<E>>> {
   /** Views (tables) this consumer maintains, for freshness bookkeeping. */
@@ -64,14 +67,14 @@ export interface OrderedView<E, S, P extends Decisions<Candidate<E>>> {
   canHandle(event: E): boolean;
   /**
    * Takes the consumer's locks (per-id advisory locks in a stable order, after
-   * any lock it holds per partition) and reads the state of `pids`, with the
-   * last applied sequence number of each.
+   * any lock it holds per partition, partitions in the order given) and reads
+   * the state of `pids`, with the last applied sequence number of each.
    */
-  load(tx: PoolClient, pids: string[], part: parking.Partition): Promise<{ last: ReadonlyMap<string, number>; state: S }>;
+  load(tx: PoolClient, pids: string[], parts: readonly parking.Partition[]): Promise<{ last: ReadonlyMap<string, number>; state: S }>;
   /** Plans the ready runs (contiguous, in sequence order per id); may read, never writes. */
-  plan(tx: PoolClient, state: S, ready: ReadonlyMap<string, Candidate<E>[]>, part: parking.Partition): Promise<P>;
+  plan(tx: PoolClient, state: S, ready: ReadonlyMap<string, Candidate<E>[]>, partOf: (pid: string) => parking.Partition): Promise<P>;
   /** Writes the plan's row changes, tables in a fixed order (and keys in order within each). */
-  write(tx: PoolClient, planned: P, part: parking.Partition): Promise<void>;
+  write(tx: PoolClient, planned: P, parts: readonly parking.Partition[]): Promise<void>;
 }
 
 export interface OrderedHandlerOptions<E, S, P extends Decisions<Candidate<E>>> {
@@ -163,14 +166,20 @@ export function createOrderedHandler<E extends OrderedEvent, S, P extends Decisi
 
   const parkRow = (c: Candidate<E>, reason: parking.ParkReason) => ({ ...c, origin: c.source, reason });
 
-  /** Gates, repairs gaps, plans, parks and writes. Shared by batches, unparking and catch-up. */
+  /**
+   * Gates, repairs gaps, plans, parks and writes. Shared by batches, unparking and catch-up.
+   * An id's partition is `partOf`'s, or `fallback` when it names none.
+   */
   async function project(
-    tx: PoolClient, part: parking.Partition, incoming: Candidate<E>[], extraPids: string[], expired: ReadonlySet<string>, anyParked = true,
+    tx: PoolClient, partOf: ReadonlyMap<string, parking.Partition>, fallback: parking.Partition,
+    incoming: Candidate<E>[], extraPids: string[], expired: ReadonlySet<string>, anyParked = true,
   ): Promise<HandlerOutcome<E>> {
     const outcome = emptyOutcome<E>();
     const pids = [...new Set([...incoming.map((c) => c.persistenceId), ...extraPids])].sort();
     if (pids.length === 0) return outcome;
-    const { last, state } = await view.load(tx, pids, part);
+    const partOfPid = (pid: string) => partOf.get(pid) ?? fallback;
+    const parts = parking.distinctPartitions(pids.map(partOfPid));
+    const { last, state } = await view.load(tx, pids, parts);
     const parked: Candidate<E>[] = (anyParked ? await parking.loadParked<E>(tx, groupId, pids) : []).map((r) => ({
       ...r, origin: 'parked', source: r.origin, position: -1,
     }));
@@ -179,7 +188,7 @@ export function createOrderedHandler<E extends OrderedEvent, S, P extends Decisi
       delayMs: gapDelayMs,
     });
     outcome.gapsRepaired += repaired;
-    const planned = await view.plan(tx, state, gate.ready, part);
+    const planned = await view.plan(tx, state, gate.ready, partOfPid);
 
     const toPark: ReturnType<typeof parkRow>[] = [];
     const toUnpark: Candidate<E>[] = [];
@@ -208,7 +217,7 @@ export function createOrderedHandler<E extends OrderedEvent, S, P extends Decisi
 
     await parking.park(tx, groupId, toPark);
     await parking.unpark(tx, groupId, toUnpark);
-    await view.write(tx, planned, part);
+    await view.write(tx, planned, parts);
 
     outcome.duplicates = gate.duplicates.filter((c) => c.origin === 'topic').length;
     outcome.applied = planned.applied.filter((c) => c.origin !== 'journal').length;
@@ -233,21 +242,25 @@ export function createOrderedHandler<E extends OrderedEvent, S, P extends Decisi
     async applyBatch(events, tx) {
       if (events.length === 0) return emptyOutcome();
       const incoming = events.flatMap((c, i) => (view.canHandle(c.event) ? [fromTopic(c, i)] : []));
-      const part = { topic: events[0]!.topic, partition: events[0]!.partition };
-      // Ids of this partition that waited too long for their creation leave through this batch's DLQ.
-      const parked = await parking.parkedSummary(tx, groupId, expiry, part);
-      const outcome = await project(tx, part, incoming, parked.expired, new Set(parked.expired), parked.any);
+      const partOf = new Map<string, parking.Partition>();
+      for (const c of incoming) partOf.set(c.persistenceId, { topic: c.consumed!.topic, partition: c.consumed!.partition });
+      const parts = parking.distinctPartitions(events.map((c) => ({ topic: c.topic, partition: c.partition })));
+      // Ids of these partitions that waited too long for their creation leave through this batch's DLQ.
+      const parked = await parking.parkedSummary(tx, groupId, expiry, parts);
+      for (const x of parked.expired) partOf.set(x.persistenceId, x.part);
+      const expired = parked.expired.map((x) => x.persistenceId);
+      const outcome = await project(tx, partOf, parts[0]!, incoming, expired, new Set(expired), parked.any);
       outcome.ignored = events.length - incoming.length;
       return outcome;
     },
     async catchUp(pid, toSequenceNr) {
       const part = { topic: serde.topic, partition: -1 };
       return withTransaction(pool, async (tx) => {
-        const { last } = await view.load(tx, [pid], part);
+        const { last } = await view.load(tx, [pid], [part]);
         const from = (last.get(pid) ?? 0) + 1;
         if (from > toSequenceNr) return 0;
         const candidates = await fromJournal(pid, from, toSequenceNr, { position: 0, source: undefined });
-        const outcome = await project(tx, part, candidates, [], new Set());
+        const outcome = await project(tx, new Map(), part, candidates, [], new Set());
         return candidates.length - outcome.parked;
       });
     },
@@ -257,7 +270,7 @@ export function createOrderedHandler<E extends OrderedEvent, S, P extends Decisi
       let expired: Set<string>;
       try {
         parked = await parking.parkedIds(client, groupId, serde.topic);
-        expired = new Set((await parking.parkedSummary(client, groupId, expiry)).expired);
+        expired = new Set((await parking.parkedSummary(client, groupId, expiry)).expired.map((x) => x.persistenceId));
       } finally {
         client.release();
       }
@@ -265,7 +278,7 @@ export function createOrderedHandler<E extends OrderedEvent, S, P extends Decisi
       for (const { persistenceId: pid, part } of parked) {
         // No new events: loading the parked ones re-runs the gap repair for this id.
         await withTransaction(pool, async (tx) => {
-          const outcome = await project(tx, part, [], [pid], expired);
+          const outcome = await project(tx, new Map(), part, [], [pid], expired);
           if (outcome.rejected.length === 0) return;
           if (!options.deadLetterQueue) {
             throw new PipelineError('DLQ_UNAVAILABLE', `${pid}: ${outcome.rejected.length} events to dead-letter; left for the next batch`, { retriable: true });

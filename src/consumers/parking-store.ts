@@ -84,31 +84,43 @@ export async function unpark(tx: PoolClient, groupId: string, items: { persisten
   );
 }
 
+/** The distinct partitions of `parts`, in (topic, partition) order: the order their locks are taken in. */
+export function distinctPartitions(parts: Iterable<Partition>): Partition[] {
+  const byKey = new Map<string, Partition>();
+  for (const p of parts) byKey.set(`${p.partition}/${p.topic}`, { topic: p.topic, partition: p.partition });
+  return [...byKey.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+}
+
 /**
  * Whether the group has parked events at all (so a batch can skip loading
  * them), and — when `notCreated` is given — the ids that have waited longer
  * than its `waitMs` with no row in its `stateTable` (their creation was never
- * seen), only those parked from partition `p` when it is given.
+ * seen), with the partition they were parked from; only those parked from
+ * `parts` when it is given.
  */
 export async function parkedSummary(
-  tx: PoolClient, groupId: string, notCreated?: { stateTable: string; waitMs: number }, p?: Partition, limit = 100,
-): Promise<{ any: boolean; expired: string[] }> {
+  tx: PoolClient, groupId: string, notCreated?: { stateTable: string; waitMs: number }, parts?: readonly Partition[], limit = 100,
+): Promise<{ any: boolean; expired: { persistenceId: string; part: Partition }[] }> {
   if (!notCreated) {
     const { rows } = await tx.query<{ any: boolean }>('select exists (select 1 from parked_events where group_id = $1) as any', [groupId]);
     return { any: rows[0]!.any, expired: [] };
   }
-  const { rows } = await tx.query<{ any: boolean; expired: string[] | null }>(
+  const { rows } = await tx.query<{ any: boolean; expired: { pid: string; topic: string | null; partition: number | null }[] | null }>(
     `select exists (select 1 from parked_events where group_id = $1) as any,
-       (select array_agg(persistence_id) from (
-          select p.persistence_id from parked_events p
+       (select json_agg(json_build_object('pid', pid, 'topic', topic, 'partition', partition) order by pid) from (
+          select p.persistence_id as pid, min(p.origin->>'topic') as topic, min((p.origin->>'partition')::int) as partition
+          from parked_events p
           where p.group_id = $1 and not exists (select 1 from ${notCreated.stateTable} s where s.persistence_id = p.persistence_id)
-            and ($4::text is null or (p.origin->>'topic' = $4 and (p.origin->>'partition')::int = $5))
+            and ($4::text[] is null or (p.origin->>'topic', (p.origin->>'partition')::int) in (select * from unnest($4::text[], $5::int[])))
           group by p.persistence_id
           having min(p.parked_at) < now() - make_interval(secs => $2::double precision / 1000)
           order by 1 limit $3) e) as expired`,
-    [groupId, notCreated.waitMs, limit, p?.topic ?? null, p?.partition ?? null],
+    [groupId, notCreated.waitMs, limit, parts ? parts.map((p) => p.topic) : null, parts ? parts.map((p) => p.partition) : null],
   );
-  return { any: rows[0]!.any, expired: rows[0]!.expired ?? [] };
+  return {
+    any: rows[0]!.any,
+    expired: (rows[0]!.expired ?? []).map((x) => ({ persistenceId: x.pid, part: { topic: x.topic ?? '', partition: x.partition ?? -1 } })),
+  };
 }
 
 /** Ids of the group with parked events and the partition they came from (rows without an origin: `defaultTopic`, partition -1). */

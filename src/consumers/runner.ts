@@ -89,8 +89,9 @@ export interface ConsumerRunner {
 /**
  * The one consumer-group runner of the pipeline — exactly-once effect into
  * PostgreSQL (Akka's `exactlyOnce`):
- * - each partition batch is one PostgreSQL transaction holding the handler's
- *   rows and the consumed offsets (see batch-transaction.ts); PostgreSQL, not
+ * - each partition batch commits in one PostgreSQL transaction with the
+ *   handler's rows and the consumed offsets (see batch-transaction.ts); the
+ *   small batches of one fetch share one (batch-joiner.ts); PostgreSQL, not
  *   Kafka, says where the group stands;
  * - on every assignment each partition is paused, sought to the stored offset
  *   and resumed (partition-positioner.ts), idle partitions included;

@@ -169,4 +169,61 @@ describe('consumer runner recovery (real Kafka, PostgreSQL)', () => {
     expect(await listDeadLetters(f.kafka, dlqTopicOf(f.topic, groupId))).toHaveLength(0);
     await runner.stop();
   });
+  // Last in this file: it adds records to the topic the tests above count.
+  it('the small batches of one fetch commit in one transaction; a failure there costs no batch an attempt, even under `fail`', async () => {
+    const groupId = `${f.groupId}.joint`;
+    await f.db.pool.query('truncate inventories, inventory_movements'); // the read model is shared by the groups above
+    const real = projector(groupId);
+    const partitionsOf = new Map<string, Set<number>>(); // PostgreSQL transaction id → partitions it applied
+    let refusedIn: string | undefined;
+    const joining: ConsumerHandler<InventoryEvent> = {
+      views: real.views,
+      async applyBatch(events, tx) {
+        const { rows } = await tx.query<{ id: string }>('select txid_current()::text as id');
+        const id = rows[0]!.id;
+        const parts = partitionsOf.get(id) ?? new Set<number>();
+        for (const e of events) parts.add(e.partition);
+        partitionsOf.set(id, parts);
+        if (refusedIn === undefined && parts.size > 1) {
+          refusedIn = id;
+          throw new ValidationError('refused once, in a transaction that joined several partitions');
+        }
+        return real.applyBatch(events, tx);
+      },
+    };
+    const events: ConsumerEvent[] = [];
+    const runner = createConsumerRunner({
+      kafka: f.kafka, pool: f.db.pool, groupId, topics: [f.topic], serde: f.serde, handler: joining, logger: testLogger,
+      metrics: freshRegistry(), recovery: { kind: 'fail' }, observer: (e) => events.push(e),
+    });
+    runners.push(runner);
+    await runner.start();
+    const all = [...records];
+    await eventually(async () => ((await applied(groupId)) === all.length ? true : undefined), 120_000, 250);
+    // Waves written to every partition at once, until a joint transaction failed and a later one committed.
+    const committedJoint = () => [...partitionsOf].some(([id, parts]) => id !== refusedIn && parts.size > 1);
+    for (let wave = 0; wave < 10 && !(refusedIn && committedJoint()); wave++) {
+      const more = await writeHistory(f.journal, 9, 3, `RJ${wave}`);
+      await produceRecords(f.producer, f.serde, f.topic, more);
+      all.push(...more);
+      await eventually(async () => ((await applied(groupId)) === all.length ? true : undefined), 120_000, 250);
+    }
+    expect(refusedIn).toBeDefined();
+    expect(committedJoint()).toBe(true);
+    const failures = events.filter((e) => e.type === 'joint-failed' || e.type === 'batch-failed');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ type: 'joint-failed', kind: 'data' });
+    expect(runner.health().state).toBe('running');
+    expect(await listDeadLetters(f.kafka, dlqTopicOf(f.topic, groupId))).toHaveLength(0);
+    // Each event once: the read model is the fold of everything produced.
+    const expected = foldJournal(all);
+    const { rows } = await f.db.pool.query<{ persistence_id: string; on_hand: number; last_sequence_nr: number }>(
+      'select persistence_id, on_hand, last_sequence_nr from inventories',
+    );
+    expect(rows).toHaveLength(expected.size);
+    for (const r of rows) expect([r.on_hand, r.last_sequence_nr], r.persistence_id).toEqual([expected.get(r.persistence_id)!.onHand, expected.get(r.persistence_id)!.sequenceNr]);
+    const movements = await f.db.pool.query<{ n: number; d: number }>('select count(*)::int as n, count(distinct (persistence_id, sequence_nr))::int as d from inventory_movements');
+    expect(movements.rows[0]).toEqual({ n: all.length, d: all.length });
+    await runner.stop();
+  });
 });

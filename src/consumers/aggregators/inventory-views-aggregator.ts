@@ -12,7 +12,10 @@ import { createOrderedHandler, type Candidate, type Decisions, type OrderedView 
 import { aggregatorMetrics } from './aggregator-metrics.js';
 import type { LatePolicy } from './daily-movements.js';
 import { writeInventoryViews } from './inventory-views.js';
-import { planViews, type ViewChanges, type ViewState } from './inventory-views-plan.js';
+import { foldViews, type ViewChanges, type ViewState } from './inventory-views-plan.js';
+import { planInventoryViews } from './inventory-views.js';
+import type { ViewStep } from './group-view.js';
+import type { Partition } from '../parking-store.js';
 import { liveViewTables, publishedViews, type ViewTables } from './view-tables.js';
 import * as store from './view-store.js';
 
@@ -41,13 +44,14 @@ export interface InventoryViewsAggregatorOptions {
   onParkedChange?: (parkedIds: number) => void;
 }
 
-/** The group's state of a batch's ids, and its partition's watermark (locked). */
+/** The group's state of a batch's ids, and the watermark of each of its partitions (locked), by partitionKey. */
 interface Loaded {
   states: Map<string, ViewState>;
-  watermark: number | null;
+  watermarks: Map<string, number | null>;
 }
-/** The plan's changes, late events to dead-letter given as verdicts for the core. */
-type Planned = Omit<ViewChanges<Candidate<InventoryEvent>>, 'deadLetters'> & Decisions<Candidate<InventoryEvent>>;
+/** The plan's changes, late events to dead-letter given as verdicts for the core, and each partition's new watermark. */
+type Planned = Omit<ViewChanges<Candidate<InventoryEvent>>, 'deadLetters' | 'watermark'> &
+  Decisions<Candidate<InventoryEvent>> & { watermarks: { part: Partition; watermark: number | null }[] };
 
 /**
  * The `inventory-views` aggregator: the views of `inventoryViews` (stock by
@@ -93,23 +97,48 @@ export function createInventoryViewsAggregator(options: InventoryViewsAggregator
   const view: OrderedView<InventoryEvent, Loaded, Planned> = {
     views: publishedViews(tables),
     canHandle: isInventoryEvent,
-    /** The partition's watermark first, then the ids: every transaction of the group takes its locks in this order. */
-    async load(tx, pids, part) {
-      const watermark = await store.lockWatermark(tx, groupId, part);
+    /** The partitions' watermarks first (in partition order), then the ids: every transaction of the group takes its locks in this order. */
+    async load(tx, pids, parts) {
+      const watermarks = await store.lockWatermarks(tx, groupId, parts);
       const states = await store.loadStates(tx, tables.state, pids);
-      return { last: new Map([...states].map(([pid, st]) => [pid, st.lastSequenceNr])), state: { states, watermark } };
+      return { last: new Map([...states].map(([pid, st]) => [pid, st.lastSequenceNr])), state: { states, watermarks } };
     },
-    async plan(tx, s, ready) {
+    async plan(tx, s, ready, partOf) {
       const productIds = [...ready.values()].flat().flatMap((c) => (c.event.type === 'InventoryCreated' ? [c.event.data.productId] : []));
       const master = await store.loadMaster(tx, productIds);
-      const { deadLetters, ...plan } = planViews({ states: s.states, ready, master, watermark: s.watermark, graceMs, lateEvents });
-      const deadLettered = deadLetters.map((c) => {
-        const day = new Date(c.event.data.metadata.occurredAt).toISOString().slice(0, 10);
-        return { item: c, code: 'LATE_EVENT', message: `${c.event.type} seq ${c.sequenceNr} of ${c.persistenceId}: window ${day} closed (grace ${graceMs} ms); stock applied, window not corrected` };
-      });
-      return { ...plan, deadLettered };
+      // Lateness is judged per partition, against that partition's watermark: each partition's ids fold on their own.
+      const byPart = new Map<string, { part: Partition; ready: Map<string, Candidate<InventoryEvent>[]> }>();
+      for (const [pid, run] of ready) {
+        const part = partOf(pid);
+        const key = store.partitionKey(part);
+        const group = byPart.get(key) ?? { part, ready: new Map<string, Candidate<InventoryEvent>[]>() };
+        group.ready.set(pid, run);
+        byPart.set(key, group);
+      }
+      type Item = Candidate<InventoryEvent>;
+      const decided: Omit<Planned, keyof ReturnType<typeof planInventoryViews> | 'watermarks'> & { notCreated: Item[]; deadLettered: NonNullable<Planned['deadLettered']> } = {
+        applied: [], rejected: [], held: [], notCreated: [], deadLettered: [], late: [], states: new Map(),
+      };
+      const steps: ViewStep[] = [];
+      const watermarks: Planned['watermarks'] = [];
+      for (const [key, { part, ready: partReady }] of byPart) {
+        const f = foldViews({ states: s.states, ready: partReady, master, watermark: s.watermarks.get(key) ?? null, graceMs, lateEvents });
+        decided.applied.push(...f.applied);
+        decided.rejected.push(...f.rejected);
+        decided.held.push(...f.held);
+        decided.notCreated.push(...f.notCreated);
+        decided.late.push(...f.late);
+        decided.deadLettered.push(...f.deadLetters.map((c) => {
+          const day = new Date(c.event.data.metadata.occurredAt).toISOString().slice(0, 10);
+          return { item: c, code: 'LATE_EVENT', message: `${c.event.type} seq ${c.sequenceNr} of ${c.persistenceId}: window ${day} closed (grace ${graceMs} ms); stock applied, window not corrected` };
+        }));
+        for (const [pid, st] of f.states) decided.states.set(pid, st);
+        steps.push(...f.steps);
+        watermarks.push({ part, watermark: f.watermark });
+      }
+      return { ...decided, ...planInventoryViews(steps), watermarks };
     },
-    async write(tx, plan, part) {
+    async write(tx, plan) {
       if (plan.late.length > 0) {
         lateCounter?.inc({ group: groupId, policy: lateEvents }, plan.late.length);
         logger.info({ late: plan.late.length, policy: lateEvents }, 'late events for closed windows');
@@ -119,7 +148,7 @@ export function createInventoryViewsAggregator(options: InventoryViewsAggregator
       // fixed table order (and key order within each), so concurrent transactions cannot deadlock and hold
       // those hot rows only for the view writes, the freshness rows and the commit.
       await store.saveStates(tx, tables.state, plan.states.values());
-      await store.saveWatermark(tx, groupId, part, plan.watermark);
+      await store.saveWatermarks(tx, groupId, plan.watermarks);
       await writeInventoryViews(tx, tables, plan);
     },
   };

@@ -44,7 +44,7 @@ export interface ViewPlanInput<T extends PlanItem> {
 /** One batch's changes: every view's rows (by key of `inventoryViews`), the group's state, and the plan's decisions. */
 export type ViewChanges<T> = InventoryViewChanges & PlanDecisions<T>;
 
-interface PlanDecisions<T> {
+export interface PlanDecisions<T> {
   /** New state of every inventory that changed. */
   states: Map<string, ViewState>;
   watermark: number | null;
@@ -79,6 +79,12 @@ function streamOrder<T extends PlanItem>(ready: ReadonlyMap<string, readonly T[]
 }
 
 export function planViews<T extends PlanItem>(input: ViewPlanInput<T>): ViewChanges<T> {
+  const { steps, ...decisions } = foldViews(input);
+  return { ...decisions, ...planInventoryViews(steps) };
+}
+
+/** The group's decisions and the steps every view folds (see {@link planInventoryViews}); {@link planViews} is both. */
+export function foldViews<T extends PlanItem>(input: ViewPlanInput<T>): PlanDecisions<T> & { steps: ViewStep[] } {
   const { master, graceMs, lateEvents } = input;
   const states = new Map<string, ViewState>();
   const steps: ViewStep[] = [];
@@ -156,5 +162,5 @@ export function planViews<T extends PlanItem>(input: ViewPlanInput<T>): ViewChan
     steps.push({ event: e, state: after, delta: { onHand: d.onHand, reserved: d.reserved, inventoryCount: created }, late, inWindow, alert, threshold });
     out.applied.push(item);
   }
-  return { ...out, states, ...planInventoryViews(steps), watermark };
+  return { ...out, states, watermark, steps };
 }

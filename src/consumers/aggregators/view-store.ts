@@ -10,29 +10,38 @@ import type { MasterData, ViewState } from './inventory-views-plan.js';
  * runs on the caller's transaction.
  */
 
+/** A partition's key in the maps of watermarks. */
+export const partitionKey = (p: Partition) => `${p.topic}/${p.partition}`;
+
 /**
- * Locks and reads a partition's watermark. Taken before the per-id locks in
- * every transaction of the group (batches and maintain()), so lock order is
- * the same everywhere.
+ * Locks and reads the watermarks of `parts` (in the order given: every
+ * caller gives (topic, partition) order), keyed by {@link partitionKey}; null
+ * where nothing was seen yet. Taken before the per-id locks in every
+ * transaction of the group (batches and maintain()), so lock order is the
+ * same everywhere.
  */
-export async function lockWatermark(tx: PoolClient, groupId: string, p: Partition): Promise<number | null> {
-  // An upsert that touches the row locks it and reads it in one round trip; epoch 0 stands for "nothing seen yet".
-  const { rows } = await tx.query<{ ms: number }>(
-    `insert into view_watermarks as w (group_id, topic, partition, watermark) values ($1, $2, $3, to_timestamp(0))
+export async function lockWatermarks(tx: PoolClient, groupId: string, parts: readonly Partition[]): Promise<Map<string, number | null>> {
+  // An upsert that touches the rows locks and reads them in one round trip, in the order of the select
+  // (`with ordinality`); epoch 0 stands for "nothing seen yet".
+  const { rows } = await tx.query<{ topic: string; partition: number; ms: number }>(
+    `insert into view_watermarks as w (group_id, topic, partition, watermark)
+     select $1, t, p, to_timestamp(0) from unnest($2::text[], $3::int[]) with ordinality as x(t, p, n) order by n
      on conflict (group_id, topic, partition) do update set watermark = w.watermark
-     returning (extract(epoch from w.watermark) * 1000)::float8 as ms`,
-    [groupId, p.topic, p.partition],
+     returning w.topic, w.partition, (extract(epoch from w.watermark) * 1000)::float8 as ms`,
+    [groupId, parts.map((p) => p.topic), parts.map((p) => p.partition)],
   );
-  const ms = rows[0]!.ms;
-  return ms === 0 ? null : ms;
+  return new Map(rows.map((r) => [partitionKey(r), r.ms === 0 ? null : r.ms]));
 }
 
-export async function saveWatermark(tx: PoolClient, groupId: string, p: Partition, watermark: number | null) {
-  if (watermark === null) return;
+/** Moves the watermarks forward (never back), one statement for all partitions. */
+export async function saveWatermarks(tx: PoolClient, groupId: string, watermarks: readonly { part: Partition; watermark: number | null }[]) {
+  const moved = watermarks.filter((w) => w.watermark !== null);
+  if (moved.length === 0) return;
   await tx.query(
-    `update view_watermarks set watermark = greatest(watermark, to_timestamp($4 / 1000.0)), updated_at = now()
-     where group_id = $1 and topic = $2 and partition = $3`,
-    [groupId, p.topic, p.partition, watermark],
+    `update view_watermarks v set watermark = greatest(v.watermark, to_timestamp(x.ms / 1000.0)), updated_at = now()
+     from unnest($2::text[], $3::int[], $4::float8[]) as x(t, p, ms)
+     where v.group_id = $1 and v.topic = x.t and v.partition = x.p`,
+    [groupId, moved.map((w) => w.part.topic), moved.map((w) => w.part.partition), moved.map((w) => w.watermark)],
   );
 }
 
