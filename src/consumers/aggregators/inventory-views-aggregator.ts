@@ -12,9 +12,7 @@ import { createOrderedHandler, type Candidate, type Decisions, type OrderedView 
 import { aggregatorMetrics } from './aggregator-metrics.js';
 import type { LatePolicy } from './daily-movements.js';
 import { writeInventoryViews } from './inventory-views.js';
-import { foldViews, type ViewChanges, type ViewState } from './inventory-views-plan.js';
-import { planInventoryViews } from './inventory-views.js';
-import type { ViewStep } from './group-view.js';
+import { planViewsByPartition, type ViewChanges, type ViewState } from './inventory-views-plan.js';
 import type { Partition } from '../parking-store.js';
 import { liveViewTables, publishedViews, type ViewTables } from './view-tables.js';
 import * as store from './view-store.js';
@@ -107,36 +105,20 @@ export function createInventoryViewsAggregator(options: InventoryViewsAggregator
       const productIds = [...ready.values()].flat().flatMap((c) => (c.event.type === 'InventoryCreated' ? [c.event.data.productId] : []));
       const master = await store.loadMaster(tx, productIds);
       // Lateness is judged per partition, against that partition's watermark: each partition's ids fold on their own.
-      const byPart = new Map<string, { part: Partition; ready: Map<string, Candidate<InventoryEvent>[]> }>();
+      const parts = new Map<string, Map<string, Candidate<InventoryEvent>[]>>();
+      const partByKey = new Map<string, Partition>();
       for (const [pid, run] of ready) {
         const part = partOf(pid);
         const key = store.partitionKey(part);
-        const group = byPart.get(key) ?? { part, ready: new Map<string, Candidate<InventoryEvent>[]>() };
-        group.ready.set(pid, run);
-        byPart.set(key, group);
+        partByKey.set(key, part);
+        parts.set(key, (parts.get(key) ?? new Map<string, Candidate<InventoryEvent>[]>()).set(pid, run));
       }
-      type Item = Candidate<InventoryEvent>;
-      const decided: Omit<Planned, keyof ReturnType<typeof planInventoryViews> | 'watermarks'> & { notCreated: Item[]; deadLettered: NonNullable<Planned['deadLettered']> } = {
-        applied: [], rejected: [], held: [], notCreated: [], deadLettered: [], late: [], states: new Map(),
-      };
-      const steps: ViewStep[] = [];
-      const watermarks: Planned['watermarks'] = [];
-      for (const [key, { part, ready: partReady }] of byPart) {
-        const f = foldViews({ states: s.states, ready: partReady, master, watermark: s.watermarks.get(key) ?? null, graceMs, lateEvents });
-        decided.applied.push(...f.applied);
-        decided.rejected.push(...f.rejected);
-        decided.held.push(...f.held);
-        decided.notCreated.push(...f.notCreated);
-        decided.late.push(...f.late);
-        decided.deadLettered.push(...f.deadLetters.map((c) => {
-          const day = new Date(c.event.data.metadata.occurredAt).toISOString().slice(0, 10);
-          return { item: c, code: 'LATE_EVENT', message: `${c.event.type} seq ${c.sequenceNr} of ${c.persistenceId}: window ${day} closed (grace ${graceMs} ms); stock applied, window not corrected` };
-        }));
-        for (const [pid, st] of f.states) decided.states.set(pid, st);
-        steps.push(...f.steps);
-        watermarks.push({ part, watermark: f.watermark });
-      }
-      return { ...decided, ...planInventoryViews(steps), watermarks };
+      const { deadLetters, watermarks, ...plan } = planViewsByPartition({ states: s.states, parts, master, watermarks: s.watermarks, graceMs, lateEvents });
+      const deadLettered = deadLetters.map((c) => {
+        const day = new Date(c.event.data.metadata.occurredAt).toISOString().slice(0, 10);
+        return { item: c, code: 'LATE_EVENT', message: `${c.event.type} seq ${c.sequenceNr} of ${c.persistenceId}: window ${day} closed (grace ${graceMs} ms); stock applied, window not corrected` };
+      });
+      return { ...plan, deadLettered, watermarks: [...watermarks].map(([key, watermark]) => ({ part: partByKey.get(key)!, watermark })) };
     },
     async write(tx, plan) {
       if (plan.late.length > 0) {

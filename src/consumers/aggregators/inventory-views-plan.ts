@@ -164,3 +164,39 @@ export function foldViews<T extends PlanItem>(input: ViewPlanInput<T>): PlanDeci
   }
   return { ...out, states, watermark, steps };
 }
+
+export interface PartitionedPlanInput<T extends PlanItem> extends Omit<ViewPlanInput<T>, 'ready' | 'watermark'> {
+  /** The ready runs of each partition (its ids are its own), by partition key. */
+  parts: ReadonlyMap<string, ReadonlyMap<string, readonly T[]>>;
+  /** Each partition's watermark before the batch (absent: none yet). */
+  watermarks: ReadonlyMap<string, number | null>;
+}
+
+/**
+ * One batch spanning several partitions (the small batches of one fetch,
+ * joined): each partition's ids fold on their own against that partition's
+ * watermark — lateness is judged per partition, as if each had come alone —
+ * and every view plans all the steps at once. Returns each partition's new
+ * watermark instead of one.
+ */
+export function planViewsByPartition<T extends PlanItem>(input: PartitionedPlanInput<T>): Omit<ViewChanges<T>, 'watermark'> & { watermarks: Map<string, number | null> } {
+  const out: Omit<PlanDecisions<T>, 'watermark'> = {
+    states: new Map(), applied: [], late: [], deadLetters: [], notCreated: [], rejected: [], held: [],
+  };
+  const steps: ViewStep[] = [];
+  const watermarks = new Map<string, number | null>();
+  for (const [key, ready] of input.parts) {
+    const f = foldViews({ ...input, ready, watermark: input.watermarks.get(key) ?? null });
+    for (const [pid, st] of f.states) out.states.set(pid, st);
+    out.applied.push(...f.applied);
+    out.late.push(...f.late);
+    out.deadLetters.push(...f.deadLetters);
+    out.notCreated.push(...f.notCreated);
+    out.rejected.push(...f.rejected);
+    out.held.push(...f.held);
+    steps.push(...f.steps);
+    watermarks.set(key, f.watermark);
+  }
+  return { ...out, ...planInventoryViews(steps), watermarks };
+}
+
