@@ -253,16 +253,20 @@ function stagesTable(s: Json | undefined): string[] {
         return `| ${label} | ${f(b[k50])} | ${f(b[k99])} | ${f(a[k50])} | ${f(a[k99])} | ${share(a[k50], a[`${total[path]}.p50`])} | ${share(a[k99], a[`${total[path]}.p99`])} |`;
       }),
     );
-    // What still limits it: the stages of the projector's path by their share of the total, largest first.
-    const path = rows.filter(([, key, p]) => p === 'projector' && key !== 'journalToCommitted' && key !== 'streamVisibility');
-    const largest = (q: 'p50' | 'p99') =>
-      path
-        .map(([label, key]) => [label.trim(), a[`${key}.${q}`] ?? 0] as const)
-        .sort((x, y) => y[1] - x[1])
-        .slice(0, 3)
-        .map(([label, v]) => `${label} ${share(v, a[`journalToCommitted.${q}`])}`)
-        .join(', ');
-    out.push('', `Largest stages after, projector path — of the p50: ${largest('p50')}; of the p99: ${largest('p99')}.`);
+    // What still limits it: the stages of each group's path by their share of its total, largest first.
+    const shared = ['journalToRead', 'readToProduced', 'producedToCommitted'];
+    for (const group of ['projector', 'views'] as const) {
+      const keys = [...shared, `${group}ProducedToConsumed`, `${group}ConsumedToCommitted`];
+      const label = (key: string) => rows.find(([, k]) => k === key)![0].trim();
+      const largest = (q: 'p50' | 'p99') =>
+        keys
+          .map((key) => [label(key), a[`${key}.${q}`] ?? 0] as const)
+          .sort((x, y) => y[1] - x[1])
+          .slice(0, 3)
+          .map(([l, v]) => `${l} ${share(v, a[`${total[group]}.${q}`])}`)
+          .join(', ');
+      out.push('', `Largest stages after, ${group} path — of the p50: ${largest('p50')}; of the p99: ${largest('p99')}.`);
+    }
   }
   return out;
 }

@@ -215,12 +215,12 @@ export const configEntries = {
     'Prefix of consumer group ids (inventory-projector, inventory-views): separates environments sharing a cluster.',
   ),
   workerId: entry('WORKER_ID', z.string(), '', 'Stable worker id for bridge leases (default: host-pid).'),
-  consumerBatchSize: entry('CONSUMER_BATCH_SIZE', int(1, 50_000), '2000', 'Records per PostgreSQL transaction in projectors and aggregators.'),
+  consumerBatchSize: entry('CONSUMER_BATCH_SIZE', int(1, 50_000), '2000', 'Records per PostgreSQL transaction in projectors and aggregators, at most: a partition batch is cut into chunks of this many, and small batches of several partitions join one transaction up to this many together.'),
   consumerConcurrency: entry(
     'CONSUMER_CONCURRENCY',
     int(1, 64),
     '3',
-    'Partition batches a projector or aggregator process applies at once, each in its own PostgreSQL transaction (a connection each, from PG_POOL_MAX). A fetch is applied whole before the next: with fewer than the partitions it holds, a record waits for the batches ahead of it; with more, the transactions contend for CPU and the views\' few hot rows (measured in bench/results/report.md: 3 gave the lowest journal → committed latency on 6 partitions).',
+    'PostgreSQL transactions a projector or aggregator process runs at once (a connection each, from PG_POOL_MAX). The partition batches of one fetch join one transaction while together they hold at most CONSUMER_BATCH_SIZE records (at the head of the topic, all of them: one commit per fetch); full batches (catching up) run in transactions of their own, this many at once.',
   ),
   consumerSessionTimeoutMs: entry(
     'CONSUMER_SESSION_TIMEOUT_MS',

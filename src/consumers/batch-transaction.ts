@@ -3,7 +3,7 @@ import { errorCode, errorMessage, isRetriable } from '../shared/errors.js';
 import type { Pool, PoolClient } from '../db/db.js';
 import type { DeadLetter, DeadLetterQueue } from './dead-letter.js';
 import { emptyOutcome, mergeOutcome, type ConsumedEvent, type ConsumerHandler, type HandlerOutcome } from './handler.js';
-import { advancePartition, lockPartition } from './offset-store.js';
+import { advancePartitions, lockPartitions } from './offset-store.js';
 import { judgePosition, PartitionBlockedError, type OffsetWitness } from './offset-witness.js';
 import { deadLetterOf } from './record-decoder.js';
 import { recordViewFreshness } from '../db/view-freshness.js';
@@ -76,7 +76,8 @@ export interface BatchItem<E> {
 /**
  * Applies the batches of several partitions in one PostgreSQL transaction,
  * each exactly as {@link applyBatch} would: the offset rows are locked and
- * advanced first (in topic, partition order), then the handler runs once on
+ * advanced first (in topic, partition order, three statements for all of
+ * them), then the handler runs once on
  * the new events of all of them (a handler's batch may span partitions; it
  * takes its own locks partition by partition in the same order), then view
  * freshness is recorded once, dead letters are sent and the whole commits.
@@ -97,24 +98,30 @@ export async function applyBatches<E>(b: BatchTransaction<E>, items: readonly Ba
   try {
     await client.query('BEGIN');
     const nexts: (number | undefined)[] = [];
+    const stored = await lockPartitions(client, b.groupId, items.map((item) => item.span));
     for (const i of order) {
       const { span: at } = items[i]!;
       const { topic, partition, lastOffset } = at;
-      const stored = await lockPartition(client, b.groupId, topic, partition);
+      const { nextOffset, witness: w } = stored[i]!;
       // A batch that reaches back over the witnessed record (a redelivery, or a
       // client that reset its position by itself) must hold that very record:
       // otherwise the stored offset names records of another topic incarnation.
-      const w = stored.witness;
       if (w && w.offset >= at.firstOffset && w.offset <= lastOffset) {
-        const verdict = judgePosition({ topic, partition, nextOffset: stored.nextOffset, witness: w, logStart: 0, logEnd: Number.MAX_SAFE_INTEGER, atWitness: at.witnessAt(w.offset) });
+        const verdict = judgePosition({ topic, partition, nextOffset, witness: w, logStart: 0, logEnd: Number.MAX_SAFE_INTEGER, atWitness: at.witnessAt(w.offset) });
         if (!verdict.ok) throw new PartitionBlockedError(topic, partition, verdict.kind, verdict.reason);
       }
-      if (stored.nextOffset > lastOffset) continue; // stale: another owner applied it
-      nexts[i] = stored.nextOffset;
-      // The partition's own offset row (locked above) before any handler: what follows the handlers' writes
-      // holds rows other partitions wait on (views, freshness) until the commit, so that stretch stays short.
-      await advancePartition(client, b.groupId, topic, partition, lastOffset + 1, { witness: at.witnessAt(lastOffset), topicId: at.topicId });
+      if (nextOffset <= lastOffset) nexts[i] = nextOffset; // else stale: another owner applied it
     }
+    // The partitions' own offset rows (locked above) before any handler: what follows the handler's writes
+    // holds rows other partitions wait on (views, freshness) until the commit, so that stretch stays short.
+    await advancePartitions(
+      client,
+      b.groupId,
+      order.flatMap((i) => {
+        const at = items[i]!.span;
+        return nexts[i] === undefined ? [] : [{ topic: at.topic, partition: at.partition, nextOffset: at.lastOffset + 1, witness: at.witnessAt(at.lastOffset), topicId: at.topicId }];
+      }),
+    );
     if (nexts.every((n) => n === undefined)) {
       await client.query('ROLLBACK');
       const transactionMs = performance.now() - opened;

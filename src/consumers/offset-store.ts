@@ -65,45 +65,71 @@ function positionOf(r: PositionRow): StoredPosition {
   return { nextOffset: Number(r.next_offset), topicId: r.topic_id, witness, blockedReason: r.blocked_reason };
 }
 
-/**
- * Locks the partition's row for this transaction (creating it at 0) and
- * returns where it stands. Every batch of a partition takes this lock first,
- * so two owners of one partition during a rebalance serialise here and the
- * second sees what the first committed.
- */
-export async function lockPartition(tx: PoolClient, group: string, topic: string, partition: number): Promise<StoredPosition> {
-  await tx.query(
-    `insert into consumer_offsets(group_id, topic, partition, next_offset) values ($1, $2, $3, 0)
-     on conflict do nothing`,
-    [group, topic, partition],
-  );
-  const { rows } = await tx.query<PositionRow>(
-    `select ${POSITION_COLUMNS} from consumer_offsets where group_id = $1 and topic = $2 and partition = $3 for update`,
-    [group, topic, partition],
-  );
-  return positionOf(rows[0]!);
+/** A partition of a topic, as the offset rows key it. */
+export interface TopicPartition {
+  topic: string;
+  partition: number;
 }
 
 /**
- * Moves the locked partition to `nextOffset` (inside the batch's transaction),
- * witnessed by the last record applied and the topic's ID (kept when
- * unknown), and lifts a block: the batch could only be applied because the
- * partition was checked again.
+ * Locks the rows of `parts` for this transaction (creating those missing at
+ * 0), in (topic, partition) order, and returns where each stands, in the
+ * order given. Every batch of a partition takes this lock first, so two
+ * owners of one partition during a rebalance serialise here and the second
+ * sees what the first committed; a transaction of several partitions (a
+ * fetch's batches joined) takes them in one order, so two such never
+ * deadlock. Two statements, whatever the number of partitions.
  */
-export async function advancePartition(
+export async function lockPartitions(tx: PoolClient, group: string, parts: readonly TopicPartition[]): Promise<StoredPosition[]> {
+  const sorted = [...parts].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  const topics = sorted.map((p) => p.topic);
+  const partitions = sorted.map((p) => p.partition);
+  await tx.query(
+    `insert into consumer_offsets(group_id, topic, partition, next_offset)
+     select $1, t, p, 0 from unnest($2::text[], $3::int[]) with ordinality as x(t, p, n) order by n
+     on conflict do nothing`,
+    [group, topics, partitions],
+  );
+  // FOR UPDATE above the sort: the rows are locked in this order.
+  const { rows } = await tx.query<PositionRow & { topic: string }>(
+    `select topic, ${POSITION_COLUMNS} from consumer_offsets
+     where group_id = $1 and (topic, partition) in (select * from unnest($2::text[], $3::int[]))
+     order by topic, partition for update`,
+    [group, topics, partitions],
+  );
+  const byKey = new Map(rows.map((r) => [`${r.partition}/${r.topic}`, positionOf(r)]));
+  return parts.map((p) => {
+    const at = byKey.get(`${p.partition}/${p.topic}`);
+    if (!at) throw new Error(`consumer_offsets has no row for ${group} ${p.topic}/${p.partition} after inserting it`);
+    return at;
+  });
+}
+
+/**
+ * Moves locked partitions (inside the batch's transaction) each to its
+ * `nextOffset`, witnessed by the last record applied and the topic's ID
+ * (kept when unknown), and lifts their blocks: a batch could only be applied
+ * because its partition was checked again. One statement.
+ */
+export async function advancePartitions(
   tx: PoolClient,
   group: string,
-  topic: string,
-  partition: number,
-  nextOffset: number,
-  at: { witness: OffsetWitness | null; topicId: string | null },
+  moves: readonly (TopicPartition & { nextOffset: number; witness: OffsetWitness | null; topicId: string | null })[],
 ): Promise<void> {
-  const w = at.witness;
+  if (moves.length === 0) return;
+  const col = <T>(f: (m: (typeof moves)[number]) => T) => moves.map(f);
   await tx.query(
-    `update consumer_offsets set next_offset = $4, updated_at = now(), topic_id = coalesce($9, topic_id),
-       witness_offset = $5, witness_key = $6, witness_sequence_nr = $7, witness_digest = $8, blocked_reason = null, blocked_at = null
-     where group_id = $1 and topic = $2 and partition = $3`,
-    [group, topic, partition, nextOffset, w?.offset ?? null, w?.key ?? null, w?.sequenceNr ?? null, w?.digest ?? null, at.topicId],
+    `update consumer_offsets o set next_offset = x.next_offset, updated_at = now(), topic_id = coalesce(x.topic_id, o.topic_id),
+       witness_offset = x.w_offset, witness_key = x.w_key, witness_sequence_nr = x.w_seq, witness_digest = x.w_digest,
+       blocked_reason = null, blocked_at = null
+     from unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[], $8::text[], $9::text[])
+       as x(topic, partition, next_offset, w_offset, w_key, w_seq, w_digest, topic_id)
+     where o.group_id = $1 and o.topic = x.topic and o.partition = x.partition`,
+    [
+      group, col((m) => m.topic), col((m) => m.partition), col((m) => m.nextOffset),
+      col((m) => m.witness?.offset ?? null), col((m) => m.witness?.key ?? null), col((m) => m.witness?.sequenceNr ?? null),
+      col((m) => m.witness?.digest ?? null), col((m) => m.topicId),
+    ],
   );
 }
 
