@@ -13,7 +13,7 @@
  * The "before" checkout is a snapshot of an earlier commit with node_modules
  * beside it, e.g.
  *   mkdir -p scratch/before && git archive <commit> | tar -x -C scratch/before && ln -s "$PWD/node_modules" scratch/before/node_modules
- *   node --import tsx bench/e2e-compare.ts --before scratch/before --before-commit <commit> [--rounds 3] [--rates 400,900] [--seconds 30]
+ *   node --import tsx bench/e2e-compare.ts --before scratch/before --before-commit <commit> [--rounds 3] [--rates 400,900] [--seconds 30] [--warmup 10]
  *   node --import tsx bench/e2e-compare.ts --before scratch/before --from /tmp/e2e-compare-XXXX   # summarise runs on file
  */
 import { spawnSync } from 'node:child_process';
@@ -28,6 +28,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     rates: { type: 'string', default: '400,900' },
     seconds: { type: 'string', default: '30' },
+    /** Unreported seconds at the first rate before each run's windows (bench/e2e-latency.ts --warmup). */
+    warmup: { type: 'string', default: '10' },
     out: { type: 'string', default: 'bench/results/e2e-stages.json' },
     /** Summarise the run reports already in this folder (<variant>-<round>.json), running nothing. */
     from: { type: 'string' },
@@ -83,7 +85,7 @@ for (let round = 1; round <= rounds; round++) {
       runs.push({ variant, round, loadAverage: report.loadAverage, results: report.results });
       continue;
     }
-    const args = ['--import', 'tsx', 'bench/e2e-latency.ts', '--private-dynamodb', '--batch', 'shipped', '--rates', values.rates!, '--seconds', values.seconds!, '--backlog', '0', '--ceiling', '0', '--out', out];
+    const args = ['--import', 'tsx', 'bench/e2e-latency.ts', '--private-dynamodb', '--batch', 'shipped', '--rates', values.rates!, '--seconds', values.seconds!, '--warmup', values.warmup!, '--backlog', '0', '--ceiling', '0', '--out', out];
     if (variant === 'before') args.push('--roles-dir', before);
     console.log(`=== round ${round}: ${variant}`);
     const r = spawnSync(process.execPath, args, { stdio: 'inherit', timeout: 20 * 60_000, env: { ...process.env, ...extras.get(variant) } });
@@ -155,6 +157,7 @@ const report = {
   generatedAt: new Date().toISOString(),
   machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
   seconds: Number(values.seconds),
+  warmupSeconds: Number(values.warmup),
   rounds,
   rates,
   variants: {

@@ -69,7 +69,7 @@
  * `timeline`), `ceiling`, `stagesAlone`, `highestSustainedRate`, `limit`.
  *
  *   STACK_DYNAMODB_IN_MEMORY=1 npm run bench -- --only=e2e-latency
- *   node --import tsx bench/e2e-latency.ts [--rates 500,1000,2000] [--seconds 30] [--backlog 10000] [--ceiling 30] [--cpu-prof dir] [--allow-on-disk]
+ *   node --import tsx bench/e2e-latency.ts [--rates 500,1000,2000] [--seconds 30] [--warmup 10] [--backlog 10000] [--ceiling 30] [--cpu-prof dir] [--allow-on-disk]
  *   node --import tsx bench/e2e-latency.ts --rates 200 --seconds 10      # smoke
  */
 import { randomBytes } from 'node:crypto';
@@ -102,6 +102,12 @@ const { values } = parseArgs({
     'keep-dynamodb': { type: 'boolean', default: false },
     /** Before the rates: this many events written with no pipeline running, then each stage started alone on the backlog (its ceiling). 0 = skip; default 10,000 when --seconds ≥ 30, else 0. */
     backlog: { type: 'string' },
+    /**
+     * Before the rates, a window of this many seconds at the first rate that is not reported: DynamoDB Local's
+     * JVM and the roles' JIT start cold, and without it the first rate measured the warm-up. Default 10 when
+     * --seconds ≥ 30, else 0.
+     */
+    warmup: { type: 'string' },
     /** After the rates, one window of this many seconds flat out (the generator as fast as the journal takes it): each stage's ceiling. 0 = none; default --seconds when ≥ 30, else 0. */
     ceiling: { type: 'string' },
     /** Writes CPU profiles of each role process into <folder>/<role>/ (node --cpu-prof: one file per thread, tsx's loader thread included). */
@@ -124,6 +130,7 @@ const seconds = Number(values.seconds);
 const full = seconds >= 30;
 const ceilingSeconds = Number(values.ceiling ?? (full ? seconds : 0));
 const backlog = Number(values.backlog ?? (full ? 10_000 : 0));
+const warmupSeconds = Number(values.warmup ?? (full ? 10 : 0));
 const config = loadConfig();
 
 /** The connector's batch settings (see --batch). */
@@ -198,6 +205,10 @@ async function main() {
     await roles.whenReady(roleNames);
     const probe = await startProbe({ config, table, run, api });
     const measure = createRateWindow({ counters: createCounters(roles, stack), probe, env, table, run, inventories: values.inventories!, dynamodbEndpoint: config.dynamodbEndpoint });
+    if (warmupSeconds > 0) {
+      console.log(`warm-up: ${warmupSeconds} s at ${rates[0]} ev/s, not reported`);
+      await measure(rates[0]!, warmupSeconds);
+    }
     for (const rate of rates) results.push(await measure(rate, seconds));
     if (ceilingSeconds > 0) ceiling = await measure(0, ceilingSeconds);
   } catch (err) {

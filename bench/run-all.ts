@@ -225,7 +225,7 @@ function stagesTable(s: Json | undefined): string[] {
   const total = { projector: 'journalToCommitted', views: 'viewsJournalToCommitted' };
   const out = [
     `Before: ${variants.before.commit}. After: ${variants.after.commit}. Each with its own shipped connector settings, on a private in-memory DynamoDB Local per run; ` +
-      `${String(s.seconds)} s per rate; median of ${String(s.rounds)} rounds, before and after taking turns (order swapped every round). ` +
+      `${String(s.seconds)} s per rate${s.warmupSeconds ? ` after ${String(s.warmupSeconds)} s of warm-up at the first rate, not reported` : ''}; median of ${String(s.rounds)} rounds, before and after taking turns (order swapped every round). ` +
       `Per-stage figures are the stage histograms (one observation per record), interpolated within 10 ms / 50 ms buckets; percentiles of stages do not add up to the total's. ` +
       `Load average (1 min) around the runs: ${load.runs.map((r) => `${r.variant[0]}${r.round} ${r.before}→${r.after}`).join(', ')}.`,
     '',
