@@ -36,6 +36,17 @@ describe('consumer runner recovery (real Kafka, PostgreSQL)', () => {
   });
 
   const projector = (groupId: string) => createInventoryProjector({ journal: f.journal, serde: f.serde, pool: f.db.pool, logger: testLogger, groupId });
+  /** The read model is the fold of `journal`, and the audit log holds each of its events once. */
+  const expectAppliedOnce = async (journal: JournalRecord[]) => {
+    const expected = foldJournal(journal);
+    const { rows } = await f.db.pool.query<{ persistence_id: string; on_hand: number; last_sequence_nr: number }>(
+      'select persistence_id, on_hand, last_sequence_nr from inventories',
+    );
+    expect(rows).toHaveLength(expected.size);
+    for (const r of rows) expect([r.on_hand, r.last_sequence_nr], r.persistence_id).toEqual([expected.get(r.persistence_id)!.onHand, expected.get(r.persistence_id)!.sequenceNr]);
+    const movements = await f.db.pool.query<{ n: number; d: number }>('select count(*)::int as n, count(distinct (persistence_id, sequence_nr))::int as d from inventory_movements');
+    expect(movements.rows[0]).toEqual({ n: journal.length, d: journal.length });
+  };
   const applied = async (groupId: string) =>
     Number((await f.db.pool.query<{ n: number }>('select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = $1', [groupId])).rows[0]!.n);
 
@@ -87,14 +98,7 @@ describe('consumer runner recovery (real Kafka, PostgreSQL)', () => {
     expect(await listDeadLetters(f.kafka, dlqTopicOf(f.topic, groupId))).toHaveLength(0);
 
     // Applied once: the read model is the fold of the journal, the audit log has each event once.
-    const expected = foldJournal(records);
-    const { rows } = await f.db.pool.query<{ persistence_id: string; on_hand: number; last_sequence_nr: number }>(
-      'select persistence_id, on_hand, last_sequence_nr from inventories',
-    );
-    expect(rows).toHaveLength(expected.size);
-    for (const r of rows) expect([r.on_hand, r.last_sequence_nr], r.persistence_id).toEqual([expected.get(r.persistence_id)!.onHand, expected.get(r.persistence_id)!.sequenceNr]);
-    const movements = await f.db.pool.query<{ n: number }>('select count(*)::int as n from inventory_movements');
-    expect(movements.rows[0]!.n).toBe(records.length);
+    await expectAppliedOnce(records);
     await runner.stop();
     expect(runner.health().state).toBe('stopped');
   });
@@ -216,14 +220,7 @@ describe('consumer runner recovery (real Kafka, PostgreSQL)', () => {
     expect(runner.health().state).toBe('running');
     expect(await listDeadLetters(f.kafka, dlqTopicOf(f.topic, groupId))).toHaveLength(0);
     // Each event once: the read model is the fold of everything produced.
-    const expected = foldJournal(all);
-    const { rows } = await f.db.pool.query<{ persistence_id: string; on_hand: number; last_sequence_nr: number }>(
-      'select persistence_id, on_hand, last_sequence_nr from inventories',
-    );
-    expect(rows).toHaveLength(expected.size);
-    for (const r of rows) expect([r.on_hand, r.last_sequence_nr], r.persistence_id).toEqual([expected.get(r.persistence_id)!.onHand, expected.get(r.persistence_id)!.sequenceNr]);
-    const movements = await f.db.pool.query<{ n: number; d: number }>('select count(*)::int as n, count(distinct (persistence_id, sequence_nr))::int as d from inventory_movements');
-    expect(movements.rows[0]).toEqual({ n: all.length, d: all.length });
+    await expectAppliedOnce(all);
     await runner.stop();
   });
 });
